@@ -1,1 +1,30 @@
-//! placeholder
+//! tgw-core: every decision the tenant-gateway policy (wasm) and controller (native) must agree
+//! on, as pure functions over plain data. No I/O, no clock, no logging.
+//!
+//! ```text
+//!  admission request ──► policy/ (parse, fetch Namespace) ──► admission::decide ──► Verdict
+//!  cluster snapshot  ──► controller/ (reflectors)         ──► claims → conflict → render → status
+//! ```
+
+// --- hostname rules and admission (policy side) ---
+pub mod admission;
+pub mod consts;
+pub mod hostname;
+pub mod settings;
+
+// --- TenantGateway model, rendering and route status (controller side) ---
+// (modules added by the controller work go below this line)
+pub mod attach;
+pub mod claims;
+pub mod conditions;
+pub mod conflict;
+pub mod decide;
+pub mod dns;
+pub mod keys;
+pub mod listeners;
+pub mod naming;
+pub mod render;
+pub mod route_status;
+pub mod snapshot;
+pub mod tenantgateway;
+pub mod tgw_status;

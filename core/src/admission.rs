@@ -1,0 +1,159 @@
+//! Admission decisions for every place a hostname or its source can be written.
+//!
+//! `decide` is the whole policy: it classifies the request by group and kind, asks for the
+//! request's Namespace only when a hostname rule needs the apex, and returns a `Verdict`.
+//! The policy crate supplies the lookup (a Kubewarden host capability); tests supply data.
+
+use std::collections::BTreeMap;
+
+use serde::de::DeserializeOwned;
+
+use crate::consts::groups;
+use crate::hostname::Hostname;
+use crate::settings::Settings;
+
+mod attached;
+mod denial;
+mod identity;
+mod ingress;
+mod listeners;
+pub(crate) mod objects;
+mod request;
+mod routes;
+
+pub use denial::{ApexProblem, Denial, Rule};
+pub use request::{GroupVersionKind, Operation, Request, RequestError, UserInfo};
+
+/// The outcome of one admission request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Allow,
+    Deny(Denial),
+}
+
+/// What the policy learned about the request's Namespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NamespaceFacts {
+    Found { labels: BTreeMap<String, String> },
+    /// The lookup failed (not found, not permitted, host error): counts as "label absent".
+    Unreadable { reason: String },
+}
+
+/// The kinds the policy guards, by API group and kind (every version).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guarded {
+    /// Gateway, ListenerSet, XListenerSet: listener hostnames.
+    Listeners,
+    /// HTTPRoute, GRPCRoute, TLSRoute: `spec.hostnames`.
+    Route,
+    /// TCPRoute, UDPRoute: no hostnames at all.
+    L4Route,
+    Ingress,
+    Tenant,
+    Namespace,
+    TenantGateway,
+    Package,
+}
+
+impl Guarded {
+    pub fn classify(kind: &GroupVersionKind) -> Option<Guarded> {
+        let g = kind.group.as_str();
+        let k = kind.kind.as_str();
+        match (g, k) {
+            (groups::GATEWAY, "Gateway" | "ListenerSet") => Some(Guarded::Listeners),
+            (groups::GATEWAY_EXPERIMENTAL, "XListenerSet" | "ListenerSet") => Some(Guarded::Listeners),
+            (groups::GATEWAY, "HTTPRoute" | "GRPCRoute" | "TLSRoute") => Some(Guarded::Route),
+            (groups::GATEWAY, "TCPRoute" | "UDPRoute") => Some(Guarded::L4Route),
+            (groups::NETWORKING, "Ingress") => Some(Guarded::Ingress),
+            (groups::COZY_APPS, "Tenant") => Some(Guarded::Tenant),
+            (groups::CORE, "Namespace") => Some(Guarded::Namespace),
+            (groups::TENANT_GATEWAY, "TenantGateway") => Some(Guarded::TenantGateway),
+            (groups::COZY_PLATFORM, "Package") => Some(Guarded::Package),
+            _ => None,
+        }
+    }
+}
+
+/// Decides one request. `lookup` is called at most once, with the request's namespace, and only
+/// when a hostname rule needs that namespace's apex.
+pub fn decide(req: &Request, settings: &Settings, lookup: impl FnOnce(&str) -> NamespaceFacts) -> Verdict {
+    if !matches!(req.operation, Operation::Create | Operation::Update) {
+        return Verdict::Allow;
+    }
+    let Some(guarded) = Guarded::classify(&req.kind) else {
+        return Verdict::Allow;
+    };
+    let result = match guarded {
+        Guarded::Listeners => listeners::check(req, settings, lookup),
+        Guarded::Route => routes::check(req, settings, lookup),
+        Guarded::L4Route => routes::check_l4(req, settings),
+        Guarded::Ingress => ingress::check(req, settings, lookup),
+        Guarded::Tenant => identity::check_tenant(req, settings),
+        Guarded::Namespace => identity::check_namespace(req, settings),
+        Guarded::TenantGateway => attached::check_tenant_gateway(req, settings, lookup),
+        Guarded::Package => attached::check_package(req, settings),
+    };
+    match result {
+        Ok(()) => Verdict::Allow,
+        Err(denial) => Verdict::Deny(denial),
+    }
+}
+
+/// Parses the request's new object as `T`.
+pub(crate) fn new_object<T: DeserializeOwned>(req: &Request) -> Result<T, Denial> {
+    let object = req.object.as_ref().ok_or_else(|| Denial::MissingObject { subject: req.subject() })?;
+    parse_as(req, object)
+}
+
+/// Parses the request's old object as `T` (absent on CREATE).
+pub(crate) fn old_object<T: DeserializeOwned + Default>(req: &Request) -> Result<T, Denial> {
+    req.old_object.as_ref().map_or_else(|| Ok(T::default()), |o| parse_as(req, o))
+}
+
+fn parse_as<T: DeserializeOwned>(req: &Request, object: &serde_json::Value) -> Result<T, Denial> {
+    objects::parse(object).map_err(|reason| Denial::MalformedObject { subject: req.subject(), reason })
+}
+
+/// A tenant namespace's apex, as read from its host label.
+pub(crate) struct Apex {
+    pub hostname: Hostname,
+}
+
+/// Reads the apex from the namespace's host label, or says why there is none.
+pub(crate) fn resolve_apex(
+    req: &Request,
+    settings: &Settings,
+    lookup: impl FnOnce(&str) -> NamespaceFacts,
+) -> Result<Apex, ApexProblem> {
+    let namespace = req.namespace.clone();
+    let label = settings.host_label.clone();
+    let labels = match lookup(&namespace) {
+        NamespaceFacts::Found { labels } => labels,
+        NamespaceFacts::Unreadable { reason } => return Err(ApexProblem::Unreadable { namespace, label, reason }),
+    };
+    let value = match labels.get(&label) {
+        None => return Err(ApexProblem::Missing { namespace, label }),
+        Some(v) if v.trim().is_empty() => return Err(ApexProblem::Empty { namespace, label }),
+        Some(v) => v.clone(),
+    };
+    match Hostname::parse(&value) {
+        Ok(h) if h.is_wildcard() => {
+            Err(ApexProblem::Invalid { namespace, label, value, reason: "an apex cannot be a wildcard".into() })
+        }
+        Ok(hostname) => Ok(Apex { hostname }),
+        Err(e) => Err(ApexProblem::Invalid { namespace, label, value, reason: e.to_string() }),
+    }
+}
+
+/// `groups a, b; users c` for messages about trusted callers.
+pub(crate) fn describe_trusted(settings: &Settings) -> String {
+    let mut out = format!("groups {}", settings.trusted_groups.join(", "));
+    if !settings.trusted_users.is_empty() {
+        out.push_str(&format!("; users {}", settings.trusted_users.join(", ")));
+    }
+    out
+}
+
+#[cfg(test)]
+#[path = "admission_tests.rs"]
+mod tests;

@@ -1,0 +1,157 @@
+//! The few fields of each guarded kind that carry a hostname or its source, as our own types.
+//! Everything is optional (`null` and absent are the same); a field of the wrong type is a parse
+//! error that names its path.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::settings::describe_path_error;
+
+/// Reads `T` from an object, reporting the JSON path of the first field that does not fit.
+pub(crate) fn parse<T: DeserializeOwned>(object: &Value) -> Result<T, String> {
+    serde_path_to_error::deserialize(object).map_err(|e| describe_path_error(&e))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Metadata {
+    #[serde(default)]
+    pub labels: Option<BTreeMap<String, String>>,
+}
+
+/// Gateway, ListenerSet and XListenerSet: `spec.listeners[].{name,hostname}`.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct ListenerHolder {
+    #[serde(default)]
+    pub spec: Option<ListenerSpec>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct ListenerSpec {
+    #[serde(default)]
+    pub listeners: Option<Vec<Listener>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Listener {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub hostname: Option<String>,
+}
+
+/// HTTPRoute, GRPCRoute, TLSRoute: `spec.hostnames`.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Route {
+    #[serde(default)]
+    pub spec: Option<RouteSpec>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RouteSpec {
+    #[serde(default)]
+    pub hostnames: Option<Vec<String>>,
+}
+
+/// Ingress: `spec.rules[].host`, `spec.tls[].hosts[]`, `spec.defaultBackend`.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Ingress {
+    #[serde(default)]
+    pub spec: Option<IngressSpec>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct IngressSpec {
+    #[serde(default, rename = "defaultBackend")]
+    pub default_backend: Option<Value>,
+    #[serde(default)]
+    pub rules: Option<Vec<IngressRule>>,
+    #[serde(default)]
+    pub tls: Option<Vec<IngressTls>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct IngressRule {
+    #[serde(default)]
+    pub host: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct IngressTls {
+    #[serde(default)]
+    pub hosts: Option<Vec<String>>,
+}
+
+/// Tenant (apps.cozystack.io): `spec.host`.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Tenant {
+    #[serde(default)]
+    pub spec: Option<TenantSpec>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct TenantSpec {
+    #[serde(default)]
+    pub host: Option<String>,
+}
+
+/// Namespace: `metadata.labels`.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Namespace {
+    #[serde(default)]
+    pub metadata: Option<Metadata>,
+}
+
+/// TenantGateway: `spec.apex`, `spec.attachedNamespaces`.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct TenantGateway {
+    #[serde(default)]
+    pub spec: Option<TenantGatewaySpec>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct TenantGatewaySpec {
+    #[serde(default)]
+    pub apex: Option<String>,
+    #[serde(default, rename = "attachedNamespaces")]
+    pub attached_namespaces: Option<Vec<String>>,
+}
+
+/// Package (cozystack.io): `spec.components.platform.values.gateway.attachedNamespaces`.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Package {
+    #[serde(default)]
+    pub spec: Option<PackageSpec>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct PackageSpec {
+    #[serde(default)]
+    pub components: Option<PackageComponents>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct PackageComponents {
+    #[serde(default)]
+    pub platform: Option<PackagePlatform>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct PackagePlatform {
+    #[serde(default)]
+    pub values: Option<PackageValues>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct PackageValues {
+    #[serde(default)]
+    pub gateway: Option<PackageGateway>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct PackageGateway {
+    #[serde(default, rename = "attachedNamespaces")]
+    pub attached_namespaces: Option<Vec<String>>,
+}

@@ -1,0 +1,61 @@
+//! HTTPRoute, GRPCRoute and TLSRoute hostnames within the namespace apex; TCPRoute and UDPRoute
+//! kept out of tenant namespaces.
+
+use super::objects::Route;
+use super::{Denial, NamespaceFacts, Request, Rule, new_object, resolve_apex};
+use crate::hostname::Hostname;
+use crate::settings::Settings;
+
+pub(crate) fn check(req: &Request, settings: &Settings, lookup: impl FnOnce(&str) -> NamespaceFacts) -> Result<(), Denial> {
+    if !settings.is_tenant_namespace(&req.namespace) {
+        return Ok(());
+    }
+    let route: Route = new_object(req)?;
+    let hostnames = route.spec.and_then(|s| s.hostnames).unwrap_or_default();
+    let subject = req.subject();
+    let apex = resolve_apex(req, settings, lookup)
+        .map_err(|problem| Denial::NoApex { subject: subject.clone(), problem, rule: rule(req, settings, None) })?;
+    let apex_text = apex.hostname.original();
+    if hostnames.is_empty() && settings.require_route_hostnames {
+        return Err(Denial::RouteWithoutHostnames { subject, rule: rule(req, settings, Some(apex_text)) });
+    }
+    for raw in &hostnames {
+        let hostname = Hostname::parse(raw).map_err(|reason| Denial::RouteInvalid {
+            subject: subject.clone(),
+            hostname: raw.clone(),
+            reason,
+            rule: rule(req, settings, Some(apex_text)),
+        })?;
+        if !hostname.within_apex(&apex.hostname) {
+            return Err(Denial::RouteOutsideApex {
+                subject,
+                hostname: raw.clone(),
+                rule: rule(req, settings, Some(apex_text)),
+            });
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn check_l4(req: &Request, settings: &Settings) -> Result<(), Denial> {
+    if !settings.is_tenant_namespace(&req.namespace) || settings.allow_l4_routes_in_tenant_namespaces {
+        return Ok(());
+    }
+    Err(Denial::L4RouteInTenantNamespace {
+        subject: req.subject(),
+        kind: req.kind.kind.clone(),
+        namespace: req.namespace.clone(),
+    })
+}
+
+fn rule(req: &Request, settings: &Settings, apex: Option<&str>) -> Rule {
+    let kind = &req.kind.kind;
+    let label = &settings.host_label;
+    let ns = &req.namespace;
+    Rule(match apex {
+        Some(apex) => format!(
+            "{kind} hostnames must equal the namespace's {label} label ({apex}) or be subdomains of it (namespace {ns})"
+        ),
+        None => format!("{kind} hostnames must equal the namespace's {label} label or be subdomains of it (namespace {ns})"),
+    })
+}

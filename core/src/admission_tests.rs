@@ -1,0 +1,470 @@
+//! The admission policy as a specification: one table per kind family, including every decision
+//! vector of cozystack-behaviour.md §3 and the cases where we deliberately differ (fail closed).
+
+use std::collections::BTreeMap;
+
+use rstest::rstest;
+use serde_json::{Value, json};
+
+use super::*;
+
+const TENANT_SA: &str = "system:serviceaccount:tenant-test:default";
+
+fn mk_request(group: &str, version: &str, kind: &str, op: &str, ns: &str, object: Value, old: Option<Value>) -> Request {
+    mk_request_as(group, version, kind, op, ns, object, old, TENANT_SA, &["system:serviceaccounts", "system:serviceaccounts:tenant-test"])
+}
+
+#[allow(clippy::too_many_arguments)]
+fn mk_request_as(
+    group: &str,
+    version: &str,
+    kind: &str,
+    op: &str,
+    ns: &str,
+    object: Value,
+    old: Option<Value>,
+    user: &str,
+    groups: &[&str],
+) -> Request {
+    let wire = json!({
+        "uid": "1", "kind": {"group": group, "version": version, "kind": kind},
+        "resource": {"group": group, "version": version, "resource": "x"},
+        "operation": op, "namespace": ns, "name": "obj",
+        "userInfo": {"username": user, "groups": groups},
+        "object": object, "oldObject": old,
+    });
+    match Request::from_json(&wire) {
+        Ok(r) => r,
+        Err(e) => panic!("test request does not parse: {e}"),
+    }
+}
+
+fn ns_labels(host: Option<&str>) -> impl FnOnce(&str) -> NamespaceFacts {
+    let host = host.map(str::to_string);
+    move |_| {
+        let mut labels = BTreeMap::new();
+        if let Some(h) = host {
+            labels.insert("namespace.cozystack.io/host".to_string(), h);
+        }
+        NamespaceFacts::Found { labels }
+    }
+}
+
+fn unreadable(_: &str) -> NamespaceFacts {
+    NamespaceFacts::Unreadable { reason: "namespaces \"tenant-test\" not found".into() }
+}
+
+fn message(v: Verdict) -> Option<String> {
+    match v {
+        Verdict::Allow => None,
+        Verdict::Deny(d) => Some(d.to_string()),
+    }
+}
+
+fn gateway(hostnames: &[Option<&str>]) -> Value {
+    let listeners: Vec<Value> = hostnames
+        .iter()
+        .enumerate()
+        .map(|(i, h)| match h {
+            Some(h) => json!({"name": format!("l{i}"), "port": 443, "protocol": "HTTPS", "hostname": h}),
+            None => json!({"name": format!("l{i}"), "port": 80, "protocol": "HTTP"}),
+        })
+        .collect();
+    json!({"metadata": {"name": "obj", "namespace": "tenant-test"}, "spec": {"gatewayClassName": "cilium", "listeners": listeners}})
+}
+
+fn decide_gateway(ns: &str, label: Option<&str>, hostnames: &[Option<&str>], settings: &Settings) -> Verdict {
+    let req = mk_request("gateway.networking.k8s.io", "v1", "Gateway", "CREATE", ns, gateway(hostnames), None);
+    decide(&req, settings, ns_labels(label))
+}
+
+// --- Gateway listeners: cozystack-behaviour.md §3.1 (apex test.example.org) ---------------------
+
+#[rstest]
+#[case::no_hostname(&[None], true)]
+#[case::apex(&[Some("test.example.org")], true)]
+#[case::subdomain(&[Some("harbor.test.example.org")], true)]
+#[case::wildcard_of_apex(&[Some("*.test.example.org")], true)]
+#[case::wildcard_below_apex(&[Some("*.a.test.example.org")], true)]
+#[case::sibling(&[Some("dashboard.example.org")], false)]
+#[case::no_dot_boundary(&[Some("eviltest.example.org")], false)]
+#[case::wildcard_of_parent(&[Some("*.example.org")], false)]
+#[case::one_bad_listener(&[None, Some("a.test.example.org"), Some("attacker.com")], false)]
+#[case::uppercase_hostname(&[Some("Harbor.TEST.example.org")], true)]
+#[case::invalid_hostname(&[Some("a_b.test.example.org")], false)]
+fn gateway_listener_hostnames(#[case] hostnames: &[Option<&str>], #[case] allowed: bool) {
+    let v = decide_gateway("tenant-test", Some("test.example.org"), hostnames, &Settings::default());
+    assert_eq!(v == Verdict::Allow, allowed, "{v:?}");
+}
+
+#[test]
+fn gateway_denial_names_listener_hostname_apex_and_label() {
+    let v = decide_gateway("tenant-test", Some("test.example.org"), &[Some("dashboard.example.org")], &Settings::default());
+    assert_eq!(
+        message(v).as_deref(),
+        Some(
+            "Gateway tenant-test/obj: listener \"l0\" hostname \"dashboard.example.org\" must equal test.example.org or \
+             end with .test.example.org (namespace tenant-test carries label namespace.cozystack.io/host=test.example.org)"
+        )
+    );
+}
+
+#[test]
+fn gateway_label_is_compared_case_insensitively() {
+    let v = decide_gateway("tenant-test", Some("Test.Example.ORG"), &[Some("a.test.example.org")], &Settings::default());
+    assert_eq!(v, Verdict::Allow);
+}
+
+#[rstest]
+#[case::label_absent(None)]
+#[case::label_empty(Some(""))]
+fn gateway_without_host_label_is_denied_by_default(#[case] label: Option<&str>) {
+    let v = decide_gateway("tenant-test", label, &[Some("anything.example.com")], &Settings::default());
+    assert!(message(v).is_some_and(|m| m.contains("must equal") && m.contains("namespace.cozystack.io/host")));
+}
+
+#[test]
+fn gateway_without_host_label_is_allowed_when_configured() {
+    let s = Settings { allow_gateway_without_host_label: true, ..Settings::default() };
+    assert_eq!(decide_gateway("tenant-test", None, &[Some("anything.example.com")], &s), Verdict::Allow);
+    let req = mk_request("gateway.networking.k8s.io", "v1", "Gateway", "CREATE", "tenant-test", gateway(&[Some("x.com")]), None);
+    assert_eq!(decide(&req, &s, unreadable), Verdict::Allow);
+}
+
+#[test]
+fn gateway_with_malformed_label_is_denied_even_when_unlabelled_gateways_are_allowed() {
+    let s = Settings { allow_gateway_without_host_label: true, ..Settings::default() };
+    let v = decide_gateway("tenant-test", Some("*.example.org"), &[Some("a.example.org")], &s);
+    assert_eq!(
+        message(v).as_deref(),
+        Some(
+            "Gateway tenant-test/obj: namespace tenant-test label namespace.cozystack.io/host=\"*.example.org\" is not a \
+             valid apex: an apex cannot be a wildcard; Gateway listener hostnames must equal the namespace's \
+             namespace.cozystack.io/host label or end with . + that label (allowGatewayWithoutHostLabel is false)"
+        )
+    );
+}
+
+#[rstest]
+#[case::default_ns("default")]
+#[case::platform_ns("cozy-system")]
+#[case::kube_system("kube-system")]
+fn gateway_outside_tenant_namespaces_is_not_evaluated(#[case] ns: &str) {
+    let v = decide_gateway(ns, None, &[Some("dashboard.example.org")], &Settings::default());
+    assert_eq!(v, Verdict::Allow);
+}
+
+#[rstest]
+#[case::listenerset_v1("gateway.networking.k8s.io", "v1", "ListenerSet")]
+#[case::xlistenerset("gateway.networking.x-k8s.io", "v1alpha1", "XListenerSet")]
+#[case::gateway_v1beta1("gateway.networking.k8s.io", "v1beta1", "Gateway")]
+fn every_listener_kind_and_version_is_checked(#[case] group: &str, #[case] version: &str, #[case] kind: &str) {
+    let req = mk_request(group, version, kind, "UPDATE", "tenant-test", gateway(&[Some("evil.example.org")]), None);
+    let v = decide(&req, &Settings::default(), ns_labels(Some("test.example.org")));
+    assert!(message(v).is_some_and(|m| m.starts_with(&format!("{kind} tenant-test/obj: listener")) && m.contains("must equal")));
+}
+
+// --- Routes: §3.4, plus hostname-less routes denied (Cozystack #3868) ---------------------------
+
+fn route(kind: &str, version: &str, hostnames: Option<&[&str]>, label: Option<&str>, settings: &Settings) -> Verdict {
+    let spec = match hostnames {
+        Some(h) => json!({"hostnames": h}),
+        None => json!({"parentRefs": [{"name": "gw"}]}),
+    };
+    let obj = json!({"metadata": {"name": "obj"}, "spec": spec});
+    let req = mk_request("gateway.networking.k8s.io", version, kind, "CREATE", "tenant-test", obj, None);
+    decide(&req, settings, ns_labels(label))
+}
+
+#[rstest]
+#[case::label_absent_no_hostnames(None, None, false)]
+#[case::label_absent_hostname(None, Some(&["harbor.test.example.org"][..]), false)]
+#[case::label_empty(Some(""), Some(&["harbor.test.example.org"][..]), false)]
+#[case::no_hostnames(Some("test.example.org"), None, false)]
+#[case::empty_hostnames(Some("test.example.org"), Some(&[][..]), false)]
+#[case::subdomain(Some("test.example.org"), Some(&["harbor.test.example.org"][..]), true)]
+#[case::foreign(Some("test.example.org"), Some(&["attacker.com"][..]), false)]
+#[case::case_probe(Some("Case-Probe.route.invalid"), Some(&["probe.case-probe.route.invalid"][..]), true)]
+#[case::case_probe_other(Some("Case-Probe.route.invalid"), Some(&["evil.other.invalid"][..]), false)]
+#[case::case_probe_boundary(Some("Case-Probe.route.invalid"), Some(&["evilcase-probe.route.invalid"][..]), false)]
+#[case::wildcard(Some("test.example.org"), Some(&["*.test.example.org"][..]), true)]
+#[case::all_must_pass(Some("test.example.org"), Some(&["a.test.example.org", "x.example.org"][..]), false)]
+#[case::trailing_dot(Some("test.example.org"), Some(&["a.test.example.org."][..]), false)]
+fn route_hostnames(#[case] label: Option<&str>, #[case] hostnames: Option<&[&str]>, #[case] allowed: bool) {
+    for (kind, version) in [("HTTPRoute", "v1"), ("HTTPRoute", "v1beta1"), ("GRPCRoute", "v1"), ("TLSRoute", "v1alpha2"), ("TLSRoute", "v1alpha3"), ("TLSRoute", "v1")] {
+        let v = route(kind, version, hostnames, label, &Settings::default());
+        assert_eq!(v == Verdict::Allow, allowed, "{kind}/{version}: {v:?}");
+        if let Some(m) = message(v) {
+            assert!(m.contains("hostnames must equal"), "{m}");
+            assert!(m.starts_with(&format!("{kind} tenant-test/obj: ")), "{m}");
+        }
+    }
+}
+
+#[test]
+fn route_denial_names_hostname_apex_and_rule() {
+    let v = route("HTTPRoute", "v1", Some(&["ok.test.example.org", "Attacker.com"]), Some("test.example.org"), &Settings::default());
+    assert_eq!(
+        message(v).as_deref(),
+        Some(
+            "HTTPRoute tenant-test/obj: hostname \"Attacker.com\" is outside the namespace apex; HTTPRoute hostnames must \
+             equal the namespace's namespace.cozystack.io/host label (test.example.org) or be subdomains of it \
+             (namespace tenant-test)"
+        )
+    );
+}
+
+#[test]
+fn hostname_less_routes_can_be_allowed_by_setting() {
+    let s = Settings { require_route_hostnames: false, ..Settings::default() };
+    assert_eq!(route("HTTPRoute", "v1", None, Some("test.example.org"), &s), Verdict::Allow);
+    assert_ne!(route("HTTPRoute", "v1", None, None, &s), Verdict::Allow, "the label is still required");
+}
+
+#[test]
+fn unreadable_namespace_counts_as_label_absent_and_says_so() {
+    let obj = json!({"spec": {"hostnames": ["a.test.example.org"]}});
+    let req = mk_request("gateway.networking.k8s.io", "v1", "HTTPRoute", "CREATE", "tenant-test", obj, None);
+    assert_eq!(
+        message(decide(&req, &Settings::default(), unreadable)).as_deref(),
+        Some(
+            "HTTPRoute tenant-test/obj: namespace tenant-test could not be read (namespaces \"tenant-test\" not found), \
+             which counts as having no namespace.cozystack.io/host label; HTTPRoute hostnames must equal the namespace's \
+             namespace.cozystack.io/host label or be subdomains of it (namespace tenant-test)"
+        )
+    );
+}
+
+#[rstest]
+#[case::tcp("TCPRoute", "v1alpha2")]
+#[case::udp("UDPRoute", "v1")]
+fn l4_routes_are_kept_out_of_tenant_namespaces(#[case] kind: &str, #[case] version: &str) {
+    let obj = json!({"spec": {"rules": [{"backendRefs": [{"name": "svc", "port": 5432}]}]}});
+    let req = mk_request("gateway.networking.k8s.io", version, kind, "CREATE", "tenant-test", obj.clone(), None);
+    assert_eq!(
+        message(decide(&req, &Settings::default(), ns_labels(Some("test.example.org")))),
+        Some(format!(
+            "{kind} tenant-test/obj: {kind} is not allowed in tenant namespaces because no hostname can scope it to the \
+             tenant (namespace tenant-test; setting allowL4RoutesInTenantNamespaces)"
+        ))
+    );
+    let allow = Settings { allow_l4_routes_in_tenant_namespaces: true, ..Settings::default() };
+    assert_eq!(decide(&req, &allow, ns_labels(None)), Verdict::Allow);
+    let platform = mk_request("gateway.networking.k8s.io", version, kind, "CREATE", "cozy-postgres", obj, None);
+    assert_eq!(decide(&platform, &Settings::default(), ns_labels(None)), Verdict::Allow);
+}
+
+// --- Ingress: §3.5 (R = example.org, A = test.example.org) --------------------------------------
+
+fn ingress(spec: Value, label: Option<&str>, root: Option<&str>) -> Verdict {
+    let s = Settings { platform_root_host: root.map(str::to_string), ..Settings::default() };
+    let req = mk_request("networking.k8s.io", "v1", "Ingress", "CREATE", "tenant-test", json!({"spec": spec}), None);
+    decide(&req, &s, ns_labels(label))
+}
+
+fn rule_host(h: &str) -> Value {
+    json!({"rules": [{"host": h, "http": {"paths": []}}]})
+}
+
+#[rstest]
+#[case::in_apex_with_tls(json!({"rules": [{"host": "harbor.test.example.org"}], "tls": [{"hosts": ["harbor.test.example.org"]}]}), true)]
+#[case::wildcard_in_apex(rule_host("*.test.example.org"), true)]
+#[case::sibling(rule_host("dashboard.example.org"), false)]
+#[case::root_itself(rule_host("example.org"), false)]
+#[case::no_dot_boundary(rule_host("eviltest.example.org"), false)]
+#[case::tls_branch_alone(json!({"rules": [{"host": "a.test.example.org"}], "tls": [{"hosts": ["harbor.example.org"]}]}), false)]
+#[case::wildcard_outside_root(rule_host("*.org"), false)]
+#[case::custom_domain(rule_host("shop.external-probe.invalid"), true)]
+#[case::custom_domain_tls(json!({"rules": [{"host": "shop.external-probe.invalid"}], "tls": [{"hosts": ["shop.external-probe.invalid"]}]}), true)]
+#[case::rule_without_host(json!({"rules": [{"http": {"paths": []}}]}), false)]
+#[case::rule_with_empty_host(rule_host(""), false)]
+#[case::default_backend(json!({"defaultBackend": {"service": {"name": "s", "port": {"number": 80}}}}), false)]
+#[case::nothing(json!({}), true)]
+#[case::tls_without_hosts(json!({"rules": [{"host": "a.test.example.org"}], "tls": [{"secretName": "s"}]}), true)]
+#[case::tls_empty_host(json!({"rules": [{"host": "a.test.example.org"}], "tls": [{"hosts": [""]}]}), false)]
+fn ingress_hosts_with_platform_root(#[case] spec: Value, #[case] allowed: bool) {
+    let v = ingress(spec, Some("test.example.org"), Some("Example.ORG"));
+    assert_eq!(v == Verdict::Allow, allowed, "{v:?}");
+    if let Some(m) = message(v) {
+        assert!(m.contains("must be within"), "{m}");
+    }
+}
+
+#[test]
+fn ingress_custom_domain_needs_a_platform_root() {
+    assert_ne!(ingress(rule_host("shop.external-probe.invalid"), Some("test.example.org"), None), Verdict::Allow);
+    assert_eq!(ingress(rule_host("a.test.example.org"), Some("test.example.org"), None), Verdict::Allow);
+}
+
+#[test]
+fn ingress_case_probes() {
+    let label = Some("Case-Probe.example.org");
+    assert_eq!(ingress(rule_host("probe.case-probe.example.org"), label, Some("example.org")), Verdict::Allow);
+    assert_ne!(ingress(rule_host("dashboard.example.org"), label, Some("example.org")), Verdict::Allow);
+    assert_ne!(ingress(rule_host("evilcase-probe.example.org"), label, Some("example.org")), Verdict::Allow);
+}
+
+#[test]
+fn ingress_denial_names_the_field() {
+    let v = ingress(json!({"rules": [{"host": "a.test.example.org"}], "tls": [{"hosts": ["harbor.example.org"]}]}), Some("test.example.org"), Some("example.org"));
+    assert_eq!(
+        message(v).as_deref(),
+        Some(
+            "Ingress tenant-test/obj: spec.tls[0].hosts[0] \"harbor.example.org\" is not allowed (it is under the platform \
+             apex example.org but outside the namespace apex); Ingress hostnames must be within the namespace's \
+             namespace.cozystack.io/host apex test.example.org, or be a concrete name outside the platform apex \
+             example.org; a rule without a host and spec.defaultBackend are not allowed"
+        )
+    );
+}
+
+#[test]
+fn ingress_without_label_is_denied() {
+    let v = ingress(rule_host("a.test.example.org"), None, Some("example.org"));
+    assert!(message(v).is_some_and(|m| m.contains("has no namespace.cozystack.io/host label") && m.contains("must be within")));
+}
+
+// --- Tenant spec.host: §3.2 ---------------------------------------------------------------------
+
+fn tenant(op: &str, new: Option<&str>, old: Option<Option<&str>>, user: &str, groups: &[&str]) -> Verdict {
+    let obj = |h: Option<&str>| json!({"metadata": {"name": "alice"}, "spec": {"host": h}});
+    let req = mk_request_as("apps.cozystack.io", "v1alpha1", "Tenant", op, "tenant-root", obj(new), old.map(obj), user, groups);
+    decide(&req, &Settings::default(), |_| unreachable!("Tenant rules need no namespace lookup"))
+}
+
+const SA_GROUPS: &[&str] = &["system:serviceaccounts", "system:serviceaccounts:tenant-test"];
+
+#[rstest]
+#[case::create_without_host(tenant("CREATE", None, None, TENANT_SA, SA_GROUPS), true)]
+#[case::create_with_host_untrusted(tenant("CREATE", Some("foreign.example.org"), None, TENANT_SA, SA_GROUPS), false)]
+#[case::update_unchanged(tenant("UPDATE", Some("a.example.org"), Some(Some("a.example.org")), TENANT_SA, SA_GROUPS), true)]
+#[case::update_changed_untrusted(tenant("UPDATE", Some("b.example.org"), Some(Some("a.example.org")), TENANT_SA, SA_GROUPS), false)]
+#[case::update_cleared_untrusted(tenant("UPDATE", Some(""), Some(Some("a.example.org")), TENANT_SA, SA_GROUPS), false)]
+#[case::update_removed_untrusted(tenant("UPDATE", None, Some(Some("a.example.org")), TENANT_SA, SA_GROUPS), false)]
+#[case::change_by_masters(tenant("UPDATE", Some("b.example.org"), Some(Some("a.example.org")), "admin", &["system:masters"]), true)]
+#[case::change_by_flux(tenant("CREATE", Some("b.example.org"), None, "system:serviceaccount:cozy-fluxcd:flux", &["system:serviceaccounts:cozy-fluxcd"]), true)]
+#[case::invalid_host_even_trusted(tenant("CREATE", Some("B.example.org"), None, "admin", &["system:masters"]), false)]
+#[case::wildcard_host_trusted(tenant("CREATE", Some("*.example.org"), None, "admin", &["system:masters"]), false)]
+#[case::delete_is_not_evaluated(tenant("DELETE", Some("b.example.org"), Some(Some("a.example.org")), TENANT_SA, SA_GROUPS), true)]
+fn tenant_host(#[case] v: Verdict, #[case] allowed: bool) {
+    assert_eq!(v == Verdict::Allow, allowed, "{v:?}");
+}
+
+#[test]
+fn tenant_denial_keeps_cozystack_phrase_and_names_the_user() {
+    let v = tenant("CREATE", Some("foreign.example.org"), None, TENANT_SA, SA_GROUPS);
+    assert_eq!(
+        message(v).as_deref(),
+        Some(
+            "Tenant tenant-root/obj: tenant.spec.host can only be set or changed by trusted callers (groups \
+             system:masters, system:serviceaccounts:cozy-system, system:serviceaccounts:cozy-cert-manager, \
+             system:serviceaccounts:cozy-fluxcd, system:serviceaccounts:kube-system); request user is \
+             system:serviceaccount:tenant-test:default (was \"\", requested \"foreign.example.org\"). A tenant with empty \
+             spec.host inherits the apex from its parent tenant."
+        )
+    );
+}
+
+// --- Namespace labels: §3.3, extended to the gateway label --------------------------------------
+
+fn namespace(op: &str, new: &[(&str, &str)], old: Option<&[(&str, &str)]>, user: &str, groups: &[&str]) -> Verdict {
+    let obj = |labels: &[(&str, &str)]| {
+        let map: BTreeMap<&str, &str> = labels.iter().copied().collect();
+        json!({"metadata": {"name": "tenant-x", "labels": map}})
+    };
+    let req = mk_request_as("", "v1", "Namespace", op, "tenant-x", obj(new), old.map(obj), user, groups);
+    decide(&req, &Settings::default(), |_| unreachable!("label rules need no lookup"))
+}
+
+const HOST: &str = "namespace.cozystack.io/host";
+const GW: &str = "namespace.cozystack.io/gateway";
+
+#[rstest]
+#[case::create_unlabelled(namespace("CREATE", &[("team", "a")], None, TENANT_SA, SA_GROUPS), true)]
+#[case::create_with_host_untrusted(namespace("CREATE", &[(HOST, "a.example.org")], None, TENANT_SA, SA_GROUPS), false)]
+#[case::create_with_empty_host_untrusted(namespace("CREATE", &[(HOST, "")], None, TENANT_SA, SA_GROUPS), false)]
+#[case::reapply_same(namespace("UPDATE", &[(HOST, "a.example.org"), ("x", "y")], Some(&[(HOST, "a.example.org")]), TENANT_SA, SA_GROUPS), true)]
+#[case::change_host(namespace("UPDATE", &[(HOST, "b.example.org")], Some(&[(HOST, "a.example.org")]), TENANT_SA, SA_GROUPS), false)]
+#[case::remove_host(namespace("UPDATE", &[], Some(&[(HOST, "a.example.org")]), TENANT_SA, SA_GROUPS), false)]
+#[case::add_gateway_label(namespace("UPDATE", &[(GW, "tenant-root")], Some(&[]), TENANT_SA, SA_GROUPS), false)]
+#[case::change_by_trusted(namespace("UPDATE", &[(HOST, "b.example.org")], Some(&[(HOST, "a.example.org")]), "system:serviceaccount:cozy-system:c", &["system:serviceaccounts:cozy-system"]), true)]
+#[case::case_change_counts(namespace("UPDATE", &[(HOST, "A.example.org")], Some(&[(HOST, "a.example.org")]), TENANT_SA, SA_GROUPS), false)]
+fn namespace_labels(#[case] v: Verdict, #[case] allowed: bool) {
+    assert_eq!(v == Verdict::Allow, allowed, "{v:?}");
+}
+
+#[test]
+fn namespace_denial_says_immutable_and_names_values() {
+    let v = namespace("UPDATE", &[(HOST, "b.example.org")], Some(&[(HOST, "a.example.org")]), TENANT_SA, SA_GROUPS);
+    assert!(message(v).is_some_and(|m| m.starts_with(
+        "Namespace obj: label namespace.cozystack.io/host is immutable once set (was \"a.example.org\", requested \
+         \"b.example.org\"); only trusted callers (groups system:masters"
+    ) && m.ends_with("Request user: system:serviceaccount:tenant-test:default")));
+}
+
+// --- TenantGateway and Package attachedNamespaces -----------------------------------------------
+
+fn tgw(ns: &str, spec: Value, label: Option<&str>) -> Verdict {
+    let req = mk_request("gateway.cozystack.io", "v1alpha1", "TenantGateway", "CREATE", ns, json!({"spec": spec}), None);
+    decide(&req, &Settings::default(), ns_labels(label))
+}
+
+#[rstest]
+#[case::own_apex(tgw("tenant-root", json!({"apex": "example.org"}), Some("example.org")), true)]
+#[case::sub_apex(tgw("tenant-alice", json!({"apex": "shop.alice.example.org"}), Some("alice.example.org")), true)]
+#[case::foreign_apex(tgw("tenant-alice", json!({"apex": "example.org"}), Some("alice.example.org")), false)]
+#[case::no_label(tgw("tenant-alice", json!({"apex": "alice.example.org"}), None), false)]
+#[case::tenant_attached(tgw("tenant-root", json!({"apex": "example.org", "attachedNamespaces": ["cozy-dashboard", "tenant-alice"]}), Some("example.org")), false)]
+#[case::platform_attached(tgw("tenant-root", json!({"apex": "example.org", "attachedNamespaces": ["cozy-dashboard"]}), Some("example.org")), true)]
+#[case::platform_ns_unchecked_apex(tgw("cozy-system", json!({"apex": "anything.org"}), None), true)]
+#[case::platform_ns_attached_tenant(tgw("cozy-system", json!({"apex": "anything.org", "attachedNamespaces": ["tenant-x"]}), None), false)]
+fn tenant_gateway(#[case] v: Verdict, #[case] allowed: bool) {
+    assert_eq!(v == Verdict::Allow, allowed, "{v:?}");
+}
+
+#[test]
+fn package_attached_namespaces() {
+    let mk = |attached: Value| {
+        let obj = json!({"spec": {"components": {"platform": {"values": {"gateway": {"attachedNamespaces": attached}}}}}});
+        let req = mk_request_as("cozystack.io", "v1alpha1", "Package", "UPDATE", "", obj, None, "admin", &["system:masters"]);
+        decide(&req, &Settings::default(), |_| unreachable!())
+    };
+    assert_eq!(mk(json!(["cozy-dashboard", "kube-system"])), Verdict::Allow);
+    assert_eq!(
+        message(mk(json!(["tenant-alice"]))).as_deref(),
+        Some(
+            "Package obj: spec.components.platform.values.gateway.attachedNamespaces must not contain any tenant \
+             namespace (\"tenant-alice\" starts with \"tenant-\"); use tenant.spec.gateway=true instead of adding a \
+             tenant namespace to the publishing Gateway's whitelist"
+        )
+    );
+}
+
+// --- Robustness ----------------------------------------------------------------------------------
+
+#[test]
+fn malformed_object_is_denied_with_the_path() {
+    let obj = json!({"spec": {"hostnames": ["a.test.example.org", 5]}});
+    let req = mk_request("gateway.networking.k8s.io", "v1", "HTTPRoute", "CREATE", "tenant-test", obj, None);
+    assert_eq!(
+        message(decide(&req, &Settings::default(), ns_labels(Some("test.example.org")))).as_deref(),
+        Some("HTTPRoute tenant-test/obj could not be parsed: spec.hostnames[1]: invalid type: integer `5`, expected a string")
+    );
+}
+
+#[test]
+fn unrelated_kinds_and_deletes_are_allowed() {
+    let pod = mk_request("", "v1", "Pod", "CREATE", "tenant-test", json!({"spec": 1}), None);
+    assert_eq!(decide(&pod, &Settings::default(), |_| unreachable!()), Verdict::Allow);
+    let del = mk_request("gateway.networking.k8s.io", "v1", "HTTPRoute", "DELETE", "tenant-test", json!(null), None);
+    assert_eq!(decide(&del, &Settings::default(), |_| unreachable!()), Verdict::Allow);
+}
+
+#[test]
+fn malformed_request_is_an_error_naming_the_field() {
+    let wire = json!({"uid": "1", "kind": {"group": "", "version": "v1", "kind": "Namespace"}, "operation": "CREATE", "userInfo": {"groups": "system:masters"}});
+    assert_eq!(
+        Request::from_json(&wire).map_err(|e| e.to_string()),
+        Err("the admission request could not be parsed: userInfo.groups: invalid type: string \"system:masters\", expected a sequence".into())
+    );
+}

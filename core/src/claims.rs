@@ -1,0 +1,121 @@
+//! The attach set and hostname-claim collection.
+//!
+//! One attach set — the namespaces whose `namespace.cozystack.io/gateway` label names the owner
+//! namespace — drives both the port-443 listener selector and claim collection, so what earns a
+//! listener is exactly what the Gateway admits. A claim is an (HTTPRoute parentRef, hostname)
+//! that could bind to a per-host HTTPS listener. Claims that can never become a terminate
+//! listener are set aside with a [`Rejection`] and reported on the route; they never reach
+//! rendering, so they cannot block the Gateway.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::dns::{HostPattern, within_apex};
+use crate::keys::LABEL_GATEWAY;
+use crate::naming;
+use crate::snapshot::{NamespaceView, RouteId, RouteKind, RouteView};
+use crate::tenantgateway::{CertMode, TgwInput};
+
+/// Namespaces allowed to attach to the port-443 listeners of `tgw`.
+pub fn attach_set(tgw: &TgwInput, namespaces: &[NamespaceView]) -> BTreeSet<String> {
+    namespaces
+        .iter()
+        .filter(|ns| ns.label(LABEL_GATEWAY) == Some(tgw.meta.namespace.as_str()))
+        .map(|ns| ns.name.clone())
+        .collect()
+}
+
+/// One route parentRef that claims a hostname.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Claimant {
+    pub route: RouteId,
+    /// Index of the parentRef in `spec.parentRefs`.
+    pub parent: usize,
+    pub created: Option<String>,
+}
+
+/// Why a claimed hostname does not get a terminate listener.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Rejection {
+    Invalid,
+    Wildcard,
+    OutsideApex,
+    Passthrough,
+}
+
+impl Rejection {
+    /// Text used in route status messages.
+    pub fn describe(self, apex: &str) -> String {
+        match self {
+            Rejection::Invalid => "is not a valid lowercase DNS name".to_owned(),
+            Rejection::Wildcard => "is a wildcard, which HTTP-01 cannot certify".to_owned(),
+            Rejection::OutsideApex => format!("is outside the apex {apex}"),
+            Rejection::Passthrough => "is served by a TLS passthrough listener".to_owned(),
+        }
+    }
+}
+
+/// Claims collected for one TenantGateway.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Claims {
+    /// Valid hostname → claimants (sorted, de-duplicated).
+    pub valid: BTreeMap<String, Vec<Claimant>>,
+    /// (route, parentRef index) → rejected hostnames with the reason.
+    pub rejected: BTreeMap<(RouteId, usize), BTreeMap<String, Rejection>>,
+}
+
+/// Collects per-host HTTPS claims (HTTP-01 only; other modes have no per-host listeners).
+pub fn collect(tgw: &TgwInput, attach: &BTreeSet<String>, routes: &[RouteView]) -> Claims {
+    let mut claims = Claims::default();
+    if tgw.spec.cert_mode != CertMode::Http01 {
+        return claims;
+    }
+    let apex = tgw.spec.apex.as_str();
+    let passthrough: BTreeSet<String> =
+        tgw.spec.passthrough().map(|svc| format!("{svc}.{apex}")).collect();
+    for route in routes.iter().filter(|r| r.id.kind == RouteKind::Http) {
+        if !attach.contains(&route.id.namespace) {
+            continue;
+        }
+        for (i, pr) in route.parent_refs.iter().enumerate() {
+            if !pr.targets(&route.id.namespace, &tgw.meta.namespace, &tgw.meta.name)
+                || !matches!(pr.port, None | Some(443))
+            {
+                continue;
+            }
+            for h in &route.hostnames {
+                // A sectionName selects one listener: only its own hostname is claimed through it.
+                if let Some(section) = &pr.section_name
+                    && *section != naming::host_listener(h)
+                {
+                    continue;
+                }
+                let verdict = match HostPattern::parse(h) {
+                    None => Err(Rejection::Invalid),
+                    Some(p) if p.is_wildcard() => Err(Rejection::Wildcard),
+                    Some(_) if !within_apex(h, apex) => Err(Rejection::OutsideApex),
+                    Some(_) if passthrough.contains(h) => Err(Rejection::Passthrough),
+                    Some(_) => Ok(()),
+                };
+                match verdict {
+                    Ok(()) => claims.valid.entry(h.clone()).or_default().push(Claimant {
+                        route: route.id.clone(),
+                        parent: i,
+                        created: route.created.clone(),
+                    }),
+                    Err(why) => {
+                        claims
+                            .rejected
+                            .entry((route.id.clone(), i))
+                            .or_default()
+                            .insert(h.clone(), why);
+                    }
+                }
+            }
+        }
+    }
+    for list in claims.valid.values_mut() {
+        list.sort();
+        list.dedup();
+    }
+    claims
+}

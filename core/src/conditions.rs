@@ -1,0 +1,103 @@
+//! Condition types, reasons and message builders for TenantGateway and route status. Every
+//! user-visible status string is produced here so tests can pin it.
+
+/// TenantGateway condition types.
+pub mod types {
+    /// The kstatus contract (Flux health checks): Cozystack's reasons.
+    pub const READY: &str = "Ready";
+    /// Mirrors the Gateway's Programmed condition.
+    pub const PROGRAMMED: &str = "Programmed";
+    /// The Gateway object was rendered and applied.
+    pub const GATEWAY_APPLIED: &str = "GatewayApplied";
+    /// The per-tenant Issuer is applied and Ready (True/NotRequired in existingSecret).
+    pub const ISSUER_READY: &str = "IssuerReady";
+    /// Every Certificate this TenantGateway manages is Ready.
+    pub const CERTIFICATES_READY: &str = "CertificatesReady";
+    /// Every namespace in {own namespace} ∪ attachedNamespaces carries the gateway label.
+    pub const NAMESPACES_ATTACHED: &str = "NamespacesAttached";
+    /// All wanted listeners fit in the 64-listener limit.
+    pub const LISTENER_BUDGET: &str = "ListenerBudget";
+    /// Spec and namespace inputs were all usable (invalid entries are listed otherwise).
+    pub const INPUTS_VALID: &str = "InputsValid";
+    /// Route status entries were written.
+    pub const ROUTES_UPDATED: &str = "RouteStatusUpdated";
+}
+
+/// Reasons.
+pub mod reasons {
+    // Ready (Cozystack's)
+    pub const RECONCILE_ERROR: &str = "ReconcileError";
+    pub const GATEWAY_NOT_ACCEPTED: &str = "GatewayNotAccepted";
+    pub const GATEWAY_NOT_PROGRAMMED: &str = "GatewayNotProgrammed";
+    pub const LISTENERS_NOT_READY: &str = "ListenersNotReady";
+    pub const RECONCILED: &str = "Reconciled";
+    // per-concern
+    pub const APPLIED: &str = "Applied";
+    pub const PROGRAMMED: &str = "Programmed";
+    pub const READY: &str = "Ready";
+    pub const NOT_READY: &str = "NotReady";
+    pub const NOT_REQUIRED: &str = "NotRequired";
+    pub const PENDING: &str = "Pending";
+    pub const ATTACHED: &str = "Attached";
+    pub const ATTACH_CONFLICT: &str = "AttachConflict";
+    pub const WITHIN_LIMIT: &str = "WithinLimit";
+    pub const LISTENER_LIMIT_EXCEEDED: &str = "ListenerLimitExceeded";
+    pub const VALID: &str = "Valid";
+    pub const INVALID_INPUTS: &str = "InvalidInputs";
+    pub const UPDATED: &str = "Updated";
+    // listener status reasons
+    pub const LISTENER_PENDING: &str = "Pending";
+    pub const LISTENER_NOT_ACCEPTED: &str = "NotAccepted";
+    pub const LISTENER_NOT_PROGRAMMED: &str = "NotProgrammed";
+    pub const CERTIFICATE_NOT_READY: &str = "CertificateNotReady";
+    // route parent status (Gateway API + ours)
+    pub const ROUTE_ACCEPTED: &str = "Accepted";
+    pub const NOT_ALLOWED_BY_LISTENERS: &str = "NotAllowedByListeners";
+    pub const NO_MATCHING_LISTENER_HOSTNAME: &str = "NoMatchingListenerHostname";
+    pub const NO_MATCHING_PARENT: &str = "NoMatchingParent";
+    pub const HOSTNAME_CONFLICT: &str = "HostnameConflict";
+}
+
+/// Route condition type.
+pub const ROUTE_ACCEPTED_TYPE: &str = "Accepted";
+
+/// Message builders. `tgw` is always `<ns>/<name>`.
+pub mod messages {
+    pub fn gateway_not_accepted(tgw: &str) -> String {
+        format!("Underlying Gateway {tgw} has not been accepted by its controller yet")
+    }
+    pub fn gateway_not_programmed(tgw: &str) -> String {
+        format!("Underlying Gateway {tgw} has not been programmed by its controller yet")
+    }
+    pub fn listeners_not_ready(tgw: &str) -> String {
+        format!("One or more listeners on Gateway {tgw} are not ready")
+    }
+    pub fn reconciled(tgw: &str, listeners: usize) -> String {
+        format!("Gateway {tgw} programmed with {listeners} listeners")
+    }
+    pub fn route_accepted(tgw: &str) -> String {
+        format!("Route attached to TenantGateway {tgw}")
+    }
+    pub fn hostname_conflict(hosts: &[String], tgw: &str) -> String {
+        format!(
+            "Hostname(s) {} already claimed by another route on TenantGateway {tgw}",
+            hosts.join(", ")
+        )
+    }
+    pub fn no_matching_parent(tgw: &str) -> String {
+        format!("No listener of Gateway {tgw} matches the parentRef's sectionName/port")
+    }
+    pub fn not_allowed_by_listeners(tgw: &str) -> String {
+        format!(
+            "No listener of Gateway {tgw} selected by this parentRef allows this route's namespace and kind"
+        )
+    }
+    pub fn no_matching_listener_hostname(tgw: &str) -> String {
+        format!("No listener of Gateway {tgw} selected by this parentRef matches the route's hostnames")
+    }
+    pub fn foreign_object(kind: &str, ns: &str, name: &str, tgw_name: &str) -> String {
+        format!(
+            "{kind} {ns}/{name} exists but is not owned by TenantGateway {tgw_name}; refusing to take over (delete it manually if you want the controller to manage it)"
+        )
+    }
+}

@@ -1,0 +1,85 @@
+//! The per-tenant ACME Issuer (http01, dns01); none in existingSecret.
+
+use serde_json::{Value, json};
+
+use super::{RenderError, object};
+use crate::keys::{self, ACME_PROD_URL, ACME_STAGING_URL};
+use crate::naming;
+use crate::tenantgateway::{
+    CertMode, Dns01Config, Dns01Provider, IssuerName, SecretKeySelector, TgwInput,
+};
+
+pub fn issuer(tgw: &TgwInput) -> Result<Option<Value>, RenderError> {
+    let solver = match tgw.spec.cert_mode {
+        CertMode::ExistingSecret => return Ok(None),
+        CertMode::Http01 => json!({"http01": {"gatewayHTTPRoute": {"parentRefs": [{
+            "group": keys::GATEWAY_GROUP,
+            "kind": "Gateway",
+            "name": naming::gateway(&tgw.meta.name),
+            "namespace": tgw.meta.namespace,
+            "sectionName": naming::HTTP_LISTENER,
+        }]}}}),
+        CertMode::Dns01 => {
+            json!({"dns01": dns01(tgw.spec.dns01.as_ref().ok_or(RenderError::MissingDns01)?)?})
+        }
+    };
+    let server = match tgw.spec.issuer_name {
+        IssuerName::LetsencryptProd => ACME_PROD_URL,
+        IssuerName::LetsencryptStage => ACME_STAGING_URL,
+    };
+    Ok(Some(object(
+        keys::CERT_MANAGER_API_VERSION,
+        "Issuer",
+        &naming::issuer(&tgw.meta.name),
+        tgw,
+        &[(keys::LABEL_MANAGED_BY, keys::MANAGED_BY_VALUE)],
+        json!({"acme": {
+            "server": server,
+            "privateKeySecretRef": {"name": naming::acme_account_key(&tgw.meta.name)},
+            "solvers": [solver],
+        }}),
+    )))
+}
+
+fn secret_ref(s: &SecretKeySelector) -> Value {
+    json!({"name": s.name, "key": s.key})
+}
+
+fn dns01(cfg: &Dns01Config) -> Result<Value, RenderError> {
+    let missing = || RenderError::MissingProviderBlock(cfg.provider.as_str());
+    Ok(match cfg.provider {
+        Dns01Provider::Cloudflare => {
+            let c = cfg.cloudflare.as_ref().ok_or_else(missing)?;
+            json!({"cloudflare": {"apiTokenSecretRef": secret_ref(&c.api_token_secret_ref)}})
+        }
+        Dns01Provider::Route53 => {
+            let r = cfg.route53.as_ref().ok_or_else(missing)?;
+            let mut v = json!({"region": r.region});
+            if let Some(id) = r.access_key_id.as_deref().filter(|s| !s.is_empty()) {
+                v["accessKeyID"] = json!(id);
+            }
+            if let Some(s) = r.secret_access_key_secret_ref.as_ref().filter(|s| !s.name.is_empty()) {
+                v["secretAccessKeySecretRef"] = secret_ref(s);
+            }
+            json!({"route53": v})
+        }
+        Dns01Provider::Digitalocean => {
+            let d = cfg.digitalocean.as_ref().ok_or_else(missing)?;
+            json!({"digitalocean": {"tokenSecretRef": secret_ref(&d.token_secret_ref)}})
+        }
+        Dns01Provider::Rfc2136 => {
+            let r = cfg.rfc2136.as_ref().ok_or_else(missing)?;
+            let alg = if r.tsig_algorithm.is_empty() {
+                keys::DEFAULT_TSIG_ALGORITHM
+            } else {
+                &r.tsig_algorithm
+            };
+            json!({"rfc2136": {
+                "nameserver": r.nameserver,
+                "tsigKeyName": r.tsig_key_name,
+                "tsigAlgorithm": alg,
+                "tsigSecretSecretRef": secret_ref(&r.tsig_secret_secret_ref),
+            }})
+        }
+    })
+}

@@ -1,0 +1,202 @@
+//! TenantGateway status: `observedGeneration`, `Ready` with Cozystack's reasons and precedence,
+//! one condition per concern, and per-listener readiness including certificate readiness.
+//! `now` is an argument; `lastTransitionTime` is carried over when a condition's status is
+//! unchanged, so recomputing an unchanged state yields an equal value (and no write).
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::conditions::{messages, reasons, types};
+use crate::listeners::{ListenerPlan, Role};
+use crate::tenantgateway::{
+    CertMode, Condition, ConditionStatus, ListenerStatus, TenantGatewayStatus, TgwInput,
+};
+
+/// Outcome of the namespace-attachment step.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AttachReport {
+    /// (namespace, current owner value) left alone because another owner holds it.
+    pub conflicts: Vec<(String, String)>,
+    /// Wanted namespaces that do not exist.
+    pub missing: Vec<String>,
+}
+
+/// Everything the status depends on.
+pub struct StatusInput<'a> {
+    pub tgw: &'a TgwInput,
+    pub plan: &'a ListenerPlan,
+    /// The Gateway's `.status` as observed (None when absent).
+    pub gateway_status: Option<&'a Value>,
+    /// Certificate name → Ready, for the Certificates this TenantGateway manages.
+    pub certificates_ready: &'a BTreeMap<String, bool>,
+    pub issuer_ready: Option<bool>,
+    /// Step errors, by condition type (GatewayApplied, IssuerReady, CertificatesReady,
+    /// NamespacesAttached, RouteStatusUpdated). Ordered as reported in Ready.
+    pub errors: &'a [(&'static str, String)],
+    pub attach: &'a AttachReport,
+    pub previous: Option<&'a TenantGatewayStatus>,
+    pub now: &'a str,
+}
+
+fn cond_true(conds: Option<&Value>, t: &str) -> bool {
+    conds.and_then(Value::as_array).is_some_and(|cs| {
+        cs.iter().any(|c| c["type"] == t && c["status"] == "True")
+    })
+}
+
+fn listener_status(input: &StatusInput<'_>) -> Vec<ListenerStatus> {
+    let gw_listeners = input.gateway_status.and_then(|s| s["listeners"].as_array());
+    let managed = input.tgw.spec.cert_mode != CertMode::ExistingSecret;
+    input
+        .plan
+        .listeners
+        .iter()
+        .map(|l| {
+            let observed = gw_listeners.and_then(|ls| ls.iter().find(|x| x["name"] == l.name.as_str()));
+            let cert_ready = match (&l.role, &l.certificate) {
+                (Role::Host { .. } | Role::Wildcard | Role::Apex | Role::Child { .. }, Some(c)) if managed => {
+                    Some(input.certificates_ready.get(c).copied().unwrap_or(false))
+                }
+                _ => None,
+            };
+            let reason = match observed {
+                None => Some(reasons::LISTENER_PENDING),
+                Some(o) if !cond_true(o.get("conditions"), "Accepted") => Some(reasons::LISTENER_NOT_ACCEPTED),
+                Some(o) if !cond_true(o.get("conditions"), "Programmed") => Some(reasons::LISTENER_NOT_PROGRAMMED),
+                Some(_) if cert_ready == Some(false) => Some(reasons::CERTIFICATE_NOT_READY),
+                Some(_) => None,
+            };
+            ListenerStatus {
+                name: l.name.clone(),
+                hostname: l.hostname.clone(),
+                ready: reason.is_none(),
+                certificate_name: l.certificate.clone(),
+                certificate_ready: cert_ready,
+                reason: reason.map(str::to_owned),
+            }
+        })
+        .collect()
+}
+
+pub fn compute(input: &StatusInput<'_>) -> TenantGatewayStatus {
+    let key = input.tgw.key();
+    let gen_ = input.tgw.meta.generation;
+    let listeners = listener_status(input);
+    let err = |t: &str| input.errors.iter().find(|(c, _)| *c == t).map(|(_, m)| m.clone());
+    let gw_conds = input.gateway_status.and_then(|s| s.get("conditions"));
+    let accepted = cond_true(gw_conds, "Accepted");
+    let programmed = cond_true(gw_conds, "Programmed");
+
+    let mut conds: Vec<(&str, bool, &str, String)> = Vec::new();
+    let ready = if !input.errors.is_empty() {
+        let msg: Vec<String> = input.errors.iter().map(|(_, m)| m.clone()).collect();
+        (false, reasons::RECONCILE_ERROR, msg.join("; "))
+    } else if !accepted {
+        (false, reasons::GATEWAY_NOT_ACCEPTED, messages::gateway_not_accepted(&key))
+    } else if !programmed {
+        (false, reasons::GATEWAY_NOT_PROGRAMMED, messages::gateway_not_programmed(&key))
+    } else if listeners.iter().any(|l| !l.ready) {
+        (false, reasons::LISTENERS_NOT_READY, messages::listeners_not_ready(&key))
+    } else {
+        (true, reasons::RECONCILED, messages::reconciled(&key, listeners.len()))
+    };
+    conds.push((types::READY, ready.0, ready.1, ready.2));
+    conds.push(if programmed {
+        (types::PROGRAMMED, true, reasons::PROGRAMMED, format!("Gateway {key} is programmed"))
+    } else if accepted {
+        (types::PROGRAMMED, false, reasons::GATEWAY_NOT_PROGRAMMED, messages::gateway_not_programmed(&key))
+    } else {
+        (types::PROGRAMMED, false, reasons::GATEWAY_NOT_ACCEPTED, messages::gateway_not_accepted(&key))
+    });
+    conds.push(match err(types::GATEWAY_APPLIED) {
+        Some(m) => (types::GATEWAY_APPLIED, false, reasons::RECONCILE_ERROR, m),
+        None => (types::GATEWAY_APPLIED, true, reasons::APPLIED, format!("Gateway {key} applied with {} listeners", listeners.len())),
+    });
+    let issuer = format!("{}/{}", input.tgw.meta.namespace, crate::naming::issuer(&input.tgw.meta.name));
+    conds.push(match (err(types::ISSUER_READY), input.tgw.spec.cert_mode, input.issuer_ready) {
+        (Some(m), _, _) => (types::ISSUER_READY, false, reasons::RECONCILE_ERROR, m),
+        (None, CertMode::ExistingSecret, _) => (types::ISSUER_READY, true, reasons::NOT_REQUIRED, "certMode=existingSecret uses an operator-provided Secret".to_owned()),
+        (None, _, Some(true)) => (types::ISSUER_READY, true, reasons::READY, format!("Issuer {issuer} is ready")),
+        (None, _, _) => (types::ISSUER_READY, false, reasons::NOT_READY, format!("Issuer {issuer} is not ready yet")),
+    });
+    let mut not_ready: Vec<&String> = input.certificates_ready.iter().filter(|(_, r)| !**r).map(|(n, _)| n).collect();
+    not_ready.sort();
+    conds.push(match err(types::CERTIFICATES_READY) {
+        Some(m) => (types::CERTIFICATES_READY, false, reasons::RECONCILE_ERROR, m),
+        None if input.certificates_ready.is_empty() => (types::CERTIFICATES_READY, true, reasons::NOT_REQUIRED, "No certificates are managed for this TenantGateway".to_owned()),
+        None if not_ready.is_empty() => (types::CERTIFICATES_READY, true, reasons::READY, format!("{} certificate(s) ready", input.certificates_ready.len())),
+        None => {
+            let names: Vec<&str> = not_ready.iter().map(|s| s.as_str()).collect();
+            (types::CERTIFICATES_READY, false, reasons::PENDING, format!("Certificates not ready: {}", names.join(", ")))
+        }
+    });
+    conds.push(match err(types::NAMESPACES_ATTACHED) {
+        Some(m) => (types::NAMESPACES_ATTACHED, false, reasons::RECONCILE_ERROR, m),
+        None if input.attach.conflicts.is_empty() && input.attach.missing.is_empty() => {
+            (types::NAMESPACES_ATTACHED, true, reasons::ATTACHED, "All namespaces attached".to_owned())
+        }
+        None => {
+            let mut parts = Vec::new();
+            if !input.attach.conflicts.is_empty() {
+                let c: Vec<String> = input.attach.conflicts.iter().map(|(ns, o)| format!("{ns} (attached to {o})")).collect();
+                parts.push(format!("already attached to another owner: {}", c.join(", ")));
+            }
+            if !input.attach.missing.is_empty() {
+                parts.push(format!("not found: {}", input.attach.missing.join(", ")));
+            }
+            (types::NAMESPACES_ATTACHED, false, reasons::ATTACH_CONFLICT, format!("Namespaces not attached: {}", parts.join("; ")))
+        }
+    });
+    conds.push(if input.plan.dropped.is_empty() {
+        (types::LISTENER_BUDGET, true, reasons::WITHIN_LIMIT, format!("{} of {} listeners used", listeners.len(), crate::keys::MAX_LISTENERS))
+    } else {
+        (types::LISTENER_BUDGET, false, reasons::LISTENER_LIMIT_EXCEEDED, format!(
+            "Listener limit of {} reached; not served: {}",
+            crate::keys::MAX_LISTENERS,
+            input.plan.dropped.join(", ")
+        ))
+    });
+    let ig = &input.plan.ignored;
+    conds.push(if ig.services.is_empty() && ig.child_apexes.is_empty() {
+        (types::INPUTS_VALID, true, reasons::VALID, "All inputs are valid".to_owned())
+    } else {
+        let mut parts = Vec::new();
+        if !ig.services.is_empty() {
+            parts.push(format!("tlsPassthroughServices ignored (invalid or duplicate): {}", ig.services.join(", ")));
+        }
+        if !ig.child_apexes.is_empty() {
+            let c: Vec<String> = ig.child_apexes.iter().map(|(ns, h)| format!("{ns}={h}")).collect();
+            parts.push(format!("child apexes ignored (invalid or outside {}): {}", input.tgw.spec.apex, c.join(", ")));
+        }
+        (types::INPUTS_VALID, false, reasons::INVALID_INPUTS, parts.join("; "))
+    });
+    conds.push(match err(types::ROUTES_UPDATED) {
+        Some(m) => (types::ROUTES_UPDATED, false, reasons::RECONCILE_ERROR, m),
+        None => (types::ROUTES_UPDATED, true, reasons::UPDATED, "Route status is up to date".to_owned()),
+    });
+
+    let prev = input.previous.and_then(|p| p.conditions.as_ref());
+    let conditions = conds
+        .into_iter()
+        .map(|(t, ok, reason, message)| {
+            let status = ConditionStatus::from_bool(ok);
+            let time = prev
+                .and_then(|cs| cs.iter().find(|c| c.type_ == t && c.status == status))
+                .map_or_else(|| input.now.to_owned(), |c| c.last_transition_time.clone());
+            Condition {
+                last_transition_time: time,
+                message,
+                observed_generation: Some(gen_),
+                reason: reason.to_owned(),
+                status,
+                type_: t.to_owned(),
+            }
+        })
+        .collect();
+    TenantGatewayStatus {
+        conditions: Some(conditions),
+        listeners: Some(listeners),
+        observed_generation: Some(gen_),
+    }
+}
