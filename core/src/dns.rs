@@ -96,7 +96,7 @@ mod tests {
     #[case::nested_wilds("*.x.org", "*.a.x.org", true)]
     #[case::disjoint_wilds("*.x.org", "*.y.org", false)]
     fn intersects(#[case] listener: &str, #[case] route: &str, #[case] want: bool) {
-        let (l, r) = (HostPattern::parse(listener).unwrap(), HostPattern::parse(route).unwrap());
+        let (l, r) = (HostPattern::parse(listener).expect("listener"), HostPattern::parse(route).expect("route"));
         assert_eq!(l.intersects(&r), want);
     }
 

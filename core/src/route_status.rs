@@ -86,7 +86,11 @@ pub fn verdicts(ctx: &RouteContext<'_>, route: &RouteView) -> Vec<(usize, Verdic
         } else if selected.is_empty() {
             Verdict { accepted: false, reason: reasons::NO_MATCHING_PARENT, message: messages::no_matching_parent(&key) }
         } else if allowed.is_empty() {
-            Verdict { accepted: false, reason: reasons::NOT_ALLOWED_BY_LISTENERS, message: messages::not_allowed_by_listeners(&key) }
+            Verdict {
+                accepted: false,
+                reason: reasons::NOT_ALLOWED_BY_LISTENERS,
+                message: with_detail(messages::not_allowed_by_listeners(&key), &unserved),
+            }
         } else if !matching {
             Verdict {
                 accepted: false,

@@ -23,14 +23,10 @@ pub const MAX_ATTACHED_NAMESPACES: usize = 256;
         shortname = "tgw",
         namespaced,
         status = "super::status::TenantGatewayStatus",
-        printcolumn(name = "Apex", type_ = "string", json_path = ".spec.apex"),
-        printcolumn(name = "Mode", type_ = "string", json_path = ".spec.certMode"),
-        printcolumn(
-            name = "Ready",
-            type_ = "string",
-            json_path = ".status.conditions[?(@.type==\"Ready\")].status"
-        ),
-        printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
+        printcolumn = r#"{"name":"Apex","type":"string","jsonPath":".spec.apex"}"#,
+        printcolumn = r#"{"name":"Mode","type":"string","jsonPath":".spec.certMode"}"#,
+        printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
+        printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
         doc = "TenantGateway declares one tenant's Gateway; the controller renders the Gateway, Issuer, Certificates and redirect route from it."
     )
 )]
@@ -65,7 +61,7 @@ pub struct TenantGatewaySpec {
     /// AttachedNamespaces are extra namespaces (besides this one) whose routes may attach. The
     /// controller labels them; a namespace already attached to another owner is reported, not taken.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "crd", schemars(length(max = 256)))]
+    #[cfg_attr(feature = "crd", schemars(length(max = 256), inner(length(max = 63))))]
     #[cfg_attr(
         feature = "crd",
         x_kube(validation = Rule::new("self.all(n, n == '' || (size(n) <= 63 && n.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')))").message("attachedNamespaces entries must be namespace names"))
@@ -74,7 +70,7 @@ pub struct TenantGatewaySpec {
 
     /// TLSPassthroughServices each yield a TLS passthrough listener `tls-<svc>` for `<svc>.<apex>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "crd", schemars(length(max = 61)))]
+    #[cfg_attr(feature = "crd", schemars(length(max = 61), inner(length(max = 63))))]
     #[cfg_attr(
         feature = "crd",
         x_kube(

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what the tests and the demo need on a fresh Debian machine (idempotent, quiet when
+# everything is present): Debian packages, the wasm32-wasip1 Rust target, and the persistent
+# cache directory. The local control plane binaries are built separately (make control-plane).
+set -euo pipefail
+
+need_apt=()
+for pkg in bats binaryen docker-registry jq openssl; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
+if [ "${#need_apt[@]}" -gt 0 ]; then
+  echo "setup: installing Debian packages: ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if ! rustup target list --installed | grep -qx wasm32-wasip1; then
+  echo "setup: adding Rust target wasm32-wasip1"
+  rustup target add wasm32-wasip1
+fi
+for component in clippy rustfmt; do
+  rustup component list --installed | grep -q "^${component}" || rustup component add "$component"
+done
+
+cache="${TGW_CACHE:-$HOME/.cache/tenant-gateway}"
+mkdir -p "$cache/target"
+# Reuse one Cargo target directory across clones (CI clones afresh each run).
+if [ ! -e target ]; then
+  ln -s "$cache/target" target
+fi
+echo "setup: ok (cache $cache)"
