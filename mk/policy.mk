@@ -34,3 +34,8 @@ check-fixtures: fixtures ## Fail when the generated fixtures are out of date
 
 e2e-policy: policy ## Run e2e/policy.bats through kwctl run (KWCTL=/path/to/kwctl for a real one)
 	KWCTL="$(KWCTL)" bats e2e/policy.bats
+
+.PHONY: bench-policy
+bench-policy: policy ## Per-request validate time of the policy vs the floor module (Markdown table)
+	$(CARGO) build --locked -p tgw-policy-floor --target $(WASM_TARGET) --profile wasm
+	$(CARGO) run --locked --release -p tgw-bench --bin policy-bench -- --policy $(POLICY_WASM) --floor $(FLOOR_RAW)

@@ -1,0 +1,20 @@
+# TenantGateway controller targets.
+CRD_FILE := deploy/crds/gateway.cozystack.io_tenantgateways.yaml
+
+.PHONY: crd e2e-controller bench-controller bench-render test-controller
+
+crd: ## Generate deploy/crds/ from the Rust TenantGateway types
+	@mkdir -p deploy/crds
+	$(CARGO) run -q -p tgw-controller --bin crdgen > $(CRD_FILE).tmp && mv $(CRD_FILE).tmp $(CRD_FILE)
+
+test-controller: ## Unit tests of tgw-core and tgw-controller (no cluster)
+	$(CARGO) test -p tgw-core -p tgw-controller
+
+e2e-controller: ## Controller e2e suite against the local kube-apiserver+etcd
+	$(CARGO) test -p tgw-e2e --test 'controller_*' -- --test-threads=2
+
+bench-render: ## Render time per TenantGateway (tgw-core, release)
+	$(CARGO) run --release -p tgw-core --example render_bench
+
+bench-controller: ## Converge N TenantGateways x M routes on the local control plane (BENCH_TGWS, BENCH_ROUTES)
+	$(CARGO) test --release -p tgw-e2e --test controller_bench -- --ignored --nocapture

@@ -1,0 +1,30 @@
+# tgw-kwctl: the kwctl-compatible waPC runner (crate runner/, package tgw-runner).
+# Included by the top-level Makefile. Other areas use $(KWCTL_RUNNER) as the
+# `kwctl` binary (and may list it as a prerequisite to get it built).
+
+KWCTL_RUNNER := $(CURDIR)/target/release/tgw-kwctl
+RUNNER_SOURCES := runner/Cargo.toml $(wildcard runner/src/*.rs) Cargo.lock
+# make publish REGISTRY=<host:port>/<repo> TAG=<tag>
+REGISTRY ?=
+TAG ?= latest
+# Extra flags for `tgw-kwctl push` (e.g. --insecure for a non-loopback HTTP registry).
+PUSH_FLAGS ?=
+
+.PHONY: runner publish test-registry test-runner
+
+runner: $(KWCTL_RUNNER) ## build the kwctl-compatible runner (target/release/tgw-kwctl)
+
+$(KWCTL_RUNNER): $(RUNNER_SOURCES)
+	$(CARGO) build --release -p tgw-runner --bin tgw-kwctl
+	@touch $@
+
+publish: policy $(KWCTL_RUNNER) ## push policy/annotated-policy.wasm: make publish REGISTRY=<host:port>/<repo> TAG=<tag>
+	@test -n "$(REGISTRY)" || { echo "usage: make publish REGISTRY=<host:port>/<repo> TAG=<tag>" >&2; exit 2; }
+	$(KWCTL_RUNNER) push -o json $(PUSH_FLAGS) policy/annotated-policy.wasm registry://$(REGISTRY):$(TAG)
+
+# Tests run in the release profile so they reuse the release wasmtime build.
+test-registry: ## push/pull round trip of the policy artifact against a local docker-registry
+	$(CARGO) test --release -p tgw-runner --test registry_roundtrip
+
+test-runner: ## unit + integration tests of the runner (generated waPC guests, registry round trip)
+	$(CARGO) test --release -p tgw-runner
