@@ -15,7 +15,7 @@ PUSH_FLAGS ?=
 runner: $(KWCTL_RUNNER) ## build the kwctl-compatible runner (target/release/tgw-kwctl)
 
 $(KWCTL_RUNNER): $(RUNNER_SOURCES)
-	$(CARGO) build --release -p tgw-runner --bin tgw-kwctl
+	$(CARGO) build --locked --release -p tgw-runner --bin tgw-kwctl
 	@touch $@
 
 publish: policy $(KWCTL_RUNNER) ## push policy/annotated-policy.wasm: make publish REGISTRY=<host:port>/<repo> TAG=<tag>

@@ -11,8 +11,14 @@ use tgw_core::snapshot::{NamespaceView, ParentRef, RouteId, RouteKind, RouteView
 use tgw_core::tenantgateway::{TenantGatewaySpec, TgwInput, TgwMeta};
 
 fn main() {
-    let routes_per_tgw: usize = std::env::var("BENCH_ROUTES").ok().and_then(|v| v.parse().ok()).unwrap_or(10);
-    let tgws: usize = std::env::var("BENCH_TGWS").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
+    let routes_per_tgw: usize = std::env::var("BENCH_ROUTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    let tgws: usize = std::env::var("BENCH_TGWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
     let iterations = 50;
     let mut namespaces = Vec::new();
     let mut routes = Vec::new();
@@ -28,11 +34,18 @@ fn main() {
         });
         for r in 0..routes_per_tgw {
             routes.push(RouteView {
-                id: RouteId { kind: RouteKind::Http, namespace: ns.clone(), name: format!("r{r}") },
+                id: RouteId {
+                    kind: RouteKind::Http,
+                    namespace: ns.clone(),
+                    name: format!("r{r}"),
+                },
                 created: Some("2026-01-01T00:00:00Z".into()),
                 generation: Some(1),
                 hostnames: vec![format!("app{r}.t{t}.example.org")],
-                parent_refs: vec![ParentRef { name: "cozystack".into(), ..Default::default() }],
+                parent_refs: vec![ParentRef {
+                    name: "cozystack".into(),
+                    ..Default::default()
+                }],
             });
         }
     }
@@ -41,7 +54,12 @@ fn main() {
             let mut spec = TenantGatewaySpec::with_apex(&format!("t{t}.example.org"));
             spec.tls_passthrough_services = Some(vec!["api".into()]);
             TgwInput {
-                meta: TgwMeta { namespace: format!("tenant-{t}"), name: "cozystack".into(), uid: format!("u{t}"), generation: 1 },
+                meta: TgwMeta {
+                    namespace: format!("tenant-{t}"),
+                    name: "cozystack".into(),
+                    uid: format!("u{t}"),
+                    generation: 1,
+                },
                 spec,
             }
         })

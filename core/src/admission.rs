@@ -4,6 +4,9 @@
 //! request's Namespace only when a hostname rule needs the apex, and returns a `Verdict`.
 //! The policy crate supplies the lookup (a Kubewarden host capability); tests supply data.
 
+// A denial is the rare, terminal path and carries the message parts; boxing it buys nothing.
+#![allow(clippy::result_large_err)]
+
 use std::collections::BTreeMap;
 
 use serde::de::DeserializeOwned;
@@ -34,9 +37,13 @@ pub enum Verdict {
 /// What the policy learned about the request's Namespace.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NamespaceFacts {
-    Found { labels: BTreeMap<String, String> },
+    Found {
+        labels: BTreeMap<String, String>,
+    },
     /// The lookup failed (not found, not permitted, host error): counts as "label absent".
-    Unreadable { reason: String },
+    Unreadable {
+        reason: String,
+    },
 }
 
 /// The kinds the policy guards, by API group and kind (every version).
@@ -101,17 +108,25 @@ pub fn decide(req: &Request, settings: &Settings, lookup: impl FnOnce(&str) -> N
 
 /// Parses the request's new object as `T`.
 pub(crate) fn new_object<T: DeserializeOwned>(req: &Request) -> Result<T, Denial> {
-    let object = req.object.as_ref().ok_or_else(|| Denial::MissingObject { subject: req.subject() })?;
+    let object = req
+        .object
+        .as_ref()
+        .ok_or_else(|| Denial::MissingObject { subject: req.subject() })?;
     parse_as(req, object)
 }
 
 /// Parses the request's old object as `T` (absent on CREATE).
 pub(crate) fn old_object<T: DeserializeOwned + Default>(req: &Request) -> Result<T, Denial> {
-    req.old_object.as_ref().map_or_else(|| Ok(T::default()), |o| parse_as(req, o))
+    req.old_object
+        .as_ref()
+        .map_or_else(|| Ok(T::default()), |o| parse_as(req, o))
 }
 
 fn parse_as<T: DeserializeOwned>(req: &Request, object: &serde_json::Value) -> Result<T, Denial> {
-    objects::parse(object).map_err(|reason| Denial::MalformedObject { subject: req.subject(), reason })
+    objects::parse(object).map_err(|reason| Denial::MalformedObject {
+        subject: req.subject(),
+        reason,
+    })
 }
 
 /// A tenant namespace's apex, as read from its host label.
@@ -129,7 +144,13 @@ pub(crate) fn resolve_apex(
     let label = settings.host_label.clone();
     let labels = match lookup(&namespace) {
         NamespaceFacts::Found { labels } => labels,
-        NamespaceFacts::Unreadable { reason } => return Err(ApexProblem::Unreadable { namespace, label, reason }),
+        NamespaceFacts::Unreadable { reason } => {
+            return Err(ApexProblem::Unreadable {
+                namespace,
+                label,
+                reason,
+            });
+        }
     };
     let value = match labels.get(&label) {
         None => return Err(ApexProblem::Missing { namespace, label }),
@@ -137,11 +158,19 @@ pub(crate) fn resolve_apex(
         Some(v) => v.clone(),
     };
     match Hostname::parse(&value) {
-        Ok(h) if h.is_wildcard() => {
-            Err(ApexProblem::Invalid { namespace, label, value, reason: "an apex cannot be a wildcard".into() })
-        }
+        Ok(h) if h.is_wildcard() => Err(ApexProblem::Invalid {
+            namespace,
+            label,
+            value,
+            reason: "an apex cannot be a wildcard".into(),
+        }),
         Ok(hostname) => Ok(Apex { hostname }),
-        Err(e) => Err(ApexProblem::Invalid { namespace, label, value, reason: e.to_string() }),
+        Err(e) => Err(ApexProblem::Invalid {
+            namespace,
+            label,
+            value,
+            reason: e.to_string(),
+        }),
     }
 }
 

@@ -10,8 +10,26 @@ use super::*;
 
 const TENANT_SA: &str = "system:serviceaccount:tenant-test:default";
 
-fn mk_request(group: &str, version: &str, kind: &str, op: &str, ns: &str, object: Value, old: Option<Value>) -> Request {
-    mk_request_as(group, version, kind, op, ns, object, old, TENANT_SA, &["system:serviceaccounts", "system:serviceaccounts:tenant-test"])
+fn mk_request(
+    group: &str,
+    version: &str,
+    kind: &str,
+    op: &str,
+    ns: &str,
+    object: Value,
+    old: Option<Value>,
+) -> Request {
+    mk_request_as(
+        group,
+        version,
+        kind,
+        op,
+        ns,
+        object,
+        old,
+        TENANT_SA,
+        &["system:serviceaccounts", "system:serviceaccounts:tenant-test"],
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -51,7 +69,9 @@ fn ns_labels(host: Option<&str>) -> impl FnOnce(&str) -> NamespaceFacts {
 }
 
 fn unreadable(_: &str) -> NamespaceFacts {
-    NamespaceFacts::Unreadable { reason: "namespaces \"tenant-test\" not found".into() }
+    NamespaceFacts::Unreadable {
+        reason: "namespaces \"tenant-test\" not found".into(),
+    }
 }
 
 fn message(v: Verdict) -> Option<String> {
@@ -74,7 +94,15 @@ fn gateway(hostnames: &[Option<&str>]) -> Value {
 }
 
 fn decide_gateway(ns: &str, label: Option<&str>, hostnames: &[Option<&str>], settings: &Settings) -> Verdict {
-    let req = mk_request("gateway.networking.k8s.io", "v1", "Gateway", "CREATE", ns, gateway(hostnames), None);
+    let req = mk_request(
+        "gateway.networking.k8s.io",
+        "v1",
+        "Gateway",
+        "CREATE",
+        ns,
+        gateway(hostnames),
+        None,
+    );
     decide(&req, settings, ns_labels(label))
 }
 
@@ -99,7 +127,12 @@ fn gateway_listener_hostnames(#[case] hostnames: &[Option<&str>], #[case] allowe
 
 #[test]
 fn gateway_denial_names_listener_hostname_apex_and_label() {
-    let v = decide_gateway("tenant-test", Some("test.example.org"), &[Some("dashboard.example.org")], &Settings::default());
+    let v = decide_gateway(
+        "tenant-test",
+        Some("test.example.org"),
+        &[Some("dashboard.example.org")],
+        &Settings::default(),
+    );
     assert_eq!(
         message(v).as_deref(),
         Some(
@@ -111,7 +144,12 @@ fn gateway_denial_names_listener_hostname_apex_and_label() {
 
 #[test]
 fn gateway_label_is_compared_case_insensitively() {
-    let v = decide_gateway("tenant-test", Some("Test.Example.ORG"), &[Some("a.test.example.org")], &Settings::default());
+    let v = decide_gateway(
+        "tenant-test",
+        Some("Test.Example.ORG"),
+        &[Some("a.test.example.org")],
+        &Settings::default(),
+    );
     assert_eq!(v, Verdict::Allow);
 }
 
@@ -119,21 +157,43 @@ fn gateway_label_is_compared_case_insensitively() {
 #[case::label_absent(None)]
 #[case::label_empty(Some(""))]
 fn gateway_without_host_label_is_denied_by_default(#[case] label: Option<&str>) {
-    let v = decide_gateway("tenant-test", label, &[Some("anything.example.com")], &Settings::default());
+    let v = decide_gateway(
+        "tenant-test",
+        label,
+        &[Some("anything.example.com")],
+        &Settings::default(),
+    );
     assert!(message(v).is_some_and(|m| m.contains("must equal") && m.contains("namespace.cozystack.io/host")));
 }
 
 #[test]
 fn gateway_without_host_label_is_allowed_when_configured() {
-    let s = Settings { allow_gateway_without_host_label: true, ..Settings::default() };
-    assert_eq!(decide_gateway("tenant-test", None, &[Some("anything.example.com")], &s), Verdict::Allow);
-    let req = mk_request("gateway.networking.k8s.io", "v1", "Gateway", "CREATE", "tenant-test", gateway(&[Some("x.com")]), None);
+    let s = Settings {
+        allow_gateway_without_host_label: true,
+        ..Settings::default()
+    };
+    assert_eq!(
+        decide_gateway("tenant-test", None, &[Some("anything.example.com")], &s),
+        Verdict::Allow
+    );
+    let req = mk_request(
+        "gateway.networking.k8s.io",
+        "v1",
+        "Gateway",
+        "CREATE",
+        "tenant-test",
+        gateway(&[Some("x.com")]),
+        None,
+    );
     assert_eq!(decide(&req, &s, unreadable), Verdict::Allow);
 }
 
 #[test]
 fn gateway_with_malformed_label_is_denied_even_when_unlabelled_gateways_are_allowed() {
-    let s = Settings { allow_gateway_without_host_label: true, ..Settings::default() };
+    let s = Settings {
+        allow_gateway_without_host_label: true,
+        ..Settings::default()
+    };
     let v = decide_gateway("tenant-test", Some("*.example.org"), &[Some("a.example.org")], &s);
     assert_eq!(
         message(v).as_deref(),
@@ -159,9 +219,20 @@ fn gateway_outside_tenant_namespaces_is_not_evaluated(#[case] ns: &str) {
 #[case::xlistenerset("gateway.networking.x-k8s.io", "v1alpha1", "XListenerSet")]
 #[case::gateway_v1beta1("gateway.networking.k8s.io", "v1beta1", "Gateway")]
 fn every_listener_kind_and_version_is_checked(#[case] group: &str, #[case] version: &str, #[case] kind: &str) {
-    let req = mk_request(group, version, kind, "UPDATE", "tenant-test", gateway(&[Some("evil.example.org")]), None);
+    let req = mk_request(
+        group,
+        version,
+        kind,
+        "UPDATE",
+        "tenant-test",
+        gateway(&[Some("evil.example.org")]),
+        None,
+    );
     let v = decide(&req, &Settings::default(), ns_labels(Some("test.example.org")));
-    assert!(message(v).is_some_and(|m| m.starts_with(&format!("{kind} tenant-test/obj: listener")) && m.contains("must equal")));
+    assert!(
+        message(v)
+            .is_some_and(|m| m.starts_with(&format!("{kind} tenant-test/obj: listener")) && m.contains("must equal"))
+    );
 }
 
 // --- Routes: §3.4, plus hostname-less routes denied (Cozystack #3868) ---------------------------
@@ -172,7 +243,15 @@ fn route(kind: &str, version: &str, hostnames: Option<&[&str]>, label: Option<&s
         None => json!({"parentRefs": [{"name": "gw"}]}),
     };
     let obj = json!({"metadata": {"name": "obj"}, "spec": spec});
-    let req = mk_request("gateway.networking.k8s.io", version, kind, "CREATE", "tenant-test", obj, None);
+    let req = mk_request(
+        "gateway.networking.k8s.io",
+        version,
+        kind,
+        "CREATE",
+        "tenant-test",
+        obj,
+        None,
+    );
     decide(&req, settings, ns_labels(label))
 }
 
@@ -191,7 +270,14 @@ fn route(kind: &str, version: &str, hostnames: Option<&[&str]>, label: Option<&s
 #[case::all_must_pass(Some("test.example.org"), Some(&["a.test.example.org", "x.example.org"][..]), false)]
 #[case::trailing_dot(Some("test.example.org"), Some(&["a.test.example.org."][..]), false)]
 fn route_hostnames(#[case] label: Option<&str>, #[case] hostnames: Option<&[&str]>, #[case] allowed: bool) {
-    for (kind, version) in [("HTTPRoute", "v1"), ("HTTPRoute", "v1beta1"), ("GRPCRoute", "v1"), ("TLSRoute", "v1alpha2"), ("TLSRoute", "v1alpha3"), ("TLSRoute", "v1")] {
+    for (kind, version) in [
+        ("HTTPRoute", "v1"),
+        ("HTTPRoute", "v1beta1"),
+        ("GRPCRoute", "v1"),
+        ("TLSRoute", "v1alpha2"),
+        ("TLSRoute", "v1alpha3"),
+        ("TLSRoute", "v1"),
+    ] {
         let v = route(kind, version, hostnames, label, &Settings::default());
         assert_eq!(v == Verdict::Allow, allowed, "{kind}/{version}: {v:?}");
         if let Some(m) = message(v) {
@@ -203,7 +289,13 @@ fn route_hostnames(#[case] label: Option<&str>, #[case] hostnames: Option<&[&str
 
 #[test]
 fn route_denial_names_hostname_apex_and_rule() {
-    let v = route("HTTPRoute", "v1", Some(&["ok.test.example.org", "Attacker.com"]), Some("test.example.org"), &Settings::default());
+    let v = route(
+        "HTTPRoute",
+        "v1",
+        Some(&["ok.test.example.org", "Attacker.com"]),
+        Some("test.example.org"),
+        &Settings::default(),
+    );
     assert_eq!(
         message(v).as_deref(),
         Some(
@@ -216,15 +308,33 @@ fn route_denial_names_hostname_apex_and_rule() {
 
 #[test]
 fn hostname_less_routes_can_be_allowed_by_setting() {
-    let s = Settings { require_route_hostnames: false, ..Settings::default() };
-    assert_eq!(route("HTTPRoute", "v1", None, Some("test.example.org"), &s), Verdict::Allow);
-    assert_ne!(route("HTTPRoute", "v1", None, None, &s), Verdict::Allow, "the label is still required");
+    let s = Settings {
+        require_route_hostnames: false,
+        ..Settings::default()
+    };
+    assert_eq!(
+        route("HTTPRoute", "v1", None, Some("test.example.org"), &s),
+        Verdict::Allow
+    );
+    assert_ne!(
+        route("HTTPRoute", "v1", None, None, &s),
+        Verdict::Allow,
+        "the label is still required"
+    );
 }
 
 #[test]
 fn unreadable_namespace_counts_as_label_absent_and_says_so() {
     let obj = json!({"spec": {"hostnames": ["a.test.example.org"]}});
-    let req = mk_request("gateway.networking.k8s.io", "v1", "HTTPRoute", "CREATE", "tenant-test", obj, None);
+    let req = mk_request(
+        "gateway.networking.k8s.io",
+        "v1",
+        "HTTPRoute",
+        "CREATE",
+        "tenant-test",
+        obj,
+        None,
+    );
     assert_eq!(
         message(decide(&req, &Settings::default(), unreadable)).as_deref(),
         Some(
@@ -240,7 +350,15 @@ fn unreadable_namespace_counts_as_label_absent_and_says_so() {
 #[case::udp("UDPRoute", "v1")]
 fn l4_routes_are_kept_out_of_tenant_namespaces(#[case] kind: &str, #[case] version: &str) {
     let obj = json!({"spec": {"rules": [{"backendRefs": [{"name": "svc", "port": 5432}]}]}});
-    let req = mk_request("gateway.networking.k8s.io", version, kind, "CREATE", "tenant-test", obj.clone(), None);
+    let req = mk_request(
+        "gateway.networking.k8s.io",
+        version,
+        kind,
+        "CREATE",
+        "tenant-test",
+        obj.clone(),
+        None,
+    );
     assert_eq!(
         message(decide(&req, &Settings::default(), ns_labels(Some("test.example.org")))),
         Some(format!(
@@ -248,17 +366,39 @@ fn l4_routes_are_kept_out_of_tenant_namespaces(#[case] kind: &str, #[case] versi
              tenant (namespace tenant-test; setting allowL4RoutesInTenantNamespaces)"
         ))
     );
-    let allow = Settings { allow_l4_routes_in_tenant_namespaces: true, ..Settings::default() };
+    let allow = Settings {
+        allow_l4_routes_in_tenant_namespaces: true,
+        ..Settings::default()
+    };
     assert_eq!(decide(&req, &allow, ns_labels(None)), Verdict::Allow);
-    let platform = mk_request("gateway.networking.k8s.io", version, kind, "CREATE", "cozy-postgres", obj, None);
+    let platform = mk_request(
+        "gateway.networking.k8s.io",
+        version,
+        kind,
+        "CREATE",
+        "cozy-postgres",
+        obj,
+        None,
+    );
     assert_eq!(decide(&platform, &Settings::default(), ns_labels(None)), Verdict::Allow);
 }
 
 // --- Ingress: §3.5 (R = example.org, A = test.example.org) --------------------------------------
 
 fn ingress(spec: Value, label: Option<&str>, root: Option<&str>) -> Verdict {
-    let s = Settings { platform_root_host: root.map(str::to_string), ..Settings::default() };
-    let req = mk_request("networking.k8s.io", "v1", "Ingress", "CREATE", "tenant-test", json!({"spec": spec}), None);
+    let s = Settings {
+        platform_root_host: root.map(str::to_string),
+        ..Settings::default()
+    };
+    let req = mk_request(
+        "networking.k8s.io",
+        "v1",
+        "Ingress",
+        "CREATE",
+        "tenant-test",
+        json!({"spec": spec}),
+        None,
+    );
     decide(&req, &s, ns_labels(label))
 }
 
@@ -292,21 +432,40 @@ fn ingress_hosts_with_platform_root(#[case] spec: Value, #[case] allowed: bool) 
 
 #[test]
 fn ingress_custom_domain_needs_a_platform_root() {
-    assert_ne!(ingress(rule_host("shop.external-probe.invalid"), Some("test.example.org"), None), Verdict::Allow);
-    assert_eq!(ingress(rule_host("a.test.example.org"), Some("test.example.org"), None), Verdict::Allow);
+    assert_ne!(
+        ingress(rule_host("shop.external-probe.invalid"), Some("test.example.org"), None),
+        Verdict::Allow
+    );
+    assert_eq!(
+        ingress(rule_host("a.test.example.org"), Some("test.example.org"), None),
+        Verdict::Allow
+    );
 }
 
 #[test]
 fn ingress_case_probes() {
     let label = Some("Case-Probe.example.org");
-    assert_eq!(ingress(rule_host("probe.case-probe.example.org"), label, Some("example.org")), Verdict::Allow);
-    assert_ne!(ingress(rule_host("dashboard.example.org"), label, Some("example.org")), Verdict::Allow);
-    assert_ne!(ingress(rule_host("evilcase-probe.example.org"), label, Some("example.org")), Verdict::Allow);
+    assert_eq!(
+        ingress(rule_host("probe.case-probe.example.org"), label, Some("example.org")),
+        Verdict::Allow
+    );
+    assert_ne!(
+        ingress(rule_host("dashboard.example.org"), label, Some("example.org")),
+        Verdict::Allow
+    );
+    assert_ne!(
+        ingress(rule_host("evilcase-probe.example.org"), label, Some("example.org")),
+        Verdict::Allow
+    );
 }
 
 #[test]
 fn ingress_denial_names_the_field() {
-    let v = ingress(json!({"rules": [{"host": "a.test.example.org"}], "tls": [{"hosts": ["harbor.example.org"]}]}), Some("test.example.org"), Some("example.org"));
+    let v = ingress(
+        json!({"rules": [{"host": "a.test.example.org"}], "tls": [{"hosts": ["harbor.example.org"]}]}),
+        Some("test.example.org"),
+        Some("example.org"),
+    );
     assert_eq!(
         message(v).as_deref(),
         Some(
@@ -321,15 +480,30 @@ fn ingress_denial_names_the_field() {
 #[test]
 fn ingress_without_label_is_denied() {
     let v = ingress(rule_host("a.test.example.org"), None, Some("example.org"));
-    assert!(message(v).is_some_and(|m| m.contains("has no namespace.cozystack.io/host label") && m.contains("must be within")));
+    assert!(
+        message(v)
+            .is_some_and(|m| m.contains("has no namespace.cozystack.io/host label") && m.contains("must be within"))
+    );
 }
 
 // --- Tenant spec.host: §3.2 ---------------------------------------------------------------------
 
 fn tenant(op: &str, new: Option<&str>, old: Option<Option<&str>>, user: &str, groups: &[&str]) -> Verdict {
     let obj = |h: Option<&str>| json!({"metadata": {"name": "alice"}, "spec": {"host": h}});
-    let req = mk_request_as("apps.cozystack.io", "v1alpha1", "Tenant", op, "tenant-root", obj(new), old.map(obj), user, groups);
-    decide(&req, &Settings::default(), |_| unreachable!("Tenant rules need no namespace lookup"))
+    let req = mk_request_as(
+        "apps.cozystack.io",
+        "v1alpha1",
+        "Tenant",
+        op,
+        "tenant-root",
+        obj(new),
+        old.map(obj),
+        user,
+        groups,
+    );
+    decide(&req, &Settings::default(), |_| {
+        unreachable!("Tenant rules need no namespace lookup")
+    })
 }
 
 const SA_GROUPS: &[&str] = &["system:serviceaccounts", "system:serviceaccounts:tenant-test"];
@@ -337,15 +511,24 @@ const SA_GROUPS: &[&str] = &["system:serviceaccounts", "system:serviceaccounts:t
 #[rstest]
 #[case::create_without_host(tenant("CREATE", None, None, TENANT_SA, SA_GROUPS), true)]
 #[case::create_with_host_untrusted(tenant("CREATE", Some("foreign.example.org"), None, TENANT_SA, SA_GROUPS), false)]
-#[case::update_unchanged(tenant("UPDATE", Some("a.example.org"), Some(Some("a.example.org")), TENANT_SA, SA_GROUPS), true)]
-#[case::update_changed_untrusted(tenant("UPDATE", Some("b.example.org"), Some(Some("a.example.org")), TENANT_SA, SA_GROUPS), false)]
+#[case::update_unchanged(
+    tenant("UPDATE", Some("a.example.org"), Some(Some("a.example.org")), TENANT_SA, SA_GROUPS),
+    true
+)]
+#[case::update_changed_untrusted(
+    tenant("UPDATE", Some("b.example.org"), Some(Some("a.example.org")), TENANT_SA, SA_GROUPS),
+    false
+)]
 #[case::update_cleared_untrusted(tenant("UPDATE", Some(""), Some(Some("a.example.org")), TENANT_SA, SA_GROUPS), false)]
 #[case::update_removed_untrusted(tenant("UPDATE", None, Some(Some("a.example.org")), TENANT_SA, SA_GROUPS), false)]
 #[case::change_by_masters(tenant("UPDATE", Some("b.example.org"), Some(Some("a.example.org")), "admin", &["system:masters"]), true)]
 #[case::change_by_flux(tenant("CREATE", Some("b.example.org"), None, "system:serviceaccount:cozy-fluxcd:flux", &["system:serviceaccounts:cozy-fluxcd"]), true)]
 #[case::invalid_host_even_trusted(tenant("CREATE", Some("B.example.org"), None, "admin", &["system:masters"]), false)]
 #[case::wildcard_host_trusted(tenant("CREATE", Some("*.example.org"), None, "admin", &["system:masters"]), false)]
-#[case::delete_is_not_evaluated(tenant("DELETE", Some("b.example.org"), Some(Some("a.example.org")), TENANT_SA, SA_GROUPS), true)]
+#[case::delete_is_not_evaluated(
+    tenant("DELETE", Some("b.example.org"), Some(Some("a.example.org")), TENANT_SA, SA_GROUPS),
+    true
+)]
 fn tenant_host(#[case] v: Verdict, #[case] allowed: bool) {
     assert_eq!(v == Verdict::Allow, allowed, "{v:?}");
 }
@@ -372,8 +555,20 @@ fn namespace(op: &str, new: &[(&str, &str)], old: Option<&[(&str, &str)]>, user:
         let map: BTreeMap<&str, &str> = labels.iter().copied().collect();
         json!({"metadata": {"name": "tenant-x", "labels": map}})
     };
-    let req = mk_request_as("", "v1", "Namespace", op, "tenant-x", obj(new), old.map(obj), user, groups);
-    decide(&req, &Settings::default(), |_| unreachable!("label rules need no lookup"))
+    let req = mk_request_as(
+        "",
+        "v1",
+        "Namespace",
+        op,
+        "tenant-x",
+        obj(new),
+        old.map(obj),
+        user,
+        groups,
+    );
+    decide(&req, &Settings::default(), |_| {
+        unreachable!("label rules need no lookup")
+    })
 }
 
 const HOST: &str = "namespace.cozystack.io/host";
@@ -395,7 +590,13 @@ fn namespace_labels(#[case] v: Verdict, #[case] allowed: bool) {
 
 #[test]
 fn namespace_denial_says_immutable_and_names_values() {
-    let v = namespace("UPDATE", &[(HOST, "b.example.org")], Some(&[(HOST, "a.example.org")]), TENANT_SA, SA_GROUPS);
+    let v = namespace(
+        "UPDATE",
+        &[(HOST, "b.example.org")],
+        Some(&[(HOST, "a.example.org")]),
+        TENANT_SA,
+        SA_GROUPS,
+    );
     assert!(message(v).is_some_and(|m| m.starts_with(
         "Namespace obj: label namespace.cozystack.io/host is immutable once set (was \"a.example.org\", requested \
          \"b.example.org\"); only trusted callers (groups system:masters"
@@ -405,7 +606,15 @@ fn namespace_denial_says_immutable_and_names_values() {
 // --- TenantGateway and Package attachedNamespaces -----------------------------------------------
 
 fn tgw(ns: &str, spec: Value, label: Option<&str>) -> Verdict {
-    let req = mk_request("gateway.cozystack.io", "v1alpha1", "TenantGateway", "CREATE", ns, json!({"spec": spec}), None);
+    let req = mk_request(
+        "gateway.cozystack.io",
+        "v1alpha1",
+        "TenantGateway",
+        "CREATE",
+        ns,
+        json!({"spec": spec}),
+        None,
+    );
     decide(&req, &Settings::default(), ns_labels(label))
 }
 
@@ -425,8 +634,19 @@ fn tenant_gateway(#[case] v: Verdict, #[case] allowed: bool) {
 #[test]
 fn package_attached_namespaces() {
     let mk = |attached: Value| {
-        let obj = json!({"spec": {"components": {"platform": {"values": {"gateway": {"attachedNamespaces": attached}}}}}});
-        let req = mk_request_as("cozystack.io", "v1alpha1", "Package", "UPDATE", "", obj, None, "admin", &["system:masters"]);
+        let obj =
+            json!({"spec": {"components": {"platform": {"values": {"gateway": {"attachedNamespaces": attached}}}}}});
+        let req = mk_request_as(
+            "cozystack.io",
+            "v1alpha1",
+            "Package",
+            "UPDATE",
+            "",
+            obj,
+            None,
+            "admin",
+            &["system:masters"],
+        );
         decide(&req, &Settings::default(), |_| unreachable!())
     };
     assert_eq!(mk(json!(["cozy-dashboard", "kube-system"])), Verdict::Allow);
@@ -445,10 +665,20 @@ fn package_attached_namespaces() {
 #[test]
 fn malformed_object_is_denied_with_the_path() {
     let obj = json!({"spec": {"hostnames": ["a.test.example.org", 5]}});
-    let req = mk_request("gateway.networking.k8s.io", "v1", "HTTPRoute", "CREATE", "tenant-test", obj, None);
+    let req = mk_request(
+        "gateway.networking.k8s.io",
+        "v1",
+        "HTTPRoute",
+        "CREATE",
+        "tenant-test",
+        obj,
+        None,
+    );
     assert_eq!(
         message(decide(&req, &Settings::default(), ns_labels(Some("test.example.org")))).as_deref(),
-        Some("HTTPRoute tenant-test/obj could not be parsed: spec.hostnames[1]: invalid type: integer `5`, expected a string")
+        Some(
+            "HTTPRoute tenant-test/obj could not be parsed: spec.hostnames[1]: invalid type: integer `5`, expected a string"
+        )
     );
 }
 
@@ -456,7 +686,15 @@ fn malformed_object_is_denied_with_the_path() {
 fn unrelated_kinds_and_deletes_are_allowed() {
     let pod = mk_request("", "v1", "Pod", "CREATE", "tenant-test", json!({"spec": 1}), None);
     assert_eq!(decide(&pod, &Settings::default(), |_| unreachable!()), Verdict::Allow);
-    let del = mk_request("gateway.networking.k8s.io", "v1", "HTTPRoute", "DELETE", "tenant-test", json!(null), None);
+    let del = mk_request(
+        "gateway.networking.k8s.io",
+        "v1",
+        "HTTPRoute",
+        "DELETE",
+        "tenant-test",
+        json!(null),
+        None,
+    );
     assert_eq!(decide(&del, &Settings::default(), |_| unreachable!()), Verdict::Allow);
 }
 

@@ -70,8 +70,7 @@ pub fn collect(tgw: &TgwInput, attach: &BTreeSet<String>, routes: &[RouteView]) 
         return claims;
     }
     let apex = tgw.spec.apex.as_str();
-    let passthrough: BTreeSet<String> =
-        tgw.spec.passthrough().map(|svc| format!("{svc}.{apex}")).collect();
+    let passthrough: BTreeSet<String> = tgw.spec.passthrough().map(|svc| format!("{svc}.{apex}")).collect();
     for route in routes.iter().filter(|r| r.id.kind == RouteKind::Http) {
         if !attach.contains(&route.id.namespace) {
             continue;

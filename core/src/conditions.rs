@@ -88,9 +88,7 @@ pub mod messages {
         format!("No listener of Gateway {tgw} matches the parentRef's sectionName/port")
     }
     pub fn not_allowed_by_listeners(tgw: &str) -> String {
-        format!(
-            "No listener of Gateway {tgw} selected by this parentRef allows this route's namespace and kind"
-        )
+        format!("No listener of Gateway {tgw} selected by this parentRef allows this route's namespace and kind")
     }
     pub fn no_matching_listener_hostname(tgw: &str) -> String {
         format!("No listener of Gateway {tgw} selected by this parentRef matches the route's hostnames")

@@ -76,7 +76,10 @@ pub fn resolve(claims: &Claims, prefixes: &PlatformPrefixes) -> Ownership {
             },
         );
         for c in sorted.iter().filter(|c| c.route.namespace != ns) {
-            out.losers.entry((c.route.clone(), c.parent)).or_default().insert(host.clone());
+            out.losers
+                .entry((c.route.clone(), c.parent))
+                .or_default()
+                .insert(host.clone());
         }
     }
     out

@@ -40,12 +40,7 @@ pub struct Decision {
     pub routes: Vec<(RouteId, Vec<(ParentRef, Verdict)>)>,
 }
 
-pub fn decide(
-    tgw: &TgwInput,
-    namespaces: &[NamespaceView],
-    routes: &[RouteView],
-    settings: &Settings,
-) -> Decision {
+pub fn decide(tgw: &TgwInput, namespaces: &[NamespaceView], routes: &[RouteView], settings: &Settings) -> Decision {
     let attach = claims::attach_set(tgw, namespaces);
     let claims = claims::collect(tgw, &attach, routes);
     let ownership = conflict::resolve(&claims, &settings.platform);
@@ -58,7 +53,13 @@ pub fn decide(
     let mut plan = listeners::plan(tgw, &ownership, &children, &settings.challenge_namespace);
     plan.ignored.child_apexes = ignored_children;
     let desired = render::render(tgw, &plan);
-    let ctx = RouteContext { tgw, attach: &attach, plan: &plan, claims: &claims, ownership: &ownership };
+    let ctx = RouteContext {
+        tgw,
+        attach: &attach,
+        plan: &plan,
+        claims: &claims,
+        ownership: &ownership,
+    };
     let routes = routes
         .iter()
         .filter_map(|r| {
@@ -66,5 +67,12 @@ pub fn decide(
             (!v.is_empty()).then(|| (r.id.clone(), route_status::entries(r, &v)))
         })
         .collect();
-    Decision { attach, claims, ownership, plan, desired, routes }
+    Decision {
+        attach,
+        claims,
+        ownership,
+        plan,
+        desired,
+        routes,
+    }
 }

@@ -15,7 +15,8 @@ pub fn is_dns_label(s: &str) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
         && b.len() <= 63
-        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
         && b[0] != b'-'
         && b[b.len() - 1] != b'-'
 }
@@ -29,9 +30,7 @@ impl HostPattern {
     /// Parses a route or listener hostname; `None` when invalid (including upper case).
     pub fn parse(s: &str) -> Option<HostPattern> {
         match s.strip_prefix("*.") {
-            Some(rest) if is_dns_name(rest) && s.len() <= 253 => {
-                Some(HostPattern::Wildcard(rest.to_owned()))
-            }
+            Some(rest) if is_dns_name(rest) && s.len() <= 253 => Some(HostPattern::Wildcard(rest.to_owned())),
             Some(_) => None,
             None if is_dns_name(s) => Some(HostPattern::Exact(s.to_owned())),
             None => None,
@@ -48,18 +47,14 @@ impl HostPattern {
         match (self, other) {
             (Exact(a), Exact(b)) => a == b,
             (Wildcard(s), Exact(h)) | (Exact(h), Wildcard(s)) => is_strict_subdomain(h, s),
-            (Wildcard(a), Wildcard(b)) => {
-                a == b || is_strict_subdomain(a, b) || is_strict_subdomain(b, a)
-            }
+            (Wildcard(a), Wildcard(b)) => a == b || is_strict_subdomain(a, b) || is_strict_subdomain(b, a),
         }
     }
 }
 
 /// `h` is a strict subdomain of `parent` (`a.b.parent`, not `parent`, not `xparent`).
 pub fn is_strict_subdomain(h: &str, parent: &str) -> bool {
-    h.len() > parent.len() + 1
-        && h.ends_with(parent)
-        && h.as_bytes()[h.len() - parent.len() - 1] == b'.'
+    h.len() > parent.len() + 1 && h.ends_with(parent) && h.as_bytes()[h.len() - parent.len() - 1] == b'.'
 }
 
 /// `h` equals `apex` or lies under it.
@@ -96,7 +91,10 @@ mod tests {
     #[case::nested_wilds("*.x.org", "*.a.x.org", true)]
     #[case::disjoint_wilds("*.x.org", "*.y.org", false)]
     fn intersects(#[case] listener: &str, #[case] route: &str, #[case] want: bool) {
-        let (l, r) = (HostPattern::parse(listener).expect("listener"), HostPattern::parse(route).expect("route"));
+        let (l, r) = (
+            HostPattern::parse(listener).expect("listener"),
+            HostPattern::parse(route).expect("route"),
+        );
         assert_eq!(l.intersects(&r), want);
     }
 

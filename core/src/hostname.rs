@@ -96,7 +96,10 @@ impl Hostname {
     pub fn parse(raw: &str) -> Result<Hostname, HostnameError> {
         let normalized = raw.to_ascii_lowercase();
         validate(&normalized)?;
-        Ok(Hostname { original: raw.to_string(), normalized })
+        Ok(Hostname {
+            original: raw.to_string(),
+            normalized,
+        })
     }
 
     /// The lowercase form used for every comparison.
@@ -190,7 +193,8 @@ pub fn name_within(name: &str, apex: &str) -> bool {
 }
 
 fn strictly_below(name: &str, apex: &str) -> bool {
-    name.strip_suffix(apex).is_some_and(|head| head.len() > 1 && head.ends_with('.'))
+    name.strip_suffix(apex)
+        .is_some_and(|head| head.len() > 1 && head.ends_with('.'))
 }
 
 fn validate(name: &str) -> Result<(), HostnameError> {
@@ -224,16 +228,26 @@ fn validate_label(label: &str) -> Result<(), HostnameError> {
         return Err(HostnameError::EmptyLabel);
     }
     if label.len() > MAX_LABEL_LEN {
-        return Err(HostnameError::LabelTooLong { label: label.to_string() });
+        return Err(HostnameError::LabelTooLong {
+            label: label.to_string(),
+        });
     }
     if label.contains('*') {
         return Err(HostnameError::MisplacedWildcard);
     }
-    if let Some(ch) = label.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')) {
-        return Err(HostnameError::InvalidCharacter { label: label.to_string(), ch });
+    if let Some(ch) = label
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+    {
+        return Err(HostnameError::InvalidCharacter {
+            label: label.to_string(),
+            ch,
+        });
     }
     if label.starts_with('-') || label.ends_with('-') {
-        return Err(HostnameError::HyphenAtEdge { label: label.to_string() });
+        return Err(HostnameError::HyphenAtEdge {
+            label: label.to_string(),
+        });
     }
     Ok(())
 }

@@ -52,7 +52,10 @@ fn invalid_hostnames(#[case] raw: &str, #[case] expected: HostnameError) {
 #[test]
 fn invalid_character_message_names_label_and_char() {
     let err = Hostname::parse("a_b.org").err().map(|e| e.to_string());
-    assert_eq!(err.as_deref(), Some("label \"a_b\" contains '_' (allowed: a-z, 0-9, '-')"));
+    assert_eq!(
+        err.as_deref(),
+        Some("label \"a_b\" contains '_' (allowed: a-z, 0-9, '-')")
+    );
 }
 
 // cozystack-behaviour.md §3.1 / §3.4 decision vectors, apex test.example.org
@@ -94,8 +97,16 @@ fn intersection_in_both_modes(
     #[case] single_label: Option<&str>,
 ) {
     let got = |mode| h(left).intersection(&h(right), mode).map(|x| x.as_str().to_string());
-    assert_eq!(got(WildcardMode::GatewayApi).as_deref(), gateway_api, "GatewayApi {left} ∩ {right}");
-    assert_eq!(got(WildcardMode::SingleLabel).as_deref(), single_label, "SingleLabel {left} ∩ {right}");
+    assert_eq!(
+        got(WildcardMode::GatewayApi).as_deref(),
+        gateway_api,
+        "GatewayApi {left} ∩ {right}"
+    );
+    assert_eq!(
+        got(WildcardMode::SingleLabel).as_deref(),
+        single_label,
+        "SingleLabel {left} ∩ {right}"
+    );
     let symmetric = |mode| h(right).intersects(&h(left), mode);
     assert_eq!(symmetric(WildcardMode::GatewayApi), gateway_api.is_some());
     assert_eq!(symmetric(WildcardMode::SingleLabel), single_label.is_some());
@@ -116,5 +127,8 @@ fn coverage(#[case] pattern: &str, #[case] name: &str, #[case] gateway_api: bool
 fn parts_of_a_wildcard() {
     let w = h("*.Apps.Example.org");
     assert!(w.is_wildcard());
-    assert_eq!((w.base(), w.first_label(), w.to_string()), ("apps.example.org", "*", "*.Apps.Example.org".to_string()));
+    assert_eq!(
+        (w.base(), w.first_label(), w.to_string()),
+        ("apps.example.org", "*", "*.Apps.Example.org".to_string())
+    );
 }

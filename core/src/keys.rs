@@ -56,7 +56,13 @@ mod tests {
     #[test]
     fn stable_strings() {
         assert_eq!(
-            [CONTROLLER_NAME, LABEL_GATEWAY, LABEL_HOST, ANNOTATION_ATTACHED_BY, LABEL_MANAGED_BY],
+            [
+                CONTROLLER_NAME,
+                LABEL_GATEWAY,
+                LABEL_HOST,
+                ANNOTATION_ATTACHED_BY,
+                LABEL_MANAGED_BY
+            ],
             [
                 "gateway.cozystack.io/tenantgateway-controller",
                 "namespace.cozystack.io/gateway",

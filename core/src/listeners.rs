@@ -102,7 +102,10 @@ pub fn child_apexes(
     ignored: &mut Vec<(String, String)>,
 ) -> Vec<String> {
     let mut out = BTreeSet::new();
-    for ns in namespaces.iter().filter(|n| attach.contains(&n.name) && n.name != tgw.meta.namespace) {
+    for ns in namespaces
+        .iter()
+        .filter(|n| attach.contains(&n.name) && n.name != tgw.meta.namespace)
+    {
         match ns.label(LABEL_HOST) {
             None | Some("") => {}
             Some(h) if h == tgw.spec.apex => {}
@@ -116,12 +119,7 @@ pub fn child_apexes(
 }
 
 /// Builds the listener plan.
-pub fn plan(
-    tgw: &TgwInput,
-    ownership: &Ownership,
-    children: &[String],
-    challenge_ns: &str,
-) -> ListenerPlan {
+pub fn plan(tgw: &TgwInput, ownership: &Ownership, children: &[String], challenge_ns: &str) -> ListenerPlan {
     let tgw_name = &tgw.meta.name;
     let apex = &tgw.spec.apex;
     let mut ignored = Ignored::default();
@@ -158,7 +156,11 @@ pub fn plan(
         CertMode::Http01 => None,
         CertMode::Dns01 => Some(naming::wildcard_certificate(tgw_name)),
         CertMode::ExistingSecret => Some(
-            tgw.spec.wildcard_secret_ref.as_ref().map(|r| r.name.clone()).unwrap_or_default(),
+            tgw.spec
+                .wildcard_secret_ref
+                .as_ref()
+                .map(|r| r.name.clone())
+                .unwrap_or_default(),
         ),
     };
     if let Some(secret) = &wildcard_secret {
@@ -177,7 +179,13 @@ pub fn plan(
     if let Some(secret) = &wildcard_secret {
         for (i, c) in children.iter().enumerate() {
             if i < budget {
-                let l = https(naming::child_listener(c), Role::Child { apex: c.clone() }, format!("*.{c}"), secret.clone(), None);
+                let l = https(
+                    naming::child_listener(c),
+                    Role::Child { apex: c.clone() },
+                    format!("*.{c}"),
+                    secret.clone(),
+                    None,
+                );
                 dynamic.push((c.clone(), l));
             } else {
                 dropped.push(c.clone());
@@ -187,8 +195,7 @@ pub fn plan(
         // Keep in precedence order, render sorted by hostname.
         let mut hosts: Vec<(&String, &crate::conflict::Winner)> = ownership.winners.iter().collect();
         hosts.sort_by(|(ha, a), (hb, b)| {
-            (!a.platform, a.created.is_none(), &a.created, ha)
-                .cmp(&(!b.platform, b.created.is_none(), &b.created, hb))
+            (!a.platform, a.created.is_none(), &a.created, ha).cmp(&(!b.platform, b.created.is_none(), &b.created, hb))
         });
         for (i, (h, w)) in hosts.into_iter().enumerate() {
             if i < budget {
@@ -217,7 +224,11 @@ pub fn plan(
         certificate: None,
         admits: label_selector(None),
     }));
-    ListenerPlan { listeners, dropped, ignored }
+    ListenerPlan {
+        listeners,
+        dropped,
+        ignored,
+    }
 }
 
 fn https(name: String, role: Role, host: String, cert: String, only: Option<String>) -> Listener {

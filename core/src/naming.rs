@@ -66,13 +66,48 @@ mod tests {
 
     // Vectors from cozystack-behaviour.md §2.7 (TGW name `cozystack`).
     #[rstest]
-    #[case::harbor_foo("harbor.foo.example.com", "760d5a8a", "https-harbor-760d5a8a", "cozystack-harbor-760d5a8a-tls")]
-    #[case::harbor_upper("HARBOR.foo.example.com", "760d5a8a", "https-harbor-760d5a8a", "cozystack-harbor-760d5a8a-tls")]
-    #[case::harbor_alice_com("harbor.alice.example.com", "c31cf8bc", "https-harbor-c31cf8bc", "cozystack-harbor-c31cf8bc-tls")]
-    #[case::harbor_alice_org("harbor.alice.example.org", "45348fe9", "https-harbor-45348fe9", "cozystack-harbor-45348fe9-tls")]
-    #[case::dashboard("dashboard.example.org", "dfe8b0e4", "https-dashboard-dfe8b0e4", "cozystack-dashboard-dfe8b0e4-tls")]
-    #[case::keycloak("keycloak.example.org", "c549a96f", "https-keycloak-c549a96f", "cozystack-keycloak-c549a96f-tls")]
-    #[case::grafana("grafana.example.org", "ba6dd572", "https-grafana-ba6dd572", "cozystack-grafana-ba6dd572-tls")]
+    #[case::harbor_foo(
+        "harbor.foo.example.com",
+        "760d5a8a",
+        "https-harbor-760d5a8a",
+        "cozystack-harbor-760d5a8a-tls"
+    )]
+    #[case::harbor_upper(
+        "HARBOR.foo.example.com",
+        "760d5a8a",
+        "https-harbor-760d5a8a",
+        "cozystack-harbor-760d5a8a-tls"
+    )]
+    #[case::harbor_alice_com(
+        "harbor.alice.example.com",
+        "c31cf8bc",
+        "https-harbor-c31cf8bc",
+        "cozystack-harbor-c31cf8bc-tls"
+    )]
+    #[case::harbor_alice_org(
+        "harbor.alice.example.org",
+        "45348fe9",
+        "https-harbor-45348fe9",
+        "cozystack-harbor-45348fe9-tls"
+    )]
+    #[case::dashboard(
+        "dashboard.example.org",
+        "dfe8b0e4",
+        "https-dashboard-dfe8b0e4",
+        "cozystack-dashboard-dfe8b0e4-tls"
+    )]
+    #[case::keycloak(
+        "keycloak.example.org",
+        "c549a96f",
+        "https-keycloak-c549a96f",
+        "cozystack-keycloak-c549a96f-tls"
+    )]
+    #[case::grafana(
+        "grafana.example.org",
+        "ba6dd572",
+        "https-grafana-ba6dd572",
+        "cozystack-grafana-ba6dd572-tls"
+    )]
     #[case::api("api.example.org", "839f41f7", "https-api-839f41f7", "cozystack-api-839f41f7-tls")]
     fn host_names(#[case] h: &str, #[case] hash: &str, #[case] listener: &str, #[case] cert: &str) {
         assert_eq!(

@@ -61,8 +61,7 @@ pub fn owner_reference(tgw: &TgwInput) -> Value {
 }
 
 fn object(api_version: &str, kind: &str, name: &str, tgw: &TgwInput, labels: &[(&str, &str)], spec: Value) -> Value {
-    let labels: Map<String, Value> =
-        labels.iter().map(|(k, v)| ((*k).to_owned(), Value::from(*v))).collect();
+    let labels: Map<String, Value> = labels.iter().map(|(k, v)| ((*k).to_owned(), Value::from(*v))).collect();
     json!({
         "apiVersion": api_version,
         "kind": kind,
@@ -81,12 +80,8 @@ fn object(api_version: &str, kind: &str, name: &str, tgw: &TgwInput, labels: &[(
 /// managers own are ignored, so a converged object compares equal and no write is sent.
 pub fn is_subset(desired: &Value, observed: &Value) -> bool {
     match (desired, observed) {
-        (Value::Object(d), Value::Object(o)) => {
-            d.iter().all(|(k, dv)| o.get(k).is_some_and(|ov| is_subset(dv, ov)))
-        }
-        (Value::Array(d), Value::Array(o)) => {
-            d.len() == o.len() && d.iter().zip(o).all(|(dv, ov)| is_subset(dv, ov))
-        }
+        (Value::Object(d), Value::Object(o)) => d.iter().all(|(k, dv)| o.get(k).is_some_and(|ov| is_subset(dv, ov))),
+        (Value::Array(d), Value::Array(o)) => d.len() == o.len() && d.iter().zip(o).all(|(dv, ov)| is_subset(dv, ov)),
         (d, o) => d == o,
     }
 }

@@ -46,14 +46,14 @@ fn kind_ok(l: &Listener, kind: RouteKind) -> bool {
 fn admits(l: &Listener, ns: &str, attach: &BTreeSet<String>) -> bool {
     match &l.admits {
         Admits::Port80(names) => names.iter().any(|n| n == ns),
-        Admits::GatewayLabel { only } => {
-            attach.contains(ns) && only.as_deref().is_none_or(|o| o == ns)
-        }
+        Admits::GatewayLabel { only } => attach.contains(ns) && only.as_deref().is_none_or(|o| o == ns),
     }
 }
 
 fn hostname_ok(l: &Listener, route_hosts: &[HostPattern]) -> bool {
-    let Some(lh) = l.hostname.as_deref().and_then(HostPattern::parse) else { return true };
+    let Some(lh) = l.hostname.as_deref().and_then(HostPattern::parse) else {
+        return true;
+    };
     route_hosts.is_empty() || route_hosts.iter().any(|h| lh.intersects(h))
 }
 
@@ -75,16 +75,26 @@ pub fn verdicts(ctx: &RouteContext<'_>, route: &RouteView) -> Vec<(usize, Verdic
             .filter(|l| pr.section_name.as_deref().is_none_or(|s| s == l.name))
             .filter(|l| pr.port.is_none_or(|p| i64::from(p) == i64::from(l.port)))
             .collect();
-        let allowed: Vec<&&Listener> =
-            selected.iter().filter(|l| kind_ok(l, route.id.kind) && admits(l, ns, ctx.attach)).collect();
+        let allowed: Vec<&&Listener> = selected
+            .iter()
+            .filter(|l| kind_ok(l, route.id.kind) && admits(l, ns, ctx.attach))
+            .collect();
         let matching = allowed.iter().any(|l| hostname_ok(l, &hosts));
         let lost = ctx.ownership.losers.get(&(route.id.clone(), i));
         let unserved = unserved(ctx, route, i);
         let verdict = if let Some(lost) = lost {
             let lost: Vec<String> = lost.iter().cloned().collect();
-            Verdict { accepted: false, reason: reasons::HOSTNAME_CONFLICT, message: messages::hostname_conflict(&lost, &key) }
+            Verdict {
+                accepted: false,
+                reason: reasons::HOSTNAME_CONFLICT,
+                message: messages::hostname_conflict(&lost, &key),
+            }
         } else if selected.is_empty() {
-            Verdict { accepted: false, reason: reasons::NO_MATCHING_PARENT, message: messages::no_matching_parent(&key) }
+            Verdict {
+                accepted: false,
+                reason: reasons::NO_MATCHING_PARENT,
+                message: messages::no_matching_parent(&key),
+            }
         } else if allowed.is_empty() {
             Verdict {
                 accepted: false,
@@ -98,7 +108,11 @@ pub fn verdicts(ctx: &RouteContext<'_>, route: &RouteView) -> Vec<(usize, Verdic
                 message: with_detail(messages::no_matching_listener_hostname(&key), &unserved),
             }
         } else {
-            Verdict { accepted: true, reason: reasons::ROUTE_ACCEPTED, message: with_detail(messages::route_accepted(&key), &unserved) }
+            Verdict {
+                accepted: true,
+                reason: reasons::ROUTE_ACCEPTED,
+                message: with_detail(messages::route_accepted(&key), &unserved),
+            }
         };
         out.push((i, verdict));
     }
@@ -118,7 +132,10 @@ fn unserved(ctx: &RouteContext<'_>, route: &RouteView, i: usize) -> BTreeMap<Str
         .collect();
     for h in &ctx.plan.dropped {
         if route.hostnames.contains(h) {
-            out.insert(h.clone(), "was dropped: the Gateway's 64-listener limit is reached".to_owned());
+            out.insert(
+                h.clone(),
+                "was dropped: the Gateway's 64-listener limit is reached".to_owned(),
+            );
         }
     }
     out
@@ -134,7 +151,10 @@ fn with_detail(base: String, unserved: &BTreeMap<String, String>) -> String {
 
 /// Our desired entries for the route: parentRef as written, with the Accepted condition.
 pub fn entries(route: &RouteView, verdicts: &[(usize, Verdict)]) -> Vec<(ParentRef, Verdict)> {
-    verdicts.iter().map(|(i, v)| (route.parent_refs[*i].clone(), v.clone())).collect()
+    verdicts
+        .iter()
+        .map(|(i, v)| (route.parent_refs[*i].clone(), v.clone()))
+        .collect()
 }
 
 /// Merges our entries for Gateway `gw_ns/gw_name` into the existing `status.parents`. Returns

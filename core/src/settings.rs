@@ -34,7 +34,11 @@ pub enum SettingsError {
     #[error("settings.tenantNamespacePrefix must not be empty")]
     EmptyTenantPrefix,
     #[error("settings.{setting}: {value:?} is not a valid label key: {reason}")]
-    InvalidLabelKey { setting: String, value: String, reason: String },
+    InvalidLabelKey {
+        setting: String,
+        value: String,
+        reason: String,
+    },
     #[error("settings.{setting} must not contain an empty entry")]
     EmptyEntry { setting: String },
     #[error("settings.platformRootHost: {value:?} is not a valid hostname: {source}")]
@@ -100,10 +104,12 @@ impl Settings {
             serde_json::Value::Bool(_) => Some("a boolean"),
         };
         if let Some(got) = got {
-            return Err(SettingsError::Parse(format!("settings must be a JSON object, got {got}")));
+            return Err(SettingsError::Parse(format!(
+                "settings must be a JSON object, got {got}"
+            )));
         }
-        let raw: RawSettings = serde_path_to_error::deserialize(value)
-            .map_err(|e| SettingsError::Parse(describe_path_error(&e)))?;
+        let raw: RawSettings =
+            serde_path_to_error::deserialize(value).map_err(|e| SettingsError::Parse(describe_path_error(&e)))?;
         resolve(raw)
     }
 
@@ -166,12 +172,16 @@ fn validate(s: &Settings) -> Result<(), SettingsError> {
     }
     for (setting, list) in [("trustedGroups", &s.trusted_groups), ("trustedUsers", &s.trusted_users)] {
         if list.iter().any(|e| e.trim().is_empty()) {
-            return Err(SettingsError::EmptyEntry { setting: setting.to_string() });
+            return Err(SettingsError::EmptyEntry {
+                setting: setting.to_string(),
+            });
         }
     }
     if let Some(root) = &s.platform_root_host {
-        let parsed = Hostname::parse(root)
-            .map_err(|source| SettingsError::InvalidRootHost { value: root.clone(), source })?;
+        let parsed = Hostname::parse(root).map_err(|source| SettingsError::InvalidRootHost {
+            value: root.clone(),
+            source,
+        })?;
         if parsed.is_wildcard() {
             return Err(SettingsError::WildcardRootHost { value: root.clone() });
         }
@@ -181,7 +191,11 @@ fn validate(s: &Settings) -> Result<(), SettingsError> {
 
 fn check_label_key(setting: &str, key: &str) -> Result<(), SettingsError> {
     label_key_problem(key).map_or(Ok(()), |reason| {
-        Err(SettingsError::InvalidLabelKey { setting: setting.to_string(), value: key.to_string(), reason })
+        Err(SettingsError::InvalidLabelKey {
+            setting: setting.to_string(),
+            value: key.to_string(),
+            reason,
+        })
     })
 }
 
@@ -198,7 +212,8 @@ pub fn label_key_problem(key: &str) -> Option<String> {
         }
         let ok = p.split('.').all(|l| {
             !l.is_empty()
-                && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && l.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
                 && !l.starts_with('-')
                 && !l.ends_with('-')
         });
@@ -210,7 +225,9 @@ pub fn label_key_problem(key: &str) -> Option<String> {
         return Some("the name must be 1-63 characters".to_string());
     }
     let edge_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
-    let body_ok = name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    let body_ok = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
     if !body_ok || !edge_ok(name.chars().next()) || !edge_ok(name.chars().last()) {
         return Some("the name must be alphanumerics, '-', '_' or '.', starting and ending alphanumeric".to_string());
     }

@@ -13,7 +13,10 @@ fn empty_and_null_settings_are_the_defaults() {
         tenant_namespace_prefix: "tenant-".into(),
         host_label: "namespace.cozystack.io/host".into(),
         gateway_label: "namespace.cozystack.io/gateway".into(),
-        protected_namespace_labels: vec!["namespace.cozystack.io/host".into(), "namespace.cozystack.io/gateway".into()],
+        protected_namespace_labels: vec![
+            "namespace.cozystack.io/host".into(),
+            "namespace.cozystack.io/gateway".into(),
+        ],
         trusted_groups: vec![
             "system:masters".into(),
             "system:serviceaccounts:cozy-system".into(),
@@ -98,8 +101,14 @@ fn valid_label_keys(#[case] key: &str) {
 
 #[test]
 fn trusted_by_group_or_user() {
-    let s = Settings { trusted_users: vec!["bob".into()], ..Settings::default() };
+    let s = Settings {
+        trusted_users: vec!["bob".into()],
+        ..Settings::default()
+    };
     assert!(s.is_trusted("x", &["system:masters".into()]));
     assert!(s.is_trusted("bob", &[]));
-    assert!(!s.is_trusted("system:serviceaccount:tenant-test:default", &["system:serviceaccounts".into()]));
+    assert!(!s.is_trusted(
+        "system:serviceaccount:tenant-test:default",
+        &["system:serviceaccounts".into()]
+    ));
 }

@@ -35,12 +35,12 @@ pub struct ParentRef {
 impl ParentRef {
     /// Whether this parentRef (on a route in `route_ns`) names Gateway `ns/name`.
     pub fn targets(&self, route_ns: &str, ns: &str, name: &str) -> bool {
-        let group_ok = matches!(self.group.as_deref(), None | Some("") | Some(crate::keys::GATEWAY_GROUP));
+        let group_ok = matches!(
+            self.group.as_deref(),
+            None | Some("") | Some(crate::keys::GATEWAY_GROUP)
+        );
         let kind_ok = matches!(self.kind.as_deref(), None | Some("Gateway"));
-        group_ok
-            && kind_ok
-            && self.namespace.as_deref().unwrap_or(route_ns) == ns
-            && self.name == name
+        group_ok && kind_ok && self.namespace.as_deref().unwrap_or(route_ns) == ns && self.name == name
     }
 
     /// Same reference once defaults are applied (group, kind, namespace).
@@ -53,8 +53,7 @@ impl ParentRef {
         }
         group(&self.group) == group(&other.group)
             && self.kind.as_deref().unwrap_or("Gateway") == other.kind.as_deref().unwrap_or("Gateway")
-            && self.namespace.as_deref().unwrap_or(route_ns)
-                == other.namespace.as_deref().unwrap_or(route_ns)
+            && self.namespace.as_deref().unwrap_or(route_ns) == other.namespace.as_deref().unwrap_or(route_ns)
             && self.name == other.name
             && self.section_name == other.section_name
             && self.port == other.port
@@ -116,13 +115,21 @@ pub mod wire {
             namespace: s(v, "namespace"),
             name: s(v, "name").unwrap_or_default(),
             section_name: s(v, "sectionName"),
-            port: v.get("port").and_then(Value::as_i64).and_then(|p| i32::try_from(p).ok()),
+            port: v
+                .get("port")
+                .and_then(Value::as_i64)
+                .and_then(|p| i32::try_from(p).ok()),
         }
     }
 
     pub fn parent_ref_json(p: &ParentRef) -> Value {
         let mut v = json!({"name": p.name});
-        for (k, f) in [("group", &p.group), ("kind", &p.kind), ("namespace", &p.namespace), ("sectionName", &p.section_name)] {
+        for (k, f) in [
+            ("group", &p.group),
+            ("kind", &p.kind),
+            ("namespace", &p.namespace),
+            ("sectionName", &p.section_name),
+        ] {
             if let Some(x) = f {
                 v[k] = json!(x);
             }
@@ -138,7 +145,12 @@ pub mod wire {
         let meta = &obj["metadata"];
         let spec = &obj["spec"];
         let strings = |v: &Value| -> Vec<String> {
-            v.as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect()
+            v.as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
         };
         RouteView {
             id: RouteId {
@@ -149,7 +161,12 @@ pub mod wire {
             created: s(meta, "creationTimestamp"),
             generation: meta.get("generation").and_then(Value::as_i64),
             hostnames: strings(&spec["hostnames"]),
-            parent_refs: spec["parentRefs"].as_array().into_iter().flatten().map(parent_ref).collect(),
+            parent_refs: spec["parentRefs"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(parent_ref)
+                .collect(),
         }
     }
 

@@ -7,13 +7,13 @@
 mod spec;
 mod status;
 
-pub use spec::{
-    CertMode, CloudflareConfig, DigitalOceanConfig, Dns01Config, Dns01Provider, IssuerName,
-    LocalObjectReference, Rfc2136Config, Route53Config, SecretKeySelector, TenantGatewaySpec,
-    MAX_ATTACHED_NAMESPACES, MAX_PASSTHROUGH_SERVICES,
-};
 #[cfg(feature = "crd")]
 pub use spec::TenantGateway;
+pub use spec::{
+    CertMode, CloudflareConfig, DigitalOceanConfig, Dns01Config, Dns01Provider, IssuerName, LocalObjectReference,
+    MAX_ATTACHED_NAMESPACES, MAX_PASSTHROUGH_SERVICES, Rfc2136Config, Route53Config, SecretKeySelector,
+    TenantGatewaySpec,
+};
 pub use status::{Condition, ConditionStatus, ListenerStatus, TenantGatewayStatus};
 
 /// Identity of one TenantGateway as the decisions need it: everything but the spec comes from

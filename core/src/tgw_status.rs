@@ -9,9 +9,7 @@ use serde_json::Value;
 
 use crate::conditions::{messages, reasons, types};
 use crate::listeners::{ListenerPlan, Role};
-use crate::tenantgateway::{
-    CertMode, Condition, ConditionStatus, ListenerStatus, TenantGatewayStatus, TgwInput,
-};
+use crate::tenantgateway::{CertMode, Condition, ConditionStatus, ListenerStatus, TenantGatewayStatus, TgwInput};
 
 /// Outcome of the namespace-attachment step.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -40,9 +38,9 @@ pub struct StatusInput<'a> {
 }
 
 fn cond_true(conds: Option<&Value>, t: &str) -> bool {
-    conds.and_then(Value::as_array).is_some_and(|cs| {
-        cs.iter().any(|c| c["type"] == t && c["status"] == "True")
-    })
+    conds
+        .and_then(Value::as_array)
+        .is_some_and(|cs| cs.iter().any(|c| c["type"] == t && c["status"] == "True"))
 }
 
 fn listener_status(input: &StatusInput<'_>) -> Vec<ListenerStatus> {
@@ -93,9 +91,17 @@ pub fn compute(input: &StatusInput<'_>) -> TenantGatewayStatus {
         let msg: Vec<String> = input.errors.iter().map(|(_, m)| m.clone()).collect();
         (false, reasons::RECONCILE_ERROR, msg.join("; "))
     } else if !accepted {
-        (false, reasons::GATEWAY_NOT_ACCEPTED, messages::gateway_not_accepted(&key))
+        (
+            false,
+            reasons::GATEWAY_NOT_ACCEPTED,
+            messages::gateway_not_accepted(&key),
+        )
     } else if !programmed {
-        (false, reasons::GATEWAY_NOT_PROGRAMMED, messages::gateway_not_programmed(&key))
+        (
+            false,
+            reasons::GATEWAY_NOT_PROGRAMMED,
+            messages::gateway_not_programmed(&key),
+        )
     } else if listeners.iter().any(|l| !l.ready) {
         (false, reasons::LISTENERS_NOT_READY, messages::listeners_not_ready(&key))
     } else {
@@ -103,77 +109,178 @@ pub fn compute(input: &StatusInput<'_>) -> TenantGatewayStatus {
     };
     conds.push((types::READY, ready.0, ready.1, ready.2));
     conds.push(if programmed {
-        (types::PROGRAMMED, true, reasons::PROGRAMMED, format!("Gateway {key} is programmed"))
+        (
+            types::PROGRAMMED,
+            true,
+            reasons::PROGRAMMED,
+            format!("Gateway {key} is programmed"),
+        )
     } else if accepted {
-        (types::PROGRAMMED, false, reasons::GATEWAY_NOT_PROGRAMMED, messages::gateway_not_programmed(&key))
+        (
+            types::PROGRAMMED,
+            false,
+            reasons::GATEWAY_NOT_PROGRAMMED,
+            messages::gateway_not_programmed(&key),
+        )
     } else {
-        (types::PROGRAMMED, false, reasons::GATEWAY_NOT_ACCEPTED, messages::gateway_not_accepted(&key))
+        (
+            types::PROGRAMMED,
+            false,
+            reasons::GATEWAY_NOT_ACCEPTED,
+            messages::gateway_not_accepted(&key),
+        )
     });
     conds.push(match err(types::GATEWAY_APPLIED) {
         Some(m) => (types::GATEWAY_APPLIED, false, reasons::RECONCILE_ERROR, m),
-        None => (types::GATEWAY_APPLIED, true, reasons::APPLIED, format!("Gateway {key} applied with {} listeners", listeners.len())),
+        None => (
+            types::GATEWAY_APPLIED,
+            true,
+            reasons::APPLIED,
+            format!("Gateway {key} applied with {} listeners", listeners.len()),
+        ),
     });
-    let issuer = format!("{}/{}", input.tgw.meta.namespace, crate::naming::issuer(&input.tgw.meta.name));
-    conds.push(match (err(types::ISSUER_READY), input.tgw.spec.cert_mode, input.issuer_ready) {
-        (Some(m), _, _) => (types::ISSUER_READY, false, reasons::RECONCILE_ERROR, m),
-        (None, CertMode::ExistingSecret, _) => (types::ISSUER_READY, true, reasons::NOT_REQUIRED, "certMode=existingSecret uses an operator-provided Secret".to_owned()),
-        (None, _, Some(true)) => (types::ISSUER_READY, true, reasons::READY, format!("Issuer {issuer} is ready")),
-        (None, _, _) => (types::ISSUER_READY, false, reasons::NOT_READY, format!("Issuer {issuer} is not ready yet")),
-    });
-    let mut not_ready: Vec<&String> = input.certificates_ready.iter().filter(|(_, r)| !**r).map(|(n, _)| n).collect();
+    let issuer = format!(
+        "{}/{}",
+        input.tgw.meta.namespace,
+        crate::naming::issuer(&input.tgw.meta.name)
+    );
+    conds.push(
+        match (err(types::ISSUER_READY), input.tgw.spec.cert_mode, input.issuer_ready) {
+            (Some(m), _, _) => (types::ISSUER_READY, false, reasons::RECONCILE_ERROR, m),
+            (None, CertMode::ExistingSecret, _) => (
+                types::ISSUER_READY,
+                true,
+                reasons::NOT_REQUIRED,
+                "certMode=existingSecret uses an operator-provided Secret".to_owned(),
+            ),
+            (None, _, Some(true)) => (
+                types::ISSUER_READY,
+                true,
+                reasons::READY,
+                format!("Issuer {issuer} is ready"),
+            ),
+            (None, _, _) => (
+                types::ISSUER_READY,
+                false,
+                reasons::NOT_READY,
+                format!("Issuer {issuer} is not ready yet"),
+            ),
+        },
+    );
+    let mut not_ready: Vec<&String> = input
+        .certificates_ready
+        .iter()
+        .filter(|(_, r)| !**r)
+        .map(|(n, _)| n)
+        .collect();
     not_ready.sort();
     conds.push(match err(types::CERTIFICATES_READY) {
         Some(m) => (types::CERTIFICATES_READY, false, reasons::RECONCILE_ERROR, m),
-        None if input.certificates_ready.is_empty() => (types::CERTIFICATES_READY, true, reasons::NOT_REQUIRED, "No certificates are managed for this TenantGateway".to_owned()),
-        None if not_ready.is_empty() => (types::CERTIFICATES_READY, true, reasons::READY, format!("{} certificate(s) ready", input.certificates_ready.len())),
+        None if input.certificates_ready.is_empty() => (
+            types::CERTIFICATES_READY,
+            true,
+            reasons::NOT_REQUIRED,
+            "No certificates are managed for this TenantGateway".to_owned(),
+        ),
+        None if not_ready.is_empty() => (
+            types::CERTIFICATES_READY,
+            true,
+            reasons::READY,
+            format!("{} certificate(s) ready", input.certificates_ready.len()),
+        ),
         None => {
             let names: Vec<&str> = not_ready.iter().map(|s| s.as_str()).collect();
-            (types::CERTIFICATES_READY, false, reasons::PENDING, format!("Certificates not ready: {}", names.join(", ")))
+            (
+                types::CERTIFICATES_READY,
+                false,
+                reasons::PENDING,
+                format!("Certificates not ready: {}", names.join(", ")),
+            )
         }
     });
     conds.push(match err(types::NAMESPACES_ATTACHED) {
         Some(m) => (types::NAMESPACES_ATTACHED, false, reasons::RECONCILE_ERROR, m),
-        None if input.attach.conflicts.is_empty() && input.attach.missing.is_empty() => {
-            (types::NAMESPACES_ATTACHED, true, reasons::ATTACHED, "All namespaces attached".to_owned())
-        }
+        None if input.attach.conflicts.is_empty() && input.attach.missing.is_empty() => (
+            types::NAMESPACES_ATTACHED,
+            true,
+            reasons::ATTACHED,
+            "All namespaces attached".to_owned(),
+        ),
         None => {
             let mut parts = Vec::new();
             if !input.attach.conflicts.is_empty() {
-                let c: Vec<String> = input.attach.conflicts.iter().map(|(ns, o)| format!("{ns} (attached to {o})")).collect();
+                let c: Vec<String> = input
+                    .attach
+                    .conflicts
+                    .iter()
+                    .map(|(ns, o)| format!("{ns} (attached to {o})"))
+                    .collect();
                 parts.push(format!("already attached to another owner: {}", c.join(", ")));
             }
             if !input.attach.missing.is_empty() {
                 parts.push(format!("not found: {}", input.attach.missing.join(", ")));
             }
-            (types::NAMESPACES_ATTACHED, false, reasons::ATTACH_CONFLICT, format!("Namespaces not attached: {}", parts.join("; ")))
+            (
+                types::NAMESPACES_ATTACHED,
+                false,
+                reasons::ATTACH_CONFLICT,
+                format!("Namespaces not attached: {}", parts.join("; ")),
+            )
         }
     });
     conds.push(if input.plan.dropped.is_empty() {
-        (types::LISTENER_BUDGET, true, reasons::WITHIN_LIMIT, format!("{} of {} listeners used", listeners.len(), crate::keys::MAX_LISTENERS))
+        (
+            types::LISTENER_BUDGET,
+            true,
+            reasons::WITHIN_LIMIT,
+            format!("{} of {} listeners used", listeners.len(), crate::keys::MAX_LISTENERS),
+        )
     } else {
-        (types::LISTENER_BUDGET, false, reasons::LISTENER_LIMIT_EXCEEDED, format!(
-            "Listener limit of {} reached; not served: {}",
-            crate::keys::MAX_LISTENERS,
-            input.plan.dropped.join(", ")
-        ))
+        (
+            types::LISTENER_BUDGET,
+            false,
+            reasons::LISTENER_LIMIT_EXCEEDED,
+            format!(
+                "Listener limit of {} reached; not served: {}",
+                crate::keys::MAX_LISTENERS,
+                input.plan.dropped.join(", ")
+            ),
+        )
     });
     let ig = &input.plan.ignored;
     conds.push(if ig.services.is_empty() && ig.child_apexes.is_empty() {
-        (types::INPUTS_VALID, true, reasons::VALID, "All inputs are valid".to_owned())
+        (
+            types::INPUTS_VALID,
+            true,
+            reasons::VALID,
+            "All inputs are valid".to_owned(),
+        )
     } else {
         let mut parts = Vec::new();
         if !ig.services.is_empty() {
-            parts.push(format!("tlsPassthroughServices ignored (invalid or duplicate): {}", ig.services.join(", ")));
+            parts.push(format!(
+                "tlsPassthroughServices ignored (invalid or duplicate): {}",
+                ig.services.join(", ")
+            ));
         }
         if !ig.child_apexes.is_empty() {
             let c: Vec<String> = ig.child_apexes.iter().map(|(ns, h)| format!("{ns}={h}")).collect();
-            parts.push(format!("child apexes ignored (invalid or outside {}): {}", input.tgw.spec.apex, c.join(", ")));
+            parts.push(format!(
+                "child apexes ignored (invalid or outside {}): {}",
+                input.tgw.spec.apex,
+                c.join(", ")
+            ));
         }
         (types::INPUTS_VALID, false, reasons::INVALID_INPUTS, parts.join("; "))
     });
     conds.push(match err(types::ROUTES_UPDATED) {
         Some(m) => (types::ROUTES_UPDATED, false, reasons::RECONCILE_ERROR, m),
-        None => (types::ROUTES_UPDATED, true, reasons::UPDATED, "Route status is up to date".to_owned()),
+        None => (
+            types::ROUTES_UPDATED,
+            true,
+            reasons::UPDATED,
+            "Route status is up to date".to_owned(),
+        ),
     });
 
     let prev = input.previous.and_then(|p| p.conditions.as_ref());

@@ -33,7 +33,11 @@ fn cluster_ns() -> Vec<NamespaceView> {
 }
 
 fn rid(kind: RouteKind, ns: &str, name: &str) -> RouteId {
-    RouteId { kind, namespace: ns.into(), name: name.into() }
+    RouteId {
+        kind,
+        namespace: ns.into(),
+        name: name.into(),
+    }
 }
 
 // ---------- conflicts ----------
@@ -55,13 +59,23 @@ fn rid(kind: RouteKind, ns: &str, name: &str) -> RouteId {
     vec![RouteView { created: None, ..http("default", "r", T0, &["h.example.org"], "tenant-root") }, http("tenant-b", "r", T2, &["h.example.org"], "tenant-root")],
     "tenant-b", vec!["default"])]
 fn conflict_precedence(#[case] routes: Vec<RouteView>, #[case] winner: &str, #[case] losers: Vec<&str>) {
-    let d = decide(&tgw("tenant-root", spec()), &cluster_ns(), &routes, &Settings::default());
+    let d = decide(
+        &tgw("tenant-root", spec()),
+        &cluster_ns(),
+        &routes,
+        &Settings::default(),
+    );
     assert_eq!(d.ownership.winners["h.example.org"].namespace, winner);
     let got: Vec<&str> = d.ownership.losers.keys().map(|(r, _)| r.namespace.as_str()).collect();
     assert_eq!(got, losers);
     // The per-host listener admits only the winner's namespace.
     let l = d.plan.get(&naming::host_listener("h.example.org")).expect("listener");
-    assert_eq!(l.admits, tgw_core::listeners::Admits::GatewayLabel { only: Some(winner.into()) });
+    assert_eq!(
+        l.admits,
+        tgw_core::listeners::Admits::GatewayLabel {
+            only: Some(winner.into())
+        }
+    );
 }
 
 // ---------- claims ----------
@@ -72,10 +86,21 @@ fn rejected_claims_never_become_listeners() {
         "tenant-a",
         "r",
         T0,
-        &["ok.example.org", "*.w.example.org", "shop.victim.com", "api.example.org", "UP.example.org"],
+        &[
+            "ok.example.org",
+            "*.w.example.org",
+            "shop.victim.com",
+            "api.example.org",
+            "UP.example.org",
+        ],
         "tenant-root",
     )];
-    let d = decide(&tgw("tenant-root", spec()), &cluster_ns(), &routes, &Settings::default());
+    let d = decide(
+        &tgw("tenant-root", spec()),
+        &cluster_ns(),
+        &routes,
+        &Settings::default(),
+    );
     let want: BTreeMap<String, Rejection> = [
         ("*.w.example.org", Rejection::Wildcard),
         ("UP.example.org", Rejection::Invalid),
@@ -87,7 +112,10 @@ fn rejected_claims_never_become_listeners() {
     .collect();
     assert_eq!(d.claims.rejected[&(rid(RouteKind::Http, "tenant-a", "r"), 0)], want);
     let names: Vec<&str> = d.plan.listeners.iter().map(|l| l.name.as_str()).collect();
-    assert_eq!(names, vec!["http", naming::host_listener("ok.example.org").as_str(), "tls-api"]);
+    assert_eq!(
+        names,
+        vec!["http", naming::host_listener("ok.example.org").as_str(), "tls-api"]
+    );
     assert!(d.desired.gateway.is_ok());
     let (_, entries) = &d.routes[0];
     assert_eq!(
@@ -119,9 +147,18 @@ fn which_parent_refs_claim(
     #[case] kind: RouteKind,
     #[case] listeners: usize,
 ) {
-    let pr = ParentRef { section_name: section.map(str::to_owned), port, ..to_gw("tenant-root") };
+    let pr = ParentRef {
+        section_name: section.map(str::to_owned),
+        port,
+        ..to_gw("tenant-root")
+    };
     let routes = vec![route(kind, "tenant-a", "r", T0, &["h.example.org"], vec![pr])];
-    let d = decide(&tgw("tenant-root", spec()), &cluster_ns(), &routes, &Settings::default());
+    let d = decide(
+        &tgw("tenant-root", spec()),
+        &cluster_ns(),
+        &routes,
+        &Settings::default(),
+    );
     assert_eq!(naming::host_listener("h.example.org"), "https-h-36373c22");
     assert_eq!(d.ownership.winners.len(), listeners);
 }
@@ -132,8 +169,20 @@ fn which_parent_refs_claim(
 #[case::wrong_namespace(to_gw("tenant-b"))]
 #[case::implicit_namespace_elsewhere(ParentRef { namespace: None, ..to_gw("x") })]
 fn foreign_parent_refs_are_ignored(#[case] pr: ParentRef) {
-    let routes = vec![route(RouteKind::Http, "tenant-a", "r", T0, &["h.example.org"], vec![pr])];
-    let d = decide(&tgw("tenant-root", spec()), &cluster_ns(), &routes, &Settings::default());
+    let routes = vec![route(
+        RouteKind::Http,
+        "tenant-a",
+        "r",
+        T0,
+        &["h.example.org"],
+        vec![pr],
+    )];
+    let d = decide(
+        &tgw("tenant-root", spec()),
+        &cluster_ns(),
+        &routes,
+        &Settings::default(),
+    );
     assert_eq!((d.ownership.winners.len(), d.routes.len()), (0, 0));
 }
 
@@ -143,9 +192,22 @@ fn foreign_parent_refs_are_ignored(#[case] pr: ParentRef) {
 fn listener_cap_keeps_oldest_and_reports_dropped() {
     // 70 hostnames, one per minute; budget = 64 - http - tls-api = 62.
     let routes: Vec<RouteView> = (0..70)
-        .map(|i| http("tenant-a", &format!("r{i:02}"), &format!("2026-01-01T00:{i:02}:00Z"), &[&format!("h{i:02}.example.org")], "tenant-root"))
+        .map(|i| {
+            http(
+                "tenant-a",
+                &format!("r{i:02}"),
+                &format!("2026-01-01T00:{i:02}:00Z"),
+                &[&format!("h{i:02}.example.org")],
+                "tenant-root",
+            )
+        })
         .collect();
-    let d = decide(&tgw("tenant-root", spec()), &cluster_ns(), &routes, &Settings::default());
+    let d = decide(
+        &tgw("tenant-root", spec()),
+        &cluster_ns(),
+        &routes,
+        &Settings::default(),
+    );
     assert_eq!(d.plan.listeners.len(), 64);
     let dropped: Vec<String> = (62..70).map(|i| format!("h{i}.example.org")).collect();
     assert_eq!(d.plan.dropped, dropped);
@@ -154,7 +216,11 @@ fn listener_cap_keeps_oldest_and_reports_dropped() {
     let c = cond(&status, "ListenerBudget");
     assert_eq!(
         (c.status.as_str(), c.reason.as_str(), c.message.as_str()),
-        ("False", "ListenerLimitExceeded", format!("Listener limit of 64 reached; not served: {}", dropped.join(", ")).as_str())
+        (
+            "False",
+            "ListenerLimitExceeded",
+            format!("Listener limit of 64 reached; not served: {}", dropped.join(", ")).as_str()
+        )
     );
 }
 
@@ -169,7 +235,10 @@ fn verdict_for(routes: Vec<RouteView>, mode: CertMode) -> Vec<(String, &'static 
     let d = decide(&tgw("tenant-root", s), &cluster_ns(), &routes, &Settings::default());
     d.routes
         .iter()
-        .flat_map(|(id, e)| e.iter().map(move |(_, v)| (format!("{}/{}", id.namespace, id.name), v.reason)))
+        .flat_map(|(id, e)| {
+            e.iter()
+                .map(move |(_, v)| (format!("{}/{}", id.namespace, id.name), v.reason))
+        })
         .collect()
 }
 
@@ -198,7 +267,12 @@ fn conflict_message_is_sorted_and_deterministic() {
         http("tenant-a", "r", T0, &["b.example.org", "a.example.org"], "tenant-root"),
         http("tenant-b", "r", T1, &["b.example.org", "a.example.org"], "tenant-root"),
     ];
-    let d = decide(&tgw("tenant-root", spec()), &cluster_ns(), &routes, &Settings::default());
+    let d = decide(
+        &tgw("tenant-root", spec()),
+        &cluster_ns(),
+        &routes,
+        &Settings::default(),
+    );
     assert_eq!(
         d.routes[1].1[0].1.message,
         "Hostname(s) a.example.org, b.example.org already claimed by another route on TenantGateway tenant-root/cozystack"
@@ -208,11 +282,26 @@ fn conflict_message_is_sorted_and_deterministic() {
 #[test]
 fn merge_keeps_foreign_prunes_stale_and_carries_time() {
     let r = http("tenant-a", "r", T0, &["a.example.org"], "tenant-root");
-    let ours = vec![(to_gw("tenant-root"), Verdict { accepted: true, reason: "Accepted", message: "m".into() })];
+    let ours = vec![(
+        to_gw("tenant-root"),
+        Verdict {
+            accepted: true,
+            reason: "Accepted",
+            message: "m".into(),
+        },
+    )];
     let foreign = json!({"parentRef": {"name": "cozystack", "namespace": "tenant-root"}, "controllerName": "io.cilium/gateway-controller", "conditions": []});
     let other_gw = json!({"parentRef": {"name": "other", "namespace": "tenant-x"}, "controllerName": CONTROLLER_NAME, "conditions": []});
     let stale = json!({"parentRef": {"name": "cozystack", "namespace": "tenant-root", "sectionName": "gone"}, "controllerName": CONTROLLER_NAME, "conditions": []});
-    let first = merge_parents(&[foreign.clone(), stale, other_gw.clone()], &r, "tenant-root", "cozystack", &ours, "T-1").expect("changed");
+    let first = merge_parents(
+        &[foreign.clone(), stale, other_gw.clone()],
+        &r,
+        "tenant-root",
+        "cozystack",
+        &ours,
+        "T-1",
+    )
+    .expect("changed");
     let ours_entry = json!({
         "parentRef": {"name": "cozystack", "namespace": "tenant-root"},
         "controllerName": CONTROLLER_NAME,
@@ -220,9 +309,19 @@ fn merge_keeps_foreign_prunes_stale_and_carries_time() {
     });
     assert_eq!(first, vec![foreign, other_gw, ours_entry]);
     // Same verdict later: nothing to write.
-    assert_eq!(merge_parents(&first, &r, "tenant-root", "cozystack", &ours, "T-2"), None);
+    assert_eq!(
+        merge_parents(&first, &r, "tenant-root", "cozystack", &ours, "T-2"),
+        None
+    );
     // Message change with same status keeps lastTransitionTime.
-    let ours2 = vec![(to_gw("tenant-root"), Verdict { accepted: true, reason: "Accepted", message: "m2".into() })];
+    let ours2 = vec![(
+        to_gw("tenant-root"),
+        Verdict {
+            accepted: true,
+            reason: "Accepted",
+            message: "m2".into(),
+        },
+    )];
     let second = merge_parents(&first, &r, "tenant-root", "cozystack", &ours2, "T-3").expect("changed");
     assert_eq!(second[2]["conditions"][0]["lastTransitionTime"], "T-1");
     // Nothing wanted any more (deletion): our entry goes, others stay.
@@ -258,7 +357,10 @@ fn status_for(
 }
 
 fn cond<'a>(s: &'a tgw_core::tenantgateway::TenantGatewayStatus, t: &str) -> &'a tgw_core::tenantgateway::Condition {
-    s.conditions.as_ref().and_then(|c| c.iter().find(|c| c.type_ == t)).expect("condition")
+    s.conditions
+        .as_ref()
+        .and_then(|c| c.iter().find(|c| c.type_ == t))
+        .expect("condition")
 }
 
 fn gw_status(accepted: bool, programmed: bool, listeners: &[&str]) -> Value {
@@ -275,7 +377,11 @@ fn gw_status(accepted: bool, programmed: bool, listeners: &[&str]) -> Value {
 #[case::not_programmed(Some(gw_status(true, false, &[])), vec![], ("False", "GatewayNotProgrammed", "Underlying Gateway tenant-root/cozystack has not been programmed by its controller yet"))]
 #[case::listener_pending(Some(gw_status(true, true, &["http"])), vec![], ("False", "ListenersNotReady", "One or more listeners on Gateway tenant-root/cozystack are not ready"))]
 #[case::ready(Some(gw_status(true, true, &["http", "tls-api"])), vec![], ("True", "Reconciled", "Gateway tenant-root/cozystack programmed with 2 listeners"))]
-fn ready_reasons(#[case] gw: Option<Value>, #[case] errors: Vec<(&'static str, String)>, #[case] want: (&str, &str, &str)) {
+fn ready_reasons(
+    #[case] gw: Option<Value>,
+    #[case] errors: Vec<(&'static str, String)>,
+    #[case] want: (&str, &str, &str),
+) {
     let d = decide(&tgw("tenant-root", spec()), &cluster_ns(), &[], &Settings::default());
     let s = status_for(&d, gw.as_ref(), &errors);
     let c = cond(&s, "Ready");
@@ -286,14 +392,26 @@ fn ready_reasons(#[case] gw: Option<Value>, #[case] errors: Vec<(&'static str, S
 #[test]
 fn listener_status_includes_certificate_readiness() {
     let routes = vec![http("tenant-a", "r", T0, &["a.example.org"], "tenant-root")];
-    let d = decide(&tgw("tenant-root", spec()), &cluster_ns(), &routes, &Settings::default());
+    let d = decide(
+        &tgw("tenant-root", spec()),
+        &cluster_ns(),
+        &routes,
+        &Settings::default(),
+    );
     let l = naming::host_listener("a.example.org");
     let gw = gw_status(true, true, &["http", &l, "tls-api"]);
     let t = tgw("tenant-root", spec());
     let certs = BTreeMap::from([(naming::host_certificate("cozystack", "a.example.org"), false)]);
     let s = compute(&StatusInput {
-        tgw: &t, plan: &d.plan, gateway_status: Some(&gw), certificates_ready: &certs, issuer_ready: Some(true),
-        errors: &[], attach: &AttachReport::default(), previous: None, now: "NOW",
+        tgw: &t,
+        plan: &d.plan,
+        gateway_status: Some(&gw),
+        certificates_ready: &certs,
+        issuer_ready: Some(true),
+        errors: &[],
+        attach: &AttachReport::default(),
+        previous: None,
+        now: "NOW",
     });
     let ls = s.listeners.clone().expect("listeners");
     assert_eq!(
@@ -308,11 +426,21 @@ fn listener_status_includes_certificate_readiness() {
         }
     );
     assert_eq!(cond(&s, "Ready").reason, "ListenersNotReady");
-    assert_eq!(cond(&s, "CertificatesReady").message, "Certificates not ready: cozystack-a-a8cae6e8-tls".replace("a8cae6e8", &naming::hash8("a.example.org")));
+    assert_eq!(
+        cond(&s, "CertificatesReady").message,
+        "Certificates not ready: cozystack-a-a8cae6e8-tls".replace("a8cae6e8", &naming::hash8("a.example.org"))
+    );
     // Recomputing later with the previous status keeps every lastTransitionTime: no write.
     let again = compute(&StatusInput {
-        tgw: &t, plan: &d.plan, gateway_status: Some(&gw), certificates_ready: &certs, issuer_ready: Some(true),
-        errors: &[], attach: &AttachReport::default(), previous: Some(&s), now: "LATER",
+        tgw: &t,
+        plan: &d.plan,
+        gateway_status: Some(&gw),
+        certificates_ready: &certs,
+        issuer_ready: Some(true),
+        errors: &[],
+        attach: &AttachReport::default(),
+        previous: Some(&s),
+        now: "LATER",
     });
     assert_eq!(again, s);
 }
@@ -322,7 +450,12 @@ fn listener_status_includes_certificate_readiness() {
 #[test]
 fn attach_plan_adds_reports_and_removes_only_its_own() {
     let mut s = spec();
-    s.attached_namespaces = Some(vec!["cozy-a".into(), "cozy-b".into(), "cozy-missing".into(), "helm".into()]);
+    s.attached_namespaces = Some(vec![
+        "cozy-a".into(),
+        "cozy-b".into(),
+        "cozy-missing".into(),
+        "helm".into(),
+    ]);
     let t = tgw("tenant-root", s);
     let annotated = |name: &str, label: &str, by: &str| {
         let mut n = ns(name, Some(label), None);
@@ -351,6 +484,9 @@ fn attach_plan_adds_reports_and_removes_only_its_own() {
         }
     );
     let gone = attach::plan(&t, &namespaces, true);
-    assert_eq!((gone.add.len(), gone.remove), (0, vec!["legacy".to_owned(), "old".to_owned()]));
+    assert_eq!(
+        (gone.add.len(), gone.remove),
+        (0, vec!["legacy".to_owned(), "old".to_owned()])
+    );
     let _unused: BTreeSet<String> = BTreeSet::new();
 }

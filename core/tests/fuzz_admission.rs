@@ -56,20 +56,26 @@ const KINDS: &[(&str, &str, &str)] = &[
 
 /// Objects shaped like the guarded kinds, with hostnames and types drawn at random.
 fn arb_object() -> impl Strategy<Value = Value> {
-    (arb_hostname(), arb_hostname(), arb_json(), prop::collection::vec(arb_hostname(), 0..4)).prop_map(|(a, b, junk, hosts)| {
-        json!({
-            "metadata": {"name": a, "labels": {"namespace.cozystack.io/host": b}},
-            "spec": {
-                "hostnames": hosts,
-                "listeners": [{"name": "l", "hostname": a}, {"hostname": junk}],
-                "rules": [{"host": b}],
-                "tls": [{"hosts": hosts}],
-                "host": a,
-                "apex": b,
-                "attachedNamespaces": [a, "tenant-x"],
-            }
+    (
+        arb_hostname(),
+        arb_hostname(),
+        arb_json(),
+        prop::collection::vec(arb_hostname(), 0..4),
+    )
+        .prop_map(|(a, b, junk, hosts)| {
+            json!({
+                "metadata": {"name": a, "labels": {"namespace.cozystack.io/host": b}},
+                "spec": {
+                    "hostnames": hosts,
+                    "listeners": [{"name": "l", "hostname": a}, {"hostname": junk}],
+                    "rules": [{"host": b}],
+                    "tls": [{"hosts": hosts}],
+                    "host": a,
+                    "apex": b,
+                    "attachedNamespaces": [a, "tenant-x"],
+                }
+            })
         })
-    })
 }
 
 fn arb_request() -> impl Strategy<Value = Value> {
@@ -97,8 +103,12 @@ fn arb_namespace() -> impl Strategy<Value = NamespaceFacts> {
         arb_hostname().prop_map(|h| NamespaceFacts::Found {
             labels: BTreeMap::from([("namespace.cozystack.io/host".to_string(), h)])
         }),
-        Just(NamespaceFacts::Found { labels: BTreeMap::new() }),
-        Just(NamespaceFacts::Unreadable { reason: "not found".into() }),
+        Just(NamespaceFacts::Found {
+            labels: BTreeMap::new()
+        }),
+        Just(NamespaceFacts::Unreadable {
+            reason: "not found".into()
+        }),
     ]
 }
 

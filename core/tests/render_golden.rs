@@ -9,12 +9,16 @@ use serde_json::Value;
 use tgw_core::decide::{Settings, decide};
 use tgw_core::snapshot::{NamespaceView, RouteView};
 use tgw_core::tenantgateway::{
-    CertMode, CloudflareConfig, DigitalOceanConfig, Dns01Config, Dns01Provider, IssuerName,
-    LocalObjectReference, Rfc2136Config, Route53Config, SecretKeySelector, TenantGatewaySpec,
+    CertMode, CloudflareConfig, DigitalOceanConfig, Dns01Config, Dns01Provider, IssuerName, LocalObjectReference,
+    Rfc2136Config, Route53Config, SecretKeySelector, TenantGatewaySpec,
 };
 
 fn sel(name: &str, key: &str) -> SecretKeySelector {
-    SecretKeySelector { name: name.into(), key: key.into(), optional: None }
+    SecretKeySelector {
+        name: name.into(),
+        key: key.into(),
+        optional: None,
+    }
 }
 
 fn base(mode: CertMode) -> TenantGatewaySpec {
@@ -30,13 +34,17 @@ fn dns01(provider: Dns01Provider) -> TenantGatewaySpec {
     s.issuer_name = IssuerName::LetsencryptStage;
     s.dns01 = Some(Dns01Config {
         provider,
-        cloudflare: Some(CloudflareConfig { api_token_secret_ref: sel("cf-token", "api-token") }),
+        cloudflare: Some(CloudflareConfig {
+            api_token_secret_ref: sel("cf-token", "api-token"),
+        }),
         route53: Some(Route53Config {
             region: "eu-west-1".into(),
             access_key_id: Some("AKIAEXAMPLE".into()),
             secret_access_key_secret_ref: Some(sel("r53", "secret-access-key")),
         }),
-        digitalocean: Some(DigitalOceanConfig { token_secret_ref: sel("do-token", "access-token") }),
+        digitalocean: Some(DigitalOceanConfig {
+            token_secret_ref: sel("do-token", "access-token"),
+        }),
         rfc2136: Some(Rfc2136Config {
             nameserver: "ns1.example.org:53".into(),
             tsig_key_name: "tgw-key".into(),
@@ -57,8 +65,20 @@ fn cluster() -> (Vec<NamespaceView>, Vec<RouteView>) {
         ns("tenant-other", Some("tenant-other"), Some("other.example.org")),
     ];
     let routes = vec![
-        http("cozy-dashboard", "dashboard", T0, &["dashboard.example.org"], "tenant-root"),
-        http("tenant-alice", "harbor", T1, &["harbor.alice.example.org"], "tenant-root"),
+        http(
+            "cozy-dashboard",
+            "dashboard",
+            T0,
+            &["dashboard.example.org"],
+            "tenant-root",
+        ),
+        http(
+            "tenant-alice",
+            "harbor",
+            T1,
+            &["harbor.alice.example.org"],
+            "tenant-root",
+        ),
         http("tenant-root", "wild", T1, &["*.x.example.org"], "tenant-root"),
         http("tenant-root", "outside", T1, &["shop.victim.com"], "tenant-root"),
         http("tenant-root", "api-http", T1, &["api.example.org"], "tenant-root"),
@@ -71,7 +91,12 @@ fn render_all(spec: TenantGatewaySpec) -> String {
     let (namespaces, routes) = cluster();
     let d = decide(&tgw("tenant-root", spec), &namespaces, &routes, &Settings::default());
     let mut docs: Vec<Value> = Vec::new();
-    docs.push(d.desired.gateway.clone().unwrap_or_else(|e| Value::String(format!("error: {e}"))));
+    docs.push(
+        d.desired
+            .gateway
+            .clone()
+            .unwrap_or_else(|e| Value::String(format!("error: {e}"))),
+    );
     match &d.desired.issuer {
         Ok(Some(i)) => docs.push(i.clone()),
         Ok(None) => {}

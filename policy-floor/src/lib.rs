@@ -42,7 +42,10 @@ fn validate(payload: &[u8]) -> CallResult {
             disable_cache: false,
             field_masks: None,
         };
-        let labels = get_resource::<NamespaceObject>(&request).ok().and_then(|ns| ns.metadata).and_then(|m| m.labels);
+        let labels = get_resource::<NamespaceObject>(&request)
+            .ok()
+            .and_then(|ns| ns.metadata)
+            .and_then(|m| m.labels);
         std::hint::black_box(labels);
     }
     accept_request()

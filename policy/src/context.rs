@@ -22,7 +22,9 @@ struct Metadata {
 /// unreadable, which core treats as "host label absent".
 pub fn namespace_facts(name: &str) -> NamespaceFacts {
     if name.is_empty() {
-        return NamespaceFacts::Unreadable { reason: "the request names no namespace".to_string() };
+        return NamespaceFacts::Unreadable {
+            reason: "the request names no namespace".to_string(),
+        };
     }
     let request = GetResourceRequest {
         api_version: "v1".to_string(),
@@ -33,19 +35,10 @@ pub fn namespace_facts(name: &str) -> NamespaceFacts {
         field_masks: None,
     };
     match get_resource::<NamespaceObject>(&request) {
-        Ok(ns) => NamespaceFacts::Found { labels: ns.metadata.and_then(|m| m.labels).unwrap_or_default() },
-        Err(e) => NamespaceFacts::Unreadable { reason: describe(&e) },
+        Ok(ns) => NamespaceFacts::Found {
+            labels: ns.metadata.and_then(|m| m.labels).unwrap_or_default(),
+        },
+        // The SDK's text already carries the host's error message.
+        Err(e) => NamespaceFacts::Unreadable { reason: e.to_string() },
     }
-}
-
-/// The SDK error with its source chain, on one line.
-fn describe(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }

@@ -37,7 +37,9 @@ pub fn evaluate(payload: &[u8], lookup: impl FnOnce(&str) -> NamespaceFacts) -> 
     let payload: Value =
         serde_json::from_slice(payload).map_err(|e| format!("the validation request is not valid JSON: {e}"))?;
     let settings = Settings::from_json(payload.get("settings").unwrap_or(&Value::Null)).map_err(|e| e.to_string())?;
-    let request = payload.get("request").ok_or("the validation request has no \"request\" field")?;
+    let request = payload
+        .get("request")
+        .ok_or("the validation request has no \"request\" field")?;
     let request = Request::from_json(request).map_err(|e| e.to_string())?;
     match decide(&request, &settings, lookup) {
         Verdict::Allow => Ok(()),

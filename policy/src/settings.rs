@@ -12,8 +12,14 @@ pub fn validate_settings(payload: &[u8]) -> CallResult {
 /// The JSON answer for a settings payload: `{"valid": bool, "message": string|null}`.
 pub fn validate_settings_payload(payload: &[u8]) -> Vec<u8> {
     let response = match Settings::from_slice(payload) {
-        Ok(_) => SettingsValidationResponse { valid: true, message: None },
-        Err(e) => SettingsValidationResponse { valid: false, message: Some(e.to_string()) },
+        Ok(_) => SettingsValidationResponse {
+            valid: true,
+            message: None,
+        },
+        Err(e) => SettingsValidationResponse {
+            valid: false,
+            message: Some(e.to_string()),
+        },
     };
     serde_json::to_vec(&response).unwrap_or_else(|_| br#"{"valid":false,"message":"internal error"}"#.to_vec())
 }

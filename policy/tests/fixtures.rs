@@ -46,11 +46,17 @@ fn run(case: &Case) -> Result<(), String> {
         match &case.namespace {
             None => panic!("{}: no namespace lookup expected", case.name),
             Some(NamespaceState { error: Some(e), .. }) => NamespaceFacts::Unreadable { reason: e.clone() },
-            Some(NamespaceState { labels, .. }) => NamespaceFacts::Found { labels: labels.clone().unwrap_or_default() },
+            Some(NamespaceState { labels, .. }) => NamespaceFacts::Found {
+                labels: labels.clone().unwrap_or_default(),
+            },
         }
     });
     if case.namespace.is_some() && case.allowed {
-        assert!(looked_up.get(), "{}: the recorded session would be left unused", case.name);
+        assert!(
+            looked_up.get(),
+            "{}: the recorded session would be left unused",
+            case.name
+        );
     }
     result
 }
@@ -65,10 +71,19 @@ fn every_fixture_gets_the_specified_decision() {
         match (run(case), case.allowed, &case.message_contains) {
             (Ok(()), true, _) => {}
             (Err(m), false, Some(phrase)) if m.contains(phrase.as_str()) => {}
-            (got, _, phrase) => failures.push(format!("{}: got {got:?}, expected allowed={} containing {phrase:?}", case.name, case.allowed)),
+            (got, _, phrase) => failures.push(format!(
+                "{}: got {got:?}, expected allowed={} containing {phrase:?}",
+                case.name, case.allowed
+            )),
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -91,5 +106,8 @@ fn settings_validation_answers_with_core_messages() {
 #[test]
 fn a_payload_that_is_not_json_is_rejected_with_the_cause() {
     let result = tgw_policy::evaluate(b"{", |_| panic!("no lookup"));
-    assert_eq!(result, Err("the validation request is not valid JSON: EOF while parsing an object at line 1 column 1".into()));
+    assert_eq!(
+        result,
+        Err("the validation request is not valid JSON: EOF while parsing an object at line 1 column 1".into())
+    );
 }

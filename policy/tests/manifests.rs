@@ -19,7 +19,11 @@ type RuleKey = (String, String, String, String);
 
 fn expand(rules: &Value) -> BTreeSet<RuleKey> {
     let list = |v: &Value, k: &str| -> Vec<String> {
-        v[k].as_sequence().unwrap_or_else(|| panic!("rule without {k}")).iter().map(|s| s.as_str().unwrap_or_default().to_string()).collect()
+        v[k].as_sequence()
+            .unwrap_or_else(|| panic!("rule without {k}"))
+            .iter()
+            .map(|s| s.as_str().unwrap_or_default().to_string())
+            .collect()
     };
     let mut out = BTreeSet::new();
     for rule in rules.as_sequence().unwrap_or_else(|| panic!("rules is not a list")) {
@@ -54,7 +58,10 @@ fn cluster_admission_policies_cover_exactly_the_metadata_rules() {
 
 #[test]
 fn cluster_admission_policies_are_fail_closed_and_split_by_audit_safety() {
-    for (file, audit) in [("deploy/policy/hostnames.yaml", true), ("deploy/policy/identity.yaml", false)] {
+    for (file, audit) in [
+        ("deploy/policy/hostnames.yaml", true),
+        ("deploy/policy/identity.yaml", false),
+    ] {
         let cap = load(file);
         let spec = &cap["spec"];
         assert_eq!(cap["apiVersion"].as_str(), Some("policies.kubewarden.io/v1"), "{file}");
@@ -65,10 +72,17 @@ fn cluster_admission_policies_are_fail_closed_and_split_by_audit_safety() {
         let module = format!("registry://ghcr.io/tenant-gateway/policies/tenant-gateway-hostnames:v{VERSION}");
         assert_eq!(spec["module"].as_str(), Some(module.as_str()), "{file}");
         let settings: serde_json::Value = serde_json::to_value(&spec["settings"]).unwrap_or_default();
-        assert_eq!(Settings::from_json(&settings), Ok(Settings::default()), "{file}: settings are the defaults");
+        assert_eq!(
+            Settings::from_json(&settings),
+            Ok(Settings::default()),
+            "{file}: settings are the defaults"
+        );
     }
     let metadata = load("policy/metadata.yml");
-    assert_eq!(load("deploy/policy/hostnames.yaml")["spec"]["contextAwareResources"], metadata["contextAwareResources"]);
+    assert_eq!(
+        load("deploy/policy/hostnames.yaml")["spec"]["contextAwareResources"],
+        metadata["contextAwareResources"]
+    );
 }
 
 #[test]
@@ -82,7 +96,10 @@ fn versions_and_descriptions_agree() {
     assert_eq!(hub["displayName"], ann["io.artifacthub.displayName"]);
     assert_eq!(hub["description"], ann["io.kubewarden.policy.description"]);
     assert_eq!(hub["license"], ann["io.kubewarden.policy.license"]);
-    let image = format!("{}:v{VERSION}", ann["io.kubewarden.policy.ociUrl"].as_str().unwrap_or_default());
+    let image = format!(
+        "{}:v{VERSION}",
+        ann["io.kubewarden.policy.ociUrl"].as_str().unwrap_or_default()
+    );
     assert_eq!(hub["containersImages"][0]["image"].as_str(), Some(image.as_str()));
     let keywords: Vec<String> = ann["io.kubewarden.policy.keywords"]
         .as_str()
@@ -93,9 +110,16 @@ fn versions_and_descriptions_agree() {
         .collect();
     let hub_keywords: Vec<String> = serde_yaml::from_value(hub["keywords"].clone()).unwrap_or_default();
     assert_eq!(hub_keywords, keywords);
-    assert_eq!(hub["annotations"]["kubewarden/resources"], ann["io.artifacthub.resources"]);
+    assert_eq!(
+        hub["annotations"]["kubewarden/resources"],
+        ann["io.artifacthub.resources"]
+    );
     assert_eq!(hub["annotations"]["kubewarden/mutation"].as_str(), Some("false"));
-    let hub_ctx: Value = serde_yaml::from_str(hub["annotations"]["kubewarden/contextAwareResources"].as_str().unwrap_or_default())
-        .unwrap_or(Value::Null);
+    let hub_ctx: Value = serde_yaml::from_str(
+        hub["annotations"]["kubewarden/contextAwareResources"]
+            .as_str()
+            .unwrap_or_default(),
+    )
+    .unwrap_or(Value::Null);
     assert_eq!(hub_ctx, metadata["contextAwareResources"]);
 }

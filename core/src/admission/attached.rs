@@ -17,19 +17,40 @@ pub(crate) fn check_tenant_gateway(
     let tgw: TenantGateway = new_object(req)?;
     let spec = tgw.spec.unwrap_or_default();
     let subject = req.subject();
-    check_attached(&subject, "spec.attachedNamespaces", spec.attached_namespaces.as_deref(), settings)?;
+    check_attached(
+        &subject,
+        "spec.attachedNamespaces",
+        spec.attached_namespaces.as_deref(),
+        settings,
+    )?;
     if !settings.is_tenant_namespace(&req.namespace) {
         return Ok(());
     }
-    let rule = || Rule(format!("a TenantGateway's spec.apex must equal the namespace's {} label or be a subdomain of it", settings.host_label));
-    let apex = resolve_apex(req, settings, lookup).map_err(|problem| Denial::NoApex { subject: subject.clone(), problem, rule: rule() })?;
+    let rule = || {
+        Rule(format!(
+            "a TenantGateway's spec.apex must equal the namespace's {} label or be a subdomain of it",
+            settings.host_label
+        ))
+    };
+    let apex = resolve_apex(req, settings, lookup).map_err(|problem| Denial::NoApex {
+        subject: subject.clone(),
+        problem,
+        rule: rule(),
+    })?;
     let value = match spec.apex.as_deref() {
         None | Some("") => {
-            return Err(Denial::TenantGatewayWithoutApex { subject, apex: apex.hostname.original().to_string() });
+            return Err(Denial::TenantGatewayWithoutApex {
+                subject,
+                apex: apex.hostname.original().to_string(),
+            });
         }
         Some(v) => v,
     };
-    let invalid = |reason: String| Denial::TenantGatewayApexInvalid { subject: subject.clone(), value: value.to_string(), reason };
+    let invalid = |reason: String| Denial::TenantGatewayApexInvalid {
+        subject: subject.clone(),
+        value: value.to_string(),
+        reason,
+    };
     let parsed = Hostname::parse(value).map_err(|e| invalid(e.to_string()))?;
     if parsed.is_wildcard() {
         return Err(invalid("an apex cannot be a wildcard".into()));
@@ -58,11 +79,20 @@ pub(crate) fn check_package(req: &Request, settings: &Settings) -> Result<(), De
     check_attached(&req.subject(), PACKAGE_FIELD, attached.as_deref(), settings)
 }
 
-fn check_attached(subject: &str, field: &str, namespaces: Option<&[String]>, settings: &Settings) -> Result<(), Denial> {
+fn check_attached(
+    subject: &str,
+    field: &str,
+    namespaces: Option<&[String]>,
+    settings: &Settings,
+) -> Result<(), Denial> {
     if !settings.forbid_tenant_attached_namespaces {
         return Ok(());
     }
-    match namespaces.unwrap_or_default().iter().find(|ns| settings.is_tenant_namespace(ns.trim())) {
+    match namespaces
+        .unwrap_or_default()
+        .iter()
+        .find(|ns| settings.is_tenant_namespace(ns.trim()))
+    {
         Some(ns) => Err(Denial::TenantAttachedNamespace {
             subject: subject.to_string(),
             field: field.to_string(),

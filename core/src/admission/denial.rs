@@ -15,9 +15,18 @@ pub enum ApexProblem {
     #[error("namespace {namespace} has an empty {label} label")]
     Empty { namespace: String, label: String },
     #[error("namespace {namespace} could not be read ({reason}), which counts as having no {label} label")]
-    Unreadable { namespace: String, label: String, reason: String },
+    Unreadable {
+        namespace: String,
+        label: String,
+        reason: String,
+    },
     #[error("namespace {namespace} label {label}={value:?} is not a valid apex: {reason}")]
-    Invalid { namespace: String, label: String, value: String, reason: String },
+    Invalid {
+        namespace: String,
+        label: String,
+        value: String,
+        reason: String,
+    },
 }
 
 /// The rule a hostname broke, phrased per kind family.
@@ -39,15 +48,32 @@ pub enum Denial {
     #[error("{subject} could not be parsed: {reason}")]
     MalformedObject { subject: String, reason: String },
     #[error("{subject}: {problem}; {rule}")]
-    NoApex { subject: String, problem: ApexProblem, rule: Rule },
+    NoApex {
+        subject: String,
+        problem: ApexProblem,
+        rule: Rule,
+    },
 
     #[error(
         "{subject}: listener {listener:?} hostname {hostname:?} must equal {apex} or end with .{apex} \
          (namespace {namespace} carries label {label}={apex})"
     )]
-    ListenerOutsideApex { subject: String, listener: String, hostname: String, apex: String, namespace: String, label: String },
+    ListenerOutsideApex {
+        subject: String,
+        listener: String,
+        hostname: String,
+        apex: String,
+        namespace: String,
+        label: String,
+    },
     #[error("{subject}: listener {listener:?} hostname {hostname:?} is not a valid hostname ({reason}); {rule}")]
-    ListenerInvalid { subject: String, listener: String, hostname: String, reason: HostnameError, rule: Rule },
+    ListenerInvalid {
+        subject: String,
+        listener: String,
+        hostname: String,
+        reason: HostnameError,
+        rule: Rule,
+    },
 
     #[error(
         "{subject}: spec.hostnames is missing or empty, so the route would take every hostname its listener \
@@ -55,49 +81,100 @@ pub enum Denial {
     )]
     RouteWithoutHostnames { subject: String, rule: Rule },
     #[error("{subject}: hostname {hostname:?} is outside the namespace apex; {rule}")]
-    RouteOutsideApex { subject: String, hostname: String, rule: Rule },
+    RouteOutsideApex {
+        subject: String,
+        hostname: String,
+        rule: Rule,
+    },
     #[error("{subject}: hostname {hostname:?} is not a valid hostname ({reason}); {rule}")]
-    RouteInvalid { subject: String, hostname: String, reason: HostnameError, rule: Rule },
+    RouteInvalid {
+        subject: String,
+        hostname: String,
+        reason: HostnameError,
+        rule: Rule,
+    },
     #[error(
         "{subject}: {kind} is not allowed in tenant namespaces because no hostname can scope it to the tenant \
          (namespace {namespace}; setting allowL4RoutesInTenantNamespaces)"
     )]
-    L4RouteInTenantNamespace { subject: String, kind: String, namespace: String },
+    L4RouteInTenantNamespace {
+        subject: String,
+        kind: String,
+        namespace: String,
+    },
 
     #[error("{subject}: spec.defaultBackend is not allowed in tenant namespaces (it serves every hostname); {rule}")]
     IngressDefaultBackend { subject: String, rule: Rule },
     #[error("{subject}: {field} has no host; {rule}")]
     IngressRuleWithoutHost { subject: String, field: String, rule: Rule },
     #[error("{subject}: {field} {hostname:?} is not allowed{why}; {rule}")]
-    IngressHostNotAllowed { subject: String, field: String, hostname: String, why: String, rule: Rule },
+    IngressHostNotAllowed {
+        subject: String,
+        field: String,
+        hostname: String,
+        why: String,
+        rule: Rule,
+    },
 
     #[error(
         "{subject}: tenant.spec.host can only be set or changed by trusted callers ({trusted}); request user is \
          {username} (was {old:?}, requested {new:?}). A tenant with empty spec.host inherits the apex from its \
          parent tenant."
     )]
-    TenantHostChange { subject: String, trusted: String, username: String, old: String, new: String },
+    TenantHostChange {
+        subject: String,
+        trusted: String,
+        username: String,
+        old: String,
+        new: String,
+    },
     #[error("{subject}: spec.host {host:?} must be a valid lowercase DNS name: {reason}")]
-    TenantHostInvalid { subject: String, host: String, reason: String },
+    TenantHostInvalid {
+        subject: String,
+        host: String,
+        reason: String,
+    },
 
     #[error(
         "{subject}: label {label} is immutable once set (was {old}, requested {new}); only trusted callers \
          ({trusted}) may add, change or remove it. Request user: {username}"
     )]
-    ProtectedLabelChange { subject: String, label: String, old: String, new: String, trusted: String, username: String },
+    ProtectedLabelChange {
+        subject: String,
+        label: String,
+        old: String,
+        new: String,
+        trusted: String,
+        username: String,
+    },
 
     #[error(
         "{subject}: {field} must not contain any tenant namespace ({namespace:?} starts with {prefix:?}); use \
          tenant.spec.gateway=true instead of adding a tenant namespace to the publishing Gateway's whitelist"
     )]
-    TenantAttachedNamespace { subject: String, field: String, namespace: String, prefix: String },
+    TenantAttachedNamespace {
+        subject: String,
+        field: String,
+        namespace: String,
+        prefix: String,
+    },
     #[error("{subject}: spec.apex is missing; a TenantGateway in a tenant namespace must name an apex within {apex}")]
     TenantGatewayWithoutApex { subject: String, apex: String },
     #[error(
         "{subject}: spec.apex {value:?} must equal {apex} or be a subdomain of it (namespace {namespace} carries \
          label {label}={apex})"
     )]
-    TenantGatewayApexOutside { subject: String, value: String, apex: String, namespace: String, label: String },
+    TenantGatewayApexOutside {
+        subject: String,
+        value: String,
+        apex: String,
+        namespace: String,
+        label: String,
+    },
     #[error("{subject}: spec.apex {value:?} is not a valid DNS name ({reason})")]
-    TenantGatewayApexInvalid { subject: String, value: String, reason: String },
+    TenantGatewayApexInvalid {
+        subject: String,
+        value: String,
+        reason: String,
+    },
 }

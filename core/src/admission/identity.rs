@@ -21,10 +21,8 @@ pub(crate) fn check_tenant(req: &Request, settings: &Settings) -> Result<(), Den
             new: new_host,
         });
     }
-    if !new_host.is_empty() {
-        if let Some(reason) = tenant_host_problem(&new_host) {
-            return Err(Denial::TenantHostInvalid { subject, host: new_host, reason });
-        }
+    if let Some(reason) = (!new_host.is_empty()).then(|| tenant_host_problem(&new_host)).flatten() {
+        return Err(Denial::TenantHostInvalid { subject, host: new_host, reason });
     }
     Ok(())
 }

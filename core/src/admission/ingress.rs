@@ -7,15 +7,22 @@ use super::{Apex, Denial, NamespaceFacts, Request, Rule, new_object, resolve_ape
 use crate::hostname::Hostname;
 use crate::settings::Settings;
 
-pub(crate) fn check(req: &Request, settings: &Settings, lookup: impl FnOnce(&str) -> NamespaceFacts) -> Result<(), Denial> {
+pub(crate) fn check(
+    req: &Request,
+    settings: &Settings,
+    lookup: impl FnOnce(&str) -> NamespaceFacts,
+) -> Result<(), Denial> {
     if !settings.is_tenant_namespace(&req.namespace) {
         return Ok(());
     }
     let ingress: Ingress = new_object(req)?;
     let spec = ingress.spec.unwrap_or_default();
     let subject = req.subject();
-    let apex = resolve_apex(req, settings, lookup)
-        .map_err(|problem| Denial::NoApex { subject: subject.clone(), problem, rule: rule(settings, None) })?;
+    let apex = resolve_apex(req, settings, lookup).map_err(|problem| Denial::NoApex {
+        subject: subject.clone(),
+        problem,
+        rule: rule(settings, None),
+    })?;
     let rule = || rule(settings, Some(&apex));
     if spec.default_backend.as_ref().is_some_and(|b| !b.is_null()) {
         return Err(Denial::IngressDefaultBackend { subject, rule: rule() });
@@ -23,13 +30,26 @@ pub(crate) fn check(req: &Request, settings: &Settings, lookup: impl FnOnce(&str
     for (i, r) in spec.rules.iter().flatten().enumerate() {
         let field = format!("spec.rules[{i}].host");
         match r.host.as_deref() {
-            None | Some("") => return Err(Denial::IngressRuleWithoutHost { subject, field: format!("spec.rules[{i}]"), rule: rule() }),
+            None | Some("") => {
+                return Err(Denial::IngressRuleWithoutHost {
+                    subject,
+                    field: format!("spec.rules[{i}]"),
+                    rule: rule(),
+                });
+            }
             Some(host) => check_host(&subject, field, host, &apex, settings, rule)?,
         }
     }
     for (i, tls) in spec.tls.iter().flatten().enumerate() {
         for (j, host) in tls.hosts.iter().flatten().enumerate() {
-            check_host(&subject, format!("spec.tls[{i}].hosts[{j}]"), host, &apex, settings, rule)?;
+            check_host(
+                &subject,
+                format!("spec.tls[{i}].hosts[{j}]"),
+                host,
+                &apex,
+                settings,
+                rule,
+            )?;
         }
     }
     Ok(())
@@ -61,7 +81,9 @@ fn check_host(
         return Err(deny(" (a wildcard is only allowed within the namespace apex)".into()));
     }
     if crate::hostname::name_within(host.as_str(), &root.to_ascii_lowercase()) {
-        return Err(deny(format!(" (it is under the platform apex {root} but outside the namespace apex)")));
+        return Err(deny(format!(
+            " (it is under the platform apex {root} but outside the namespace apex)"
+        )));
     }
     Ok(())
 }

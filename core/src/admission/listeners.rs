@@ -5,7 +5,11 @@ use super::{ApexProblem, Denial, NamespaceFacts, Request, Rule, new_object, reso
 use crate::hostname::Hostname;
 use crate::settings::Settings;
 
-pub(crate) fn check(req: &Request, settings: &Settings, lookup: impl FnOnce(&str) -> NamespaceFacts) -> Result<(), Denial> {
+pub(crate) fn check(
+    req: &Request,
+    settings: &Settings,
+    lookup: impl FnOnce(&str) -> NamespaceFacts,
+) -> Result<(), Denial> {
     if !settings.is_tenant_namespace(&req.namespace) {
         return Ok(());
     }
@@ -20,10 +24,18 @@ pub(crate) fn check(req: &Request, settings: &Settings, lookup: impl FnOnce(&str
         {
             return Ok(());
         }
-        Err(problem) => return Err(Denial::NoApex { subject, problem, rule: rule(req, settings, None) }),
+        Err(problem) => {
+            return Err(Denial::NoApex {
+                subject,
+                problem,
+                rule: rule(req, settings, None),
+            });
+        }
     };
     for (index, listener) in listeners.iter().enumerate() {
-        let Some(raw) = listener.hostname.as_deref() else { continue };
+        let Some(raw) = listener.hostname.as_deref() else {
+            continue;
+        };
         let name = listener.name.clone().unwrap_or_else(|| format!("#{index}"));
         let hostname = Hostname::parse(raw).map_err(|reason| Denial::ListenerInvalid {
             subject: subject.clone(),

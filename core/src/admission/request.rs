@@ -98,7 +98,11 @@ impl Request {
             serde_path_to_error::deserialize(value).map_err(|e| RequestError(describe_path_error(&e)))?;
         let object = wire.object.filter(|o| !o.is_null());
         let old_object = wire.old_object.filter(|o| !o.is_null());
-        let meta = object.as_ref().or(old_object.as_ref()).map(object_meta).unwrap_or_default();
+        let meta = object
+            .as_ref()
+            .or(old_object.as_ref())
+            .map(object_meta)
+            .unwrap_or_default();
         let user = wire.user_info.unwrap_or_default();
         Ok(Request {
             kind: GroupVersionKind {
@@ -112,7 +116,10 @@ impl Request {
                 .or(meta.name)
                 .or(meta.generate_name.map(|g| format!("{g}*")))
                 .unwrap_or_default(),
-            user: UserInfo { username: user.username.unwrap_or_default(), groups: user.groups.unwrap_or_default() },
+            user: UserInfo {
+                username: user.username.unwrap_or_default(),
+                groups: user.groups.unwrap_or_default(),
+            },
             object,
             old_object,
         })
@@ -147,7 +154,10 @@ fn non_empty(s: Option<String>) -> Option<String> {
 /// Name and namespace from the object's metadata; a malformed metadata block yields nothing here
 /// (the kind-specific parse reports it).
 fn object_meta(object: &Value) -> WireMetaInner {
-    let inner = object.get("metadata").and_then(|m| WireMetaInner::deserialize(m).ok()).unwrap_or_default();
+    let inner = object
+        .get("metadata")
+        .and_then(|m| WireMetaInner::deserialize(m).ok())
+        .unwrap_or_default();
     WireMetaInner {
         name: non_empty(inner.name),
         generate_name: non_empty(inner.generate_name),

@@ -6,18 +6,28 @@ use super::{Denial, NamespaceFacts, Request, Rule, new_object, resolve_apex};
 use crate::hostname::Hostname;
 use crate::settings::Settings;
 
-pub(crate) fn check(req: &Request, settings: &Settings, lookup: impl FnOnce(&str) -> NamespaceFacts) -> Result<(), Denial> {
+pub(crate) fn check(
+    req: &Request,
+    settings: &Settings,
+    lookup: impl FnOnce(&str) -> NamespaceFacts,
+) -> Result<(), Denial> {
     if !settings.is_tenant_namespace(&req.namespace) {
         return Ok(());
     }
     let route: Route = new_object(req)?;
     let hostnames = route.spec.and_then(|s| s.hostnames).unwrap_or_default();
     let subject = req.subject();
-    let apex = resolve_apex(req, settings, lookup)
-        .map_err(|problem| Denial::NoApex { subject: subject.clone(), problem, rule: rule(req, settings, None) })?;
+    let apex = resolve_apex(req, settings, lookup).map_err(|problem| Denial::NoApex {
+        subject: subject.clone(),
+        problem,
+        rule: rule(req, settings, None),
+    })?;
     let apex_text = apex.hostname.original();
     if hostnames.is_empty() && settings.require_route_hostnames {
-        return Err(Denial::RouteWithoutHostnames { subject, rule: rule(req, settings, Some(apex_text)) });
+        return Err(Denial::RouteWithoutHostnames {
+            subject,
+            rule: rule(req, settings, Some(apex_text)),
+        });
     }
     for raw in &hostnames {
         let hostname = Hostname::parse(raw).map_err(|reason| Denial::RouteInvalid {
@@ -56,6 +66,8 @@ fn rule(req: &Request, settings: &Settings, apex: Option<&str>) -> Rule {
         Some(apex) => format!(
             "{kind} hostnames must equal the namespace's {label} label ({apex}) or be subdomains of it (namespace {ns})"
         ),
-        None => format!("{kind} hostnames must equal the namespace's {label} label or be subdomains of it (namespace {ns})"),
+        None => {
+            format!("{kind} hostnames must equal the namespace's {label} label or be subdomains of it (namespace {ns})")
+        }
     })
 }

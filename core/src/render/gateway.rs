@@ -61,8 +61,7 @@ fn listener(tgw: &TgwInput, l: &Listener) -> Value {
         Admits::GatewayLabel { only } => {
             let mut selector = json!({"matchLabels": {LABEL_GATEWAY: tgw.meta.namespace}});
             if let Some(ns) = only {
-                selector["matchExpressions"] =
-                    json!([{"key": LABEL_METADATA_NAME, "operator": "In", "values": [ns]}]);
+                selector["matchExpressions"] = json!([{"key": LABEL_METADATA_NAME, "operator": "In", "values": [ns]}]);
             }
             json!({
                 "namespaces": {"from": "Selector", "selector": selector},

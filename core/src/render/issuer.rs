@@ -5,9 +5,7 @@ use serde_json::{Value, json};
 use super::{RenderError, object};
 use crate::keys::{self, ACME_PROD_URL, ACME_STAGING_URL};
 use crate::naming;
-use crate::tenantgateway::{
-    CertMode, Dns01Config, Dns01Provider, IssuerName, SecretKeySelector, TgwInput,
-};
+use crate::tenantgateway::{CertMode, Dns01Config, Dns01Provider, IssuerName, SecretKeySelector, TgwInput};
 
 pub fn issuer(tgw: &TgwInput) -> Result<Option<Value>, RenderError> {
     let solver = match tgw.spec.cert_mode {

@@ -110,7 +110,11 @@ impl TenantGatewaySpec {
 
     /// The non-empty attached namespace names, in spec order.
     pub fn attached(&self) -> impl Iterator<Item = &str> {
-        self.attached_namespaces.iter().flatten().map(String::as_str).filter(|n| !n.is_empty())
+        self.attached_namespaces
+            .iter()
+            .flatten()
+            .map(String::as_str)
+            .filter(|n| !n.is_empty())
     }
 
     /// The passthrough service names, in spec order.

@@ -64,7 +64,11 @@ pub enum ConditionStatus {
 
 impl ConditionStatus {
     pub fn from_bool(b: bool) -> Self {
-        if b { ConditionStatus::True } else { ConditionStatus::False }
+        if b {
+            ConditionStatus::True
+        } else {
+            ConditionStatus::False
+        }
     }
     pub fn as_str(self) -> &'static str {
         match self {

@@ -9,7 +9,12 @@ use tgw_core::tenantgateway::{TenantGatewaySpec, TgwInput, TgwMeta};
 
 pub fn tgw(ns: &str, spec: TenantGatewaySpec) -> TgwInput {
     TgwInput {
-        meta: TgwMeta { namespace: ns.into(), name: "cozystack".into(), uid: "uid-1".into(), generation: 3 },
+        meta: TgwMeta {
+            namespace: ns.into(),
+            name: "cozystack".into(),
+            uid: "uid-1".into(),
+            generation: 3,
+        },
         spec,
     }
 }
@@ -22,16 +27,35 @@ pub fn ns(name: &str, gateway: Option<&str>, host: Option<&str>) -> NamespaceVie
     if let Some(h) = host {
         labels.insert(LABEL_HOST.to_owned(), h.to_owned());
     }
-    NamespaceView { name: name.into(), labels, annotations: BTreeMap::new() }
+    NamespaceView {
+        name: name.into(),
+        labels,
+        annotations: BTreeMap::new(),
+    }
 }
 
 pub fn to_gw(ns: &str) -> ParentRef {
-    ParentRef { name: "cozystack".into(), namespace: Some(ns.into()), ..Default::default() }
+    ParentRef {
+        name: "cozystack".into(),
+        namespace: Some(ns.into()),
+        ..Default::default()
+    }
 }
 
-pub fn route(kind: RouteKind, ns: &str, name: &str, created: &str, hosts: &[&str], parents: Vec<ParentRef>) -> RouteView {
+pub fn route(
+    kind: RouteKind,
+    ns: &str,
+    name: &str,
+    created: &str,
+    hosts: &[&str],
+    parents: Vec<ParentRef>,
+) -> RouteView {
     RouteView {
-        id: RouteId { kind, namespace: ns.into(), name: name.into() },
+        id: RouteId {
+            kind,
+            namespace: ns.into(),
+            name: name.into(),
+        },
         created: Some(created.into()),
         generation: Some(1),
         hostnames: hosts.iter().map(|h| (*h).to_owned()).collect(),

@@ -1,0 +1,82 @@
+//! Writes: server-side apply with one field manager, refusing objects owned by someone else, and
+//! skipping the write when the observed object already contains every desired field.
+
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
+use kube::core::{ApiResource, DynamicObject};
+use serde_json::Value;
+use tgw_core::keys::FIELD_MANAGER;
+use tgw_core::render::is_subset;
+use tgw_core::tenantgateway::TgwInput;
+
+use crate::context::Context;
+use crate::{Error, Result};
+
+/// Whether `obj` has a controller ownerRef with `uid`.
+pub fn owned_by(obj: &DynamicObject, uid: &str) -> bool {
+    obj.metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .any(|o| o.uid == uid && o.controller == Some(true))
+}
+
+pub fn api(ctx: &Context, ar: &ApiResource, ns: &str) -> Api<DynamicObject> {
+    Api::namespaced_with(ctx.client.clone(), ns, ar)
+}
+
+/// Applies `desired` unless it is already in place. Returns the object as observed afterwards.
+pub async fn ensure(
+    ctx: &Context,
+    ar: &ApiResource,
+    kind: &'static str,
+    desired: &Value,
+    tgw: &TgwInput,
+) -> Result<DynamicObject> {
+    let ns = &tgw.meta.namespace;
+    let name = desired["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+    let api = api(ctx, ar, ns);
+    let existing = api.get_opt(&name).await.map_err(|e| Error::kube("get", kind, ns, &name, e))?;
+    if let Some(obj) = existing {
+        if !owned_by(&obj, &tgw.meta.uid) {
+            return Err(Error::Foreign { kind, namespace: ns.clone(), name, tgw: tgw.meta.name.clone() });
+        }
+        let observed = serde_json::to_value(&obj).unwrap_or(Value::Null);
+        if is_subset(desired, &observed) {
+            return Ok(obj);
+        }
+    }
+    ctx.metrics.write();
+    api.patch(&name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(desired))
+        .await
+        .map_err(|e| Error::kube("apply", kind, ns, &name, e))
+}
+
+/// Deletes `name` if it exists and this TenantGateway controls it; foreign objects are left alone.
+pub async fn delete_if_owned(
+    ctx: &Context,
+    ar: &ApiResource,
+    kind: &'static str,
+    ns: &str,
+    name: &str,
+    uid: &str,
+) -> Result<()> {
+    let api = api(ctx, ar, ns);
+    match api.get_opt(name).await.map_err(|e| Error::kube("get", kind, ns, name, e))? {
+        Some(obj) if owned_by(&obj, uid) && obj.metadata.deletion_timestamp.is_none() => {
+            ctx.metrics.write();
+            match api.delete(name, &DeleteParams::default()).await {
+                Ok(_) => Ok(()),
+                Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+                Err(e) => Err(Error::kube("delete", kind, ns, name, e)),
+            }
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Whether a cert-manager object has `Ready=True`.
+pub fn ready(obj: &DynamicObject) -> bool {
+    obj.data["status"]["conditions"]
+        .as_array()
+        .is_some_and(|cs| cs.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+}

@@ -1,0 +1,332 @@
+//! One reconcile of a TenantGateway. Steps run independently; each failure is reported in its
+//! own condition (and in Ready as ReconcileError) without stopping the others.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, ListParams, Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::{Resource, ResourceExt};
+use serde_json::{Value, json};
+use tgw_core::attach::{self, AttachPlan};
+use tgw_core::conditions::types;
+use tgw_core::decide::{Decision, decide};
+use tgw_core::keys::{ANNOTATION_ATTACHED_BY, FINALIZER, LABEL_GATEWAY, LABEL_MANAGED_BY, MANAGED_BY_VALUE};
+use tgw_core::naming;
+use tgw_core::route_status::merge_parents;
+use tgw_core::snapshot::{NamespaceView, RouteView};
+use tgw_core::tenantgateway::{TenantGateway, TgwInput, TgwMeta};
+use tgw_core::tgw_status::{StatusInput, compute};
+
+use crate::apply::{self, delete_if_owned, ensure, owned_by};
+use crate::context::Context;
+use crate::{Error, Result, snapshot};
+
+fn now() -> String {
+    Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+fn input(tgw: &TenantGateway) -> Result<TgwInput> {
+    Ok(TgwInput {
+        meta: TgwMeta {
+            namespace: tgw.namespace().ok_or(Error::MissingMeta)?,
+            name: tgw.name_any(),
+            uid: tgw.uid().ok_or(Error::MissingMeta)?,
+            generation: tgw.meta().generation.unwrap_or(0),
+        },
+        spec: tgw.spec.clone(),
+    })
+}
+
+pub async fn reconcile(tgw: Arc<TenantGateway>, ctx: Arc<Context>) -> Result<Action> {
+    ctx.metrics.reconciles.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let t = input(&tgw)?;
+    ctx.caches_ready().await;
+    let api: Api<TenantGateway> = Api::namespaced(ctx.client.clone(), &t.meta.namespace);
+    let has_finalizer = tgw.finalizers().iter().any(|f| f == FINALIZER);
+    if tgw.meta().deletion_timestamp.is_some() {
+        if has_finalizer {
+            cleanup(&ctx, &t).await?;
+            let rest: Vec<&String> = tgw.finalizers().iter().filter(|f| *f != FINALIZER).collect();
+            ctx.metrics.write();
+            api.patch(
+                &t.meta.name,
+                &PatchParams::default(),
+                &Patch::Merge(json!({"metadata": {"finalizers": rest, "resourceVersion": tgw.resource_version()}})),
+            )
+            .await
+            .map_err(|e| Error::kube("remove finalizer from", "tenantgateway", &t.meta.namespace, &t.meta.name, e))?;
+        }
+        return Ok(Action::await_change());
+    }
+    if !has_finalizer {
+        let mut fs = tgw.finalizers().to_vec();
+        fs.push(FINALIZER.to_owned());
+        ctx.metrics.write();
+        api.patch(
+            &t.meta.name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"finalizers": fs, "resourceVersion": tgw.resource_version()}})),
+        )
+        .await
+        .map_err(|e| Error::kube("add finalizer to", "tenantgateway", &t.meta.namespace, &t.meta.name, e))?;
+    }
+
+    let mut errors: Vec<(&'static str, String)> = Vec::new();
+    let mut namespaces = snapshot::namespaces(&ctx);
+    let routes = snapshot::routes(&ctx);
+
+    // 1. Namespace labels (before the attach set is computed, so both agree).
+    let plan = attach::plan(&t, &namespaces, false);
+    if let Err(e) = patch_namespaces(&ctx, &t, &plan, &mut namespaces).await {
+        errors.push((types::NAMESPACES_ATTACHED, e.to_string()));
+    }
+
+    // 2. Decide.
+    let views: Vec<RouteView> = routes.iter().map(|(r, _, _)| r.clone()).collect();
+    let d = decide(&t, &namespaces, &views, &ctx.settings);
+
+    // 3. Gateway.
+    let gateway = match &d.desired.gateway {
+        Ok(gw) => match ensure(&ctx, &ctx.resources.gateway, "gateway", gw, &t).await {
+            Ok(obj) => Some(obj),
+            Err(e) => {
+                errors.push((types::GATEWAY_APPLIED, e.to_string()));
+                None
+            }
+        },
+        Err(e) => {
+            errors.push((types::GATEWAY_APPLIED, Error::Render(e.clone(), "Gateway").to_string()));
+            None
+        }
+    };
+
+    // 4. Issuer.
+    let issuer_ready = match issuer(&ctx, &t, &d).await {
+        Ok(r) => r,
+        Err(e) => {
+            errors.push((types::ISSUER_READY, e.to_string()));
+            None
+        }
+    };
+
+    // 5. Certificates (+ GC of the ones no longer wanted).
+    let certificates_ready = match certificates(&ctx, &t, &d).await {
+        Ok(r) => r,
+        Err(e) => {
+            errors.push((types::CERTIFICATES_READY, e.to_string()));
+            BTreeMap::new()
+        }
+    };
+
+    // 6. Redirect route.
+    if let Err(e) = ensure(&ctx, &ctx.resources.http_route, "httproute", &d.desired.redirect, &t).await {
+        errors.push((types::GATEWAY_APPLIED, e.to_string()));
+    }
+
+    // 7. Route status.
+    if let Err(e) = route_statuses(&ctx, &t, &routes, Some(&d)).await {
+        errors.push((types::ROUTES_UPDATED, e));
+    }
+
+    // 8. TenantGateway status.
+    let gw_status = gateway.as_ref().and_then(|g| g.data.get("status").cloned());
+    let status = compute(&StatusInput {
+        tgw: &t,
+        plan: &d.plan,
+        gateway_status: gw_status.as_ref(),
+        certificates_ready: &certificates_ready,
+        issuer_ready,
+        errors: &merge_errors(errors.clone()),
+        attach: &plan.report,
+        previous: tgw.status.as_ref(),
+        now: &now(),
+    });
+    if tgw.status.as_ref() != Some(&status) {
+        ctx.metrics.write();
+        api.patch_status(&t.meta.name, &PatchParams::default(), &Patch::Merge(json!({"status": status})))
+            .await
+            .map_err(|e| Error::kube("update status of", "tenantgateway", &t.meta.namespace, &t.meta.name, e))?;
+    }
+    if errors.is_empty() {
+        Ok(Action::await_change())
+    } else {
+        ctx.metrics.failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        for (step, e) in &errors {
+            tracing::warn!(tgw = %t.key(), step, error = %e, "reconcile step failed");
+        }
+        Ok(Action::requeue(Duration::from_secs(15)))
+    }
+}
+
+/// Several errors of one concern are joined into one message.
+fn merge_errors(errors: Vec<(&'static str, String)>) -> Vec<(&'static str, String)> {
+    let mut out: Vec<(&'static str, String)> = Vec::new();
+    for (t, m) in errors {
+        match out.iter_mut().find(|(x, _)| *x == t) {
+            Some((_, acc)) => {
+                acc.push_str("; ");
+                acc.push_str(&m);
+            }
+            None => out.push((t, m)),
+        }
+    }
+    out
+}
+
+async fn patch_namespaces(
+    ctx: &Context,
+    t: &TgwInput,
+    plan: &AttachPlan,
+    views: &mut [NamespaceView],
+) -> Result<()> {
+    let api: Api<Namespace> = Api::all(ctx.client.clone());
+    let mut first_err = None;
+    for name in &plan.add {
+        ctx.metrics.write();
+        let patch = json!({"metadata": {
+            "labels": {LABEL_GATEWAY: t.meta.namespace},
+            "annotations": {ANNOTATION_ATTACHED_BY: attach::writer(t)},
+        }});
+        match api.patch(name, &PatchParams::default(), &Patch::Merge(patch)).await {
+            Ok(_) => {
+                if let Some(v) = views.iter_mut().find(|v| &v.name == name) {
+                    v.labels.insert(LABEL_GATEWAY.to_owned(), t.meta.namespace.clone());
+                    v.annotations.insert(ANNOTATION_ATTACHED_BY.to_owned(), attach::writer(t));
+                }
+            }
+            Err(e) => {
+                first_err.get_or_insert(Error::kube("label", "namespace", "", name, e));
+            }
+        }
+    }
+    for name in &plan.remove {
+        if let Err(e) = unlabel(ctx, &api, t, name, views).await {
+            first_err.get_or_insert(e);
+        }
+    }
+    first_err.map_or(Ok(()), Err)
+}
+
+async fn unlabel(ctx: &Context, api: &Api<Namespace>, t: &TgwInput, name: &str, views: &mut [NamespaceView]) -> Result<()> {
+    let Some(v) = views.iter_mut().find(|v| v.name == name) else { return Ok(()) };
+    // Remove the label only if it still names our owner namespace; always drop our annotation.
+    let label = if v.label(LABEL_GATEWAY) == Some(t.meta.namespace.as_str()) { Value::Null } else { json!(v.label(LABEL_GATEWAY)) };
+    let patch = json!({"metadata": {"labels": {LABEL_GATEWAY: label}, "annotations": {ANNOTATION_ATTACHED_BY: null}}});
+    ctx.metrics.write();
+    api.patch(name, &PatchParams::default(), &Patch::Merge(patch))
+        .await
+        .map_err(|e| Error::kube("unlabel", "namespace", "", name, e))?;
+    if label.is_null() {
+        v.labels.remove(LABEL_GATEWAY);
+    }
+    v.annotations.remove(ANNOTATION_ATTACHED_BY);
+    Ok(())
+}
+
+async fn issuer(ctx: &Context, t: &TgwInput, d: &Decision) -> Result<Option<bool>> {
+    match &d.desired.issuer {
+        Ok(Some(desired)) => {
+            let obj = ensure(ctx, &ctx.resources.issuer, "issuer", desired, t).await?;
+            Ok(Some(apply::ready(&obj)))
+        }
+        Ok(None) => {
+            let name = naming::issuer(&t.meta.name);
+            delete_if_owned(ctx, &ctx.resources.issuer, "issuer", &t.meta.namespace, &name, &t.meta.uid).await?;
+            Ok(None)
+        }
+        Err(e) => Err(Error::Render(e.clone(), "Issuer")),
+    }
+}
+
+async fn certificates(ctx: &Context, t: &TgwInput, d: &Decision) -> Result<BTreeMap<String, bool>> {
+    let ns = &t.meta.namespace;
+    let api = apply::api(ctx, &ctx.resources.certificate, ns);
+    let existing = api.list(&ListParams::default()).await.map_err(|e| Error::kube("list", "certificate", ns, "*", e))?;
+    let mut ready = BTreeMap::new();
+    let mut first_err = None;
+    for desired in &d.desired.certificates {
+        let name = desired["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+        let observed = existing.items.iter().find(|o| o.name_any() == name);
+        let result = match observed {
+            Some(o) if !owned_by(o, &t.meta.uid) => Err(Error::Foreign {
+                kind: "certificate",
+                namespace: ns.clone(),
+                name: name.clone(),
+                tgw: t.meta.name.clone(),
+            }),
+            Some(o) if tgw_core::render::is_subset(desired, &serde_json::to_value(o).unwrap_or(Value::Null)) => Ok(o.clone()),
+            _ => ensure(ctx, &ctx.resources.certificate, "certificate", desired, t).await,
+        };
+        match result {
+            Ok(obj) => {
+                ready.insert(name, apply::ready(&obj));
+            }
+            Err(e) => {
+                ready.insert(name, false);
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    // GC: certificates this TenantGateway controls that are no longer wanted (any mode).
+    for obj in &existing.items {
+        let name = obj.name_any();
+        let managed = obj.labels().get(LABEL_MANAGED_BY).map(String::as_str) == Some(MANAGED_BY_VALUE);
+        if managed
+            && owned_by(obj, &t.meta.uid)
+            && !ready.contains_key(&name)
+            && obj.metadata.deletion_timestamp.is_none()
+            && let Err(e) = delete_if_owned(ctx, &ctx.resources.certificate, "certificate", ns, &name, &t.meta.uid).await
+        {
+            first_err.get_or_insert(e);
+        }
+    }
+    first_err.map_or(Ok(ready), Err)
+}
+
+/// Writes our `status.parents` entries for this Gateway on every route that has a parentRef to
+/// it or still carries an entry from us; `d = None` removes them all (deletion).
+async fn route_statuses(
+    ctx: &Context,
+    t: &TgwInput,
+    routes: &[(RouteView, Vec<Value>, String)],
+    d: Option<&Decision>,
+) -> std::result::Result<(), String> {
+    let now = now();
+    let gw = naming::gateway(&t.meta.name);
+    let mut failures = Vec::new();
+    for (route, parents, rv) in routes {
+        let ours = d
+            .and_then(|d| d.routes.iter().find(|(id, _)| *id == route.id))
+            .map(|(_, e)| e.clone())
+            .unwrap_or_default();
+        let Some(merged) = merge_parents(parents, route, &t.meta.namespace, &gw, &ours, &now) else { continue };
+        let Some(ar) = ctx.routes.iter().find(|(k, _, _)| *k == route.id.kind).map(|(_, ar, _)| ar) else { continue };
+        let api = apply::api(ctx, ar, &route.id.namespace);
+        ctx.metrics.write();
+        let patch = json!({"metadata": {"resourceVersion": rv}, "status": {"parents": merged}});
+        if let Err(e) = api.patch_status(&route.id.name, &PatchParams::default(), &Patch::Merge(patch)).await {
+            failures.push(format!("update status of {}: {e}", route.id));
+        }
+    }
+    if failures.is_empty() { Ok(()) } else { Err(failures.join("; ")) }
+}
+
+/// Finalizer work: remove the labels/annotations and route-status entries this TenantGateway wrote.
+async fn cleanup(ctx: &Context, t: &TgwInput) -> Result<()> {
+    let mut namespaces = snapshot::namespaces(ctx);
+    let plan = attach::plan(t, &namespaces, true);
+    patch_namespaces(ctx, t, &plan, &mut namespaces).await?;
+    let routes = snapshot::routes(ctx);
+    route_statuses(ctx, t, &routes, None).await.map_err(Error::Other)?;
+    Ok(())
+}
+
+pub fn error_policy(_tgw: Arc<TenantGateway>, err: &Error, ctx: Arc<Context>) -> Action {
+    ctx.metrics.failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    tracing::warn!(error = %err, "reconcile failed");
+    Action::requeue(Duration::from_secs(10))
+}

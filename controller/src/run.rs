@@ -1,0 +1,141 @@
+//! Wiring: discovery, reflectors for routes and namespaces (shared by snapshots and triggers),
+//! and the kube-runtime Controller with its watches.
+
+use std::sync::Arc;
+
+use futures::{StreamExt, future};
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::Api;
+use kube::core::{ApiResource, DynamicObject};
+use kube::runtime::controller::Config as ControllerConfig;
+use kube::runtime::reflector::{self, ObjectRef, Store};
+
+use kube::runtime::{Controller, WatchStreamExt, watcher};
+use kube::{Client, ResourceExt};
+use serde_json::Value;
+use tgw_core::decide::Settings;
+use tgw_core::keys::{ANNOTATION_ATTACHED_BY, CONTROLLER_NAME, LABEL_GATEWAY, LABEL_MANAGED_BY, MANAGED_BY_VALUE};
+use tgw_core::snapshot::{RouteKind, wire};
+use tgw_core::tenantgateway::TenantGateway;
+
+use crate::context::{Context, Metrics};
+use crate::reconcile::{error_policy, reconcile};
+use crate::resources::Resources;
+
+/// Gateways a route points at: spec parentRefs plus our own status entries (so a removed
+/// parentRef still triggers the pruning of its entry).
+fn route_targets(obj: &DynamicObject) -> Vec<ObjectRef<TenantGateway>> {
+    let ns = obj.namespace().unwrap_or_default();
+    let spec_refs = obj.data["spec"]["parentRefs"].as_array().cloned().unwrap_or_default();
+    let status_refs: Vec<Value> = obj.data["status"]["parents"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["controllerName"] == CONTROLLER_NAME)
+        .map(|p| p["parentRef"].clone())
+        .collect();
+    spec_refs
+        .iter()
+        .chain(status_refs.iter())
+        .map(wire::parent_ref)
+        .filter(|p| matches!(p.kind.as_deref(), None | Some("Gateway")))
+        .map(|p| ObjectRef::new(&p.name).within(p.namespace.as_deref().unwrap_or(&ns)))
+        .collect()
+}
+
+/// TenantGateways a namespace event concerns: owners named by its gateway label or our
+/// annotation, and TenantGateways listing it in attachedNamespaces.
+fn namespace_targets(ns: &Namespace, tgws: &Store<TenantGateway>) -> Vec<ObjectRef<TenantGateway>> {
+    let name = ns.name_any();
+    let label = ns.labels().get(LABEL_GATEWAY).cloned();
+    let annotation = ns.annotations().get(ANNOTATION_ATTACHED_BY).cloned();
+    tgws.state()
+        .iter()
+        .filter(|t| {
+            let tns = t.namespace().unwrap_or_default();
+            let key = format!("{tns}/{}", t.name_any());
+            label.as_deref() == Some(tns.as_str())
+                || annotation.as_deref() == Some(key.as_str())
+                || annotation.as_deref() == Some(tns.as_str())
+                || tns == name
+                || t.spec.attached().any(|a| a == name)
+        })
+        .map(|t| ObjectRef::from_obj(t.as_ref()))
+        .collect()
+}
+
+/// Runs the controller until `shutdown` resolves. Returns the metrics handle immediately via
+/// `metrics` so callers (tests, benchmarks) can observe writes.
+pub async fn run(
+    client: Client,
+    settings: Settings,
+    metrics: Arc<Metrics>,
+    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+) -> anyhow::Result<()> {
+    let resources = Resources::discover(&client).await?;
+    let tgw_api: Api<TenantGateway> = Api::all(client.clone());
+
+    // Namespaces.
+    let ns_writer = reflector::store::Writer::<Namespace>::default();
+    let ns_store = ns_writer.as_reader();
+    let ns_stream = watcher(Api::<Namespace>::all(client.clone()), watcher::Config::default())
+        .default_backoff()
+        .reflect(ns_writer)
+        .touched_objects();
+
+    // Routes.
+    let mut kinds: Vec<(RouteKind, ApiResource)> = vec![(RouteKind::Http, resources.http_route.clone())];
+    if let Some(ar) = &resources.tls_route {
+        kinds.push((RouteKind::Tls, ar.clone()));
+    }
+    if let Some(ar) = &resources.grpc_route {
+        kinds.push((RouteKind::Grpc, ar.clone()));
+    }
+    let mut route_stores = Vec::new();
+    let mut route_streams = Vec::new();
+    for (kind, ar) in kinds {
+        let writer = reflector::store::Writer::<DynamicObject>::new(ar.clone());
+        route_stores.push((kind, ar.clone(), writer.as_reader()));
+        let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
+        route_streams.push(
+            watcher(api, watcher::Config::default()).default_backoff().reflect(writer).touched_objects(),
+        );
+    }
+
+    let ctx = Arc::new(Context {
+        client: client.clone(),
+        resources: resources.clone(),
+        settings,
+        namespaces: ns_store.clone(),
+        routes: route_stores.clone(),
+        metrics,
+    });
+
+    let owned = watcher::Config::default().labels(&format!("{LABEL_MANAGED_BY}={MANAGED_BY_VALUE}"));
+    let mut controller = Controller::new(tgw_api, watcher::Config::default())
+        .with_config(ControllerConfig::default().concurrency(4))
+        .owns_with(Api::<DynamicObject>::all_with(client.clone(), &resources.gateway), resources.gateway.clone(), owned.clone())
+        .owns_with(Api::<DynamicObject>::all_with(client.clone(), &resources.issuer), resources.issuer.clone(), owned.clone())
+        .owns_with(
+            Api::<DynamicObject>::all_with(client.clone(), &resources.certificate),
+            resources.certificate.clone(),
+            owned,
+        );
+    let tgw_store = controller.store();
+    controller = controller.watches_stream(ns_stream, move |ns| namespace_targets(&ns, &tgw_store));
+    for ((_, ar, _), stream) in route_stores.iter().zip(route_streams) {
+        controller = controller.watches_stream_with(stream, |r| route_targets(&r), ar.clone());
+    }
+
+    controller
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile, error_policy, ctx)
+        .for_each(|res| {
+            if let Err(e) = res {
+                tracing::debug!(error = %e, "reconcile result");
+            }
+            future::ready(())
+        })
+        .await;
+    Ok(())
+}

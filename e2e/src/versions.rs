@@ -1,0 +1,125 @@
+//! Pinned control-plane versions and where the build script caches each artefact.
+//!
+//! The versions come from `e2e/k8s/versions.env`, the file `e2e/scripts/build-control-plane.sh`
+//! reads, so the harness and the script cannot disagree.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+
+const VERSIONS_ENV: &str = include_str!("../k8s/versions.env");
+
+/// The build script, named in every "not built yet" error.
+pub const BUILD_HINT: &str = "run `make control-plane` (e2e/scripts/build-control-plane.sh) first";
+
+/// Versions pinned in `e2e/k8s/versions.env`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Versions {
+    pub kubernetes: String,
+    pub etcd: String,
+    pub gateway_api: String,
+    pub cert_manager: String,
+}
+
+impl Versions {
+    /// The versions this crate was compiled with.
+    pub fn pinned() -> anyhow::Result<Versions> {
+        Self::parse(VERSIONS_ENV).context("parsing e2e/k8s/versions.env")
+    }
+
+    fn parse(text: &str) -> anyhow::Result<Versions> {
+        let get = |key: &str| -> anyhow::Result<String> {
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.starts_with('#'))
+                .find_map(|l| l.strip_prefix(key)?.strip_prefix('=').map(str::trim))
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+                .with_context(|| format!("missing {key}=..."))
+        };
+        Ok(Versions {
+            kubernetes: get("KUBERNETES")?,
+            etcd: get("ETCD")?,
+            gateway_api: get("GATEWAY_API")?,
+            cert_manager: get("CERT_MANAGER")?,
+        })
+    }
+}
+
+/// Where the binaries and CRDs for one run are taken from.
+#[derive(Debug, Clone)]
+pub struct Artefacts {
+    pub kube_apiserver: PathBuf,
+    pub etcd: PathBuf,
+    pub crd_dirs: Vec<PathBuf>,
+}
+
+impl Artefacts {
+    /// Locates the cached artefacts. `TGW_K8S_BIN_DIR` overrides the kube-apiserver directory (an
+    /// `etcd` binary there is used too), `TGW_ETCD_BIN_DIR` the etcd one, `TGW_CACHE` the root.
+    pub fn locate() -> anyhow::Result<Artefacts> {
+        let v = Versions::pinned()?;
+        let cache = cache_root()?;
+        let k8s_dir = env_dir("TGW_K8S_BIN_DIR").unwrap_or_else(|| cache.join("k8s").join(&v.kubernetes));
+        let etcd_dir = env_dir("TGW_ETCD_BIN_DIR")
+            .or_else(|| k8s_dir.join("etcd").is_file().then(|| k8s_dir.clone()))
+            .unwrap_or_else(|| cache.join("etcd").join(&v.etcd));
+        let crd_root = cache.join("crds");
+        let artefacts = Artefacts {
+            kube_apiserver: k8s_dir.join("kube-apiserver"),
+            etcd: etcd_dir.join("etcd"),
+            crd_dirs: vec![
+                crd_root.join(format!("gateway-api-{}-experimental", v.gateway_api)),
+                crd_root.join(format!("cert-manager-{}", v.cert_manager)),
+            ],
+        };
+        artefacts.check()?;
+        Ok(artefacts)
+    }
+
+    fn check(&self) -> anyhow::Result<()> {
+        for bin in [&self.kube_apiserver, &self.etcd] {
+            if !bin.is_file() {
+                bail!("{} is missing: {BUILD_HINT}", bin.display());
+            }
+        }
+        for dir in &self.crd_dirs {
+            if !dir.join(".complete").is_file() {
+                bail!("CRD directory {} is missing or incomplete: {BUILD_HINT}", dir.display());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `$TGW_CACHE`, else `$HOME/.cache/tenant-gateway`.
+pub fn cache_root() -> anyhow::Result<PathBuf> {
+    if let Some(dir) = env_dir("TGW_CACHE") {
+        return Ok(dir);
+    }
+    let home = std::env::var_os("HOME").context("neither TGW_CACHE nor HOME is set")?;
+    Ok(PathBuf::from(home).join(".cache").join("tenant-gateway"))
+}
+
+fn env_dir(name: &str) -> Option<PathBuf> {
+    std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pinned_versions_parse() -> anyhow::Result<()> {
+        let v = Versions::pinned()?;
+        assert!(v.kubernetes.starts_with("v1."), "{v:?}");
+        assert!(v.etcd.starts_with("v3."), "{v:?}");
+        Ok(())
+    }
+
+    #[test]
+    fn missing_key_is_an_error() {
+        let err = Versions::parse("KUBERNETES=v1.35.4\n# ETCD=v3\n").err();
+        assert!(err.is_some_and(|e| e.to_string().contains("ETCD")));
+    }
+}

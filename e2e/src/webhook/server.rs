@@ -1,0 +1,115 @@
+//! The HTTPS server: `POST /validate/<policy>` takes an AdmissionReview and answers with the
+//! policy's AdmissionResponse, evaluated on a blocking thread with a fresh wasm instance.
+
+use std::collections::BTreeSet;
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use k8s_openapi::api::core::v1::Namespace;
+use kube::{Api, Client};
+use serde_json::{Value, json};
+use tgw_runner::{AccessControl, ContextAwareResource, PolicyHost};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio_rustls::TlsAcceptor;
+
+use super::cluster_host::ClusterHost;
+use super::tls;
+
+/// A running webhook; stops when dropped.
+pub struct PolicyWebhook {
+    url: String,
+    ca_pem: String,
+    _stop: oneshot::Sender<()>,
+}
+
+struct Shared {
+    policy: PolicyHost,
+    settings: Value,
+    namespaces: Api<Namespace>,
+}
+
+impl PolicyWebhook {
+    /// Compiles `wasm`, binds a free loopback port and serves until dropped. `client` answers the
+    /// policy's Namespace lookups (it needs `get` on namespaces).
+    pub async fn start(wasm: &[u8], settings: Value, client: Client) -> Result<PolicyWebhook> {
+        let mut policy = PolicyHost::new(wasm).context("loading the policy module")?;
+        let mut access = AccessControl::default();
+        access.context_aware_resources =
+            BTreeSet::from([ContextAwareResource { api_version: "v1".into(), kind: "Namespace".into() }]);
+        policy.set_access_control(access);
+        let shared = Arc::new(Shared { policy, settings, namespaces: Api::all(client) });
+
+        let cert = tls::generate()?;
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .context("TLS protocol versions")?
+            .with_no_client_auth()
+            .with_single_cert(cert.chain, cert.key)
+            .context("TLS serving certificate")?;
+        let acceptor = TlsAcceptor::from(Arc::new(config));
+        let listener = TcpListener::bind("127.0.0.1:0").await.context("binding the webhook port")?;
+        let url = format!("https://{}", listener.local_addr()?);
+        let (stop, mut stopped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            loop {
+                let accepted = tokio::select! {
+                    _ = &mut stopped => return,
+                    accepted = listener.accept() => accepted,
+                };
+                let Ok((tcp, _)) = accepted else { continue };
+                let (acceptor, shared) = (acceptor.clone(), Arc::clone(&shared));
+                tokio::spawn(async move {
+                    let Ok(stream) = acceptor.accept(tcp).await else { return };
+                    let service = hyper::service::service_fn(move |req| handle(Arc::clone(&shared), req));
+                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                });
+            }
+        });
+        Ok(PolicyWebhook { url, ca_pem: cert.ca_pem, _stop: stop })
+    }
+
+    /// `https://127.0.0.1:<port>`
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
+    }
+}
+
+async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let body = match req.into_body().collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) => return Ok(reply(StatusCode::BAD_REQUEST, json!({"error": e.to_string()}))),
+    };
+    let review: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return Ok(reply(StatusCode::BAD_REQUEST, json!({"error": e.to_string()}))),
+    };
+    let request = review.get("request").cloned().unwrap_or(Value::Null);
+    let runtime = tokio::runtime::Handle::current();
+    let evaluated = tokio::task::spawn_blocking(move || {
+        let host = Arc::new(ClusterHost { namespaces: shared.namespaces.clone(), runtime });
+        shared.policy.validate(&request, &shared.settings, host)
+    })
+    .await;
+    let response = match evaluated {
+        Ok(r) => serde_json::to_value(&r).unwrap_or(Value::Null),
+        Err(e) => json!({"uid": review["request"]["uid"], "allowed": false, "status": {"message": e.to_string(), "code": 500}}),
+    };
+    Ok(reply(StatusCode::OK, json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": response})))
+}
+
+fn reply(status: StatusCode, body: Value) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));
+    response
+}

@@ -1,0 +1,289 @@
+//! The TenantGateway controller against a real kube-apiserver + etcd. One control plane, one
+//! in-process controller (restarted in one sub-case); sub-cases use their own namespaces.
+//! No Gateway implementation or cert-manager runs: sub-cases write the Gateway/Certificate
+//! status themselves where they need readiness.
+
+mod controller_support;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use controller_support::*;
+use kube::Client;
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
+use serde_json::json;
+use tgw_core::keys::{ANNOTATION_ATTACHED_BY, LABEL_GATEWAY, LABEL_HOST};
+use tgw_core::naming;
+use tgw_core::tenantgateway::TenantGateway;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn controller_suite() -> anyhow::Result<()> {
+    let (_cluster, admin) = cluster().await?;
+    let controller = start_controller(admin.clone()).await;
+    http01_tree_conflicts_readiness_and_zero_writes(&admin, &controller).await.context("http01")?;
+    dns01_children_and_mode_switches(&admin).await.context("dns01 / mode switches")?;
+    foreign_objects_are_refused(&admin).await.context("foreign objects")?;
+    namespace_labels_are_owned(&admin).await.context("namespace labels")?;
+    listener_cap(&admin).await.context("listener cap")?;
+    deletion_cleans_up(&admin).await.context("deletion")?;
+    let took = controller.stop().await?;
+    eprintln!("graceful stop took {took:?}");
+    restart_mid_way(&admin).await.context("restart")?;
+    Ok(())
+}
+
+async fn http01_tree_conflicts_readiness_and_zero_writes(admin: &Client, controller: &Running) -> anyhow::Result<()> {
+    let owner = namespace(admin, "tenant-o", &[]).await?;
+    let apex = format!("{owner}.example.org");
+    let child = namespace(admin, "tenant-o-child", &[(LABEL_GATEWAY, &owner), (LABEL_HOST, &format!("c.{apex}"))]).await?;
+    let platform = namespace(admin, "cozy-plat", &[(LABEL_GATEWAY, &owner)]).await?;
+    let rival = namespace(admin, "tenant-o-rival", &[(LABEL_GATEWAY, &owner)]).await?;
+    let outsider = namespace(admin, "tenant-x", &[]).await?;
+    let (app, shared, bad) = (format!("app.c.{apex}"), format!("shared.{apex}"), "shop.victim.com".to_owned());
+    apply(admin, GW, http_route(&owner, "own", &[&format!("www.{apex}")], &owner)).await?;
+    apply(admin, GW, http_route(&child, "app", &[&app], &owner)).await?;
+    apply(admin, GW, http_route(&platform, "plat", &[&shared], &owner)).await?;
+    tokio::time::sleep(Duration::from_millis(1100)).await; // a strictly newer creationTimestamp
+    apply(admin, GW, http_route(&rival, "rival", &[&shared, &bad], &owner)).await?;
+    apply(admin, GW, http_route(&outsider, "out", &[&format!("o.{apex}")], &owner)).await?;
+    apply_tgw(admin, &owner, json!({"apex": apex, "tlsPassthroughServices": ["api"]})).await?;
+
+    // Gateway: http, one listener per won hostname (sorted), tls-api; loser kept off the listener.
+    let want = {
+        let mut hosts = vec![app.clone(), shared.clone(), format!("www.{apex}")];
+        hosts.sort();
+        let mut v = vec!["http".to_owned()];
+        v.extend(hosts.iter().map(|h| naming::host_listener(h)));
+        v.push("tls-api".into());
+        v
+    };
+    eventually("http01 Gateway listeners", || async {
+        let gw = get(admin, GW, "Gateway", &owner, "cozystack").await?.context("no Gateway")?;
+        Ok(listener_names(&gw) == want)
+    })
+    .await?;
+    let gw = get(admin, GW, "Gateway", &owner, "cozystack").await?.context("Gateway")?;
+    let shared_l = gw.data["spec"]["listeners"].as_array().context("listeners")?.iter()
+        .find(|l| l["name"] == naming::host_listener(&shared)).context("shared listener")?.clone();
+    assert_eq!(shared_l["allowedRoutes"]["namespaces"]["selector"]["matchExpressions"][0]["values"], json!([platform]));
+    assert_eq!(shared_l["allowedRoutes"]["kinds"], json!([{"group": GW, "kind": "HTTPRoute"}, {"group": GW, "kind": "TLSRoute"}]));
+
+    // Certificates and Issuer.
+    let certs = dynapi(admin, CM, "Certificate", &owner).await?.list(&Default::default()).await?;
+    let mut names: Vec<String> = certs.items.iter().map(kube::ResourceExt::name_any).collect();
+    names.sort();
+    let mut want_certs: Vec<String> = [app.clone(), shared.clone(), format!("www.{apex}")].iter().map(|h| naming::host_certificate("cozystack", h)).collect();
+    want_certs.sort();
+    assert_eq!(names, want_certs);
+    let issuer = get(admin, CM, "Issuer", &owner, "cozystack-gateway").await?.context("Issuer")?;
+    assert_eq!(issuer.data["spec"]["acme"]["solvers"][0]["http01"]["gatewayHTTPRoute"]["parentRefs"][0]["sectionName"], "http");
+    let redirect = get(admin, GW, "HTTPRoute", &owner, "cozystack-http-redirect").await?.context("redirect")?;
+    assert_eq!(redirect.data["spec"]["hostnames"], json!([apex, format!("*.{apex}")]));
+
+    // Route status per parentRef.
+    let gwkey = format!("{owner}/cozystack");
+    for (ns, name, status, reason) in [
+        (&child, "app", "True", "Accepted"),
+        (&platform, "plat", "True", "Accepted"),
+        (&rival, "rival", "False", "HostnameConflict"),
+        (&outsider, "out", "False", "NotAllowedByListeners"),
+    ] {
+        eventually(&format!("status of {ns}/{name}"), || async {
+            let r = get(admin, GW, "HTTPRoute", ns, name).await?.context("route")?;
+            Ok(our_parents(&r) == vec![(gwkey.clone(), status.to_owned(), reason.to_owned())])
+        })
+        .await?;
+    }
+
+    // Owner namespace labelled + annotated by the controller.
+    let (labels, ann) = ns_labels(admin, &owner).await?;
+    assert_eq!((labels.get(LABEL_GATEWAY), ann.get(ANNOTATION_ATTACHED_BY)), (Some(&owner), Some(&format!("{owner}/cozystack"))));
+
+    // Not ready until the Gateway is programmed and the certificates are issued.
+    await_tgw(admin, &owner, "Ready", "False", "GatewayNotAccepted").await?;
+    program_gateway(admin, &owner).await?;
+    await_tgw(admin, &owner, "Ready", "False", "ListenersNotReady").await?;
+    await_tgw(admin, &owner, "CertificatesReady", "False", "Pending").await?;
+    for c in &want_certs {
+        mark_ready(admin, "Certificate", &owner, c).await?;
+    }
+    mark_ready(admin, "Issuer", &owner, "cozystack-gateway").await?;
+    let t = await_tgw(admin, &owner, "Ready", "True", "Reconciled").await?;
+    let listeners = t.status.as_ref().and_then(|s| s.listeners.clone()).unwrap_or_default();
+    assert!(listeners.iter().all(|l| l.ready), "{listeners:?}");
+
+    // Converged: a reconcile with nothing changed writes nothing.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let routes = [(child.as_str(), "app"), (platform.as_str(), "plat"), (rival.as_str(), "rival")];
+    let before = versions(admin, &owner, &routes, &[&owner]).await?;
+    let writes = controller.metrics.writes();
+    // Poke: an annotation change on the TGW triggers a reconcile without changing anything it reads.
+    Api::<TenantGateway>::namespaced(admin.clone(), &owner)
+        .patch("cozystack", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"annotations": {"poke": "1"}}})))
+        .await?;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = versions(admin, &owner, &routes, &[&owner]).await?;
+    let tgw_rv = |v: &Vec<String>| v.iter().filter(|s| !s.starts_with("tgw=")).cloned().collect::<Vec<_>>();
+    assert_eq!(tgw_rv(&after), tgw_rv(&before), "objects were rewritten");
+    assert_eq!(controller.metrics.writes(), writes, "controller wrote after convergence");
+    eprintln!("zero-writes check: {} objects unchanged, controller writes stayed at {writes}", before.len());
+    Ok(())
+}
+
+async fn dns01_children_and_mode_switches(admin: &Client) -> anyhow::Result<()> {
+    let owner = namespace(admin, "tenant-d", &[]).await?;
+    let apex = format!("{owner}.example.org");
+    let alice = format!("alice.{apex}");
+    namespace(admin, "tenant-d-alice", &[(LABEL_GATEWAY, &owner), (LABEL_HOST, &alice)]).await?;
+    namespace(admin, "tenant-d-evil", &[(LABEL_GATEWAY, &owner), (LABEL_HOST, "victim.com")]).await?;
+    // Start in http01 with one route so a per-host certificate exists.
+    apply(admin, GW, http_route(&owner, "www", &[&format!("www.{apex}")], &owner)).await?;
+    apply_tgw(admin, &owner, json!({"apex": apex})).await?;
+    let host_cert = naming::host_certificate("cozystack", &format!("www.{apex}"));
+    eventually("http01 certificate", || async { Ok(get(admin, CM, "Certificate", &owner, &host_cert).await?.is_some()) }).await?;
+
+    // Switch to dns01: wildcard cert with child SANs, child listener, per-host cert deleted.
+    apply_tgw(admin, &owner, json!({"apex": apex, "certMode": "dns01", "issuerName": "letsencrypt-stage",
+        "dns01": {"provider": "cloudflare", "cloudflare": {"apiTokenSecretRef": {"name": "cf", "key": "token"}}}})).await?;
+    eventually("dns01 wildcard certificate", || async {
+        let Some(c) = get(admin, CM, "Certificate", &owner, "cozystack-gateway-tls").await? else { return Ok(false) };
+        Ok(c.data["spec"]["dnsNames"] == json!([apex, format!("*.{apex}"), alice, format!("*.{alice}")])
+            && get(admin, CM, "Certificate", &owner, &host_cert).await?.is_none())
+    })
+    .await?;
+    let gw = get(admin, GW, "Gateway", &owner, "cozystack").await?.context("Gateway")?;
+    assert_eq!(listener_names(&gw), vec!["http".to_owned(), "https".into(), "https-apex".into(), naming::child_listener(&alice)]);
+    let issuer = get(admin, CM, "Issuer", &owner, "cozystack-gateway").await?.context("Issuer")?;
+    assert_eq!(issuer.data["spec"]["acme"]["server"], tgw_core::keys::ACME_STAGING_URL);
+    assert_eq!(issuer.data["spec"]["acme"]["solvers"][0]["dns01"]["cloudflare"]["apiTokenSecretRef"], json!({"name": "cf", "key": "token"}));
+    let t = await_tgw(admin, &owner, "InputsValid", "False", "InvalidInputs").await?;
+    assert!(tgw_core_msg(&t, "InputsValid").contains("victim.com"));
+
+    // Switch to existingSecret: no Issuer, no Certificate, listeners use the operator Secret.
+    apply_tgw(admin, &owner, json!({"apex": apex, "certMode": "existingSecret", "wildcardSecretRef": {"name": "op-wild"}})).await?;
+    eventually("existingSecret cleanup", || async {
+        let certs = dynapi(admin, CM, "Certificate", &owner).await?.list(&Default::default()).await?;
+        let issuer = get(admin, CM, "Issuer", &owner, "cozystack-gateway").await?;
+        let gw = get(admin, GW, "Gateway", &owner, "cozystack").await?.context("gw")?;
+        Ok(certs.items.iter().all(|c| c.metadata.deletion_timestamp.is_some())
+            && issuer.is_none_or(|i| i.metadata.deletion_timestamp.is_some())
+            && gw.data["spec"]["listeners"][1]["tls"]["certificateRefs"][0]["name"] == "op-wild")
+    })
+    .await?;
+    await_tgw(admin, &owner, "IssuerReady", "True", "NotRequired").await?;
+    Ok(())
+}
+
+fn tgw_core_msg(t: &TenantGateway, ty: &str) -> String {
+    condition(t, ty).map(|c| c.message.clone()).unwrap_or_default()
+}
+
+async fn foreign_objects_are_refused(admin: &Client) -> anyhow::Result<()> {
+    let owner = namespace(admin, "tenant-f", &[]).await?;
+    let apex = format!("{owner}.example.org");
+    apply(admin, GW, json!({
+        "apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+        "metadata": {"name": "cozystack", "namespace": owner},
+        "spec": {"gatewayClassName": "other", "listeners": [{"name": "x", "port": 80, "protocol": "HTTP"}]},
+    })).await?;
+    apply_tgw(admin, &owner, json!({"apex": apex})).await?;
+    let t = await_tgw(admin, &owner, "Ready", "False", "ReconcileError").await?;
+    let msg = tgw_core_msg(&t, "Ready");
+    assert!(msg.starts_with(&format!("gateway {owner}/cozystack exists but is not owned by TenantGateway cozystack; refusing to take over")), "{msg}");
+    // Independent steps still ran.
+    assert!(get(admin, CM, "Issuer", &owner, "cozystack-gateway").await?.is_some());
+    assert!(get(admin, GW, "HTTPRoute", &owner, "cozystack-http-redirect").await?.is_some());
+    let gw = get(admin, GW, "Gateway", &owner, "cozystack").await?.context("gw")?;
+    assert_eq!(gw.data["spec"]["gatewayClassName"], "other", "foreign Gateway was modified");
+    Ok(())
+}
+
+async fn namespace_labels_are_owned(admin: &Client) -> anyhow::Result<()> {
+    let owner = namespace(admin, "tenant-l", &[]).await?;
+    let free = namespace(admin, "cozy-free", &[]).await?;
+    let taken = namespace(admin, "cozy-taken", &[(LABEL_GATEWAY, "tenant-someone")]).await?;
+    let helm = namespace(admin, "cozy-helm", &[(LABEL_GATEWAY, &owner)]).await?;
+    apply_tgw(admin, &owner, json!({"apex": format!("{owner}.example.org"), "attachedNamespaces": [free, taken, helm]})).await?;
+    let t = await_tgw(admin, &owner, "NamespacesAttached", "False", "AttachConflict").await?;
+    assert!(tgw_core_msg(&t, "NamespacesAttached").contains(&format!("{taken} (attached to tenant-someone)")));
+    let key = format!("{owner}/cozystack");
+    assert_eq!(ns_labels(admin, &free).await?.1.get(ANNOTATION_ATTACHED_BY), Some(&key));
+    let (tl, ta) = ns_labels(admin, &taken).await?;
+    assert_eq!((tl.get(LABEL_GATEWAY).map(String::as_str), ta.get(ANNOTATION_ATTACHED_BY)), (Some("tenant-someone"), None));
+    // Drop every attached namespace: only what the controller wrote is removed.
+    apply_tgw(admin, &owner, json!({"apex": format!("{owner}.example.org")})).await?;
+    eventually("labels removed from the dropped namespace", || async {
+        let (l, a) = ns_labels(admin, &free).await?;
+        Ok(!l.contains_key(LABEL_GATEWAY) && !a.contains_key(ANNOTATION_ATTACHED_BY))
+    })
+    .await?;
+    assert_eq!(ns_labels(admin, &helm).await?.0.get(LABEL_GATEWAY), Some(&owner), "helm-written label removed");
+    assert_eq!(ns_labels(admin, &taken).await?.0.get(LABEL_GATEWAY).map(String::as_str), Some("tenant-someone"));
+    Ok(())
+}
+
+async fn listener_cap(admin: &Client) -> anyhow::Result<()> {
+    let owner = namespace(admin, "tenant-cap", &[]).await?;
+    let apex = format!("{owner}.example.org");
+    let hosts: Vec<String> = (0..66).map(|i| format!("h{i:02}.{apex}")).collect();
+    // HTTPRoute allows 16 hostnames: 6 routes x 11, created in order (later routes are not older).
+    for (i, chunk) in hosts.chunks(11).enumerate() {
+        let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+        apply(admin, GW, http_route(&owner, &format!("many{i}"), &refs, &owner)).await?;
+    }
+    apply_tgw(admin, &owner, json!({"apex": apex, "tlsPassthroughServices": ["api", "vm"]})).await?;
+    let t = await_tgw(admin, &owner, "ListenerBudget", "False", "ListenerLimitExceeded").await?;
+    let gw = get(admin, GW, "Gateway", &owner, "cozystack").await?.context("gw")?;
+    assert_eq!(listener_names(&gw).len(), 64);
+    // 64 - http - 2 passthrough = 61 per-host listeners; h61..h65 dropped (same age, by name).
+    let dropped: Vec<String> = hosts[61..].to_vec();
+    assert_eq!(tgw_core_msg(&t, "ListenerBudget"), format!("Listener limit of 64 reached; not served: {}", dropped.join(", ")));
+    await_tgw(admin, &owner, "GatewayApplied", "True", "Applied").await?;
+    Ok(())
+}
+
+async fn deletion_cleans_up(admin: &Client) -> anyhow::Result<()> {
+    let owner = namespace(admin, "tenant-del", &[]).await?;
+    let extra = namespace(admin, "cozy-del", &[]).await?;
+    let apex = format!("{owner}.example.org");
+    apply(admin, GW, http_route(&extra, "r", &[&format!("a.{apex}")], &owner)).await?;
+    apply_tgw(admin, &owner, json!({"apex": apex, "attachedNamespaces": [extra]})).await?;
+    eventually("route accepted", || async {
+        let r = get(admin, GW, "HTTPRoute", &extra, "r").await?.context("route")?;
+        Ok(our_parents(&r).first().is_some_and(|p| p.1 == "True"))
+    })
+    .await?;
+    Api::<TenantGateway>::namespaced(admin.clone(), &owner).delete("cozystack", &DeleteParams::default()).await?;
+    eventually("TenantGateway gone after cleanup", || async {
+        Ok(Api::<TenantGateway>::namespaced(admin.clone(), &owner).get_opt("cozystack").await?.is_none())
+    })
+    .await?;
+    let (l, a) = ns_labels(admin, &extra).await?;
+    assert!(!l.contains_key(LABEL_GATEWAY) && !a.contains_key(ANNOTATION_ATTACHED_BY), "{l:?} {a:?}");
+    assert!(!ns_labels(admin, &owner).await?.0.contains_key(LABEL_GATEWAY));
+    let r = get(admin, GW, "HTTPRoute", &extra, "r").await?.context("route")?;
+    assert_eq!(our_parents(&r), vec![]);
+    Ok(())
+}
+
+async fn restart_mid_way(admin: &Client) -> anyhow::Result<()> {
+    let owner = namespace(admin, "tenant-rs", &[]).await?;
+    let apex = format!("{owner}.example.org");
+    // Work queued while no controller runs.
+    apply(admin, GW, http_route(&owner, "a", &[&format!("a.{apex}")], &owner)).await?;
+    apply_tgw(admin, &owner, json!({"apex": apex})).await?;
+    let first = start_controller(admin.clone()).await;
+    eventually("first controller renders", || async { Ok(get(admin, GW, "Gateway", &owner, "cozystack").await?.is_some()) }).await?;
+    first.kill();
+    apply(admin, GW, http_route(&owner, "b", &[&format!("b.{apex}")], &owner)).await?;
+    let second = start_controller(admin.clone()).await;
+    eventually("second controller adds the new listener", || async {
+        let gw = get(admin, GW, "Gateway", &owner, "cozystack").await?.context("gw")?;
+        Ok(listener_names(&gw).len() == 3)
+    })
+    .await?;
+    let names = listener_names(&get(admin, GW, "Gateway", &owner, "cozystack").await?.context("gw")?);
+    assert!(names.contains(&naming::host_listener(&format!("a.{apex}"))), "{names:?}");
+    second.stop().await?;
+    Ok(())
+}
