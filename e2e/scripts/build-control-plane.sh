@@ -16,7 +16,7 @@ set -euo pipefail
 e2e="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cache="${TGW_CACHE:-$HOME/.cache/tenant-gateway}"
 
-# shellcheck source=../k8s/versions.env
+# shellcheck source=/dev/null  # e2e/k8s/versions.env
 source "$e2e/k8s/versions.env"
 : "${KUBERNETES:?} ${ETCD:?} ${GATEWAY_API:?} ${CERT_MANAGER:?}"
 

@@ -120,8 +120,12 @@ impl TestCluster {
         reaper.watch_pid(apiserver.pid())?;
 
         let deadline = Instant::now() + START_TIMEOUT;
-        let ca_pem = wait_for_serving_cert(&cert_dir.join("apiserver.crt"), &mut [&mut etcd, &mut apiserver], deadline)
-            .await?;
+        let ca_pem = wait_for_serving_cert(
+            &cert_dir.join("apiserver.crt"),
+            &mut [&mut etcd, &mut apiserver],
+            deadline,
+        )
+        .await?;
         let server_url = format!("https://127.0.0.1:{api_port}");
         let kubeconfig = dir.path().join("kubeconfig");
         kubeconfig::write(&kubeconfig, &server_url, &ca_pem, &tokens)?;
@@ -129,15 +133,28 @@ impl TestCluster {
         let admin = kubeconfig::client(&kubeconfig, Identity::Admin).await?;
         wait_ready(&admin, &mut [&mut etcd, &mut apiserver], deadline).await?;
         let remaining = deadline.saturating_duration_since(Instant::now());
-        crate::wait::await_condition(Api::<Namespace>::all(admin.clone()), "default", |ns| ns.is_some(), remaining)
-            .await
-            .context("waiting for the default namespace")?;
+        crate::wait::await_condition(
+            Api::<Namespace>::all(admin.clone()),
+            "default",
+            |ns| ns.is_some(),
+            remaining,
+        )
+        .await
+        .context("waiting for the default namespace")?;
 
         let crds = crate::crds::install(&admin, crate::crds::load(&artefacts.crd_dirs)?, CRD_TIMEOUT)
             .await
             .context("installing CRDs")?;
 
-        Ok(TestCluster { reaper, apiserver, etcd, dir, kubeconfig, server_url, crds })
+        Ok(TestCluster {
+            reaper,
+            apiserver,
+            etcd,
+            dir,
+            kubeconfig,
+            server_url,
+            crds,
+        })
     }
 
     /// The kubeconfig with contexts `admin` (current), `tenant`, `flux` and `controller`.
@@ -230,7 +247,9 @@ async fn wait_ready(client: &kube::Client, procs: &mut [&mut ManagedProcess], de
         for p in procs.iter_mut() {
             p.ensure_running()?;
         }
-        let req = http::Request::get("/readyz").body(Vec::new()).context("building the /readyz request")?;
+        let req = http::Request::get("/readyz")
+            .body(Vec::new())
+            .context("building the /readyz request")?;
         let last = match client.request_text(req).await {
             Ok(body) if body.trim() == "ok" => return Ok(()),
             Ok(body) => body,

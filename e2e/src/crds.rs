@@ -46,7 +46,11 @@ fn load_file(file: &Path) -> anyhow::Result<Vec<serde_json::Value>> {
 }
 
 /// Applies every CRD and waits until each is Established.
-pub async fn install(client: &kube::Client, crds: Vec<serde_json::Value>, timeout: Duration) -> anyhow::Result<Vec<String>> {
+pub async fn install(
+    client: &kube::Client,
+    crds: Vec<serde_json::Value>,
+    timeout: Duration,
+) -> anyhow::Result<Vec<String>> {
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
     let mut tasks = tokio::task::JoinSet::new();
     for crd in crds {
@@ -87,7 +91,10 @@ mod tests {
         std::fs::write(dir.path().join("README.md"), "not yaml: [")?;
         let crds = load(&[dir.path().to_path_buf()])?;
         assert_eq!(crds.len(), 1);
-        assert_eq!(crds[0].pointer("/metadata/name").and_then(|n| n.as_str()), Some("a.example.com"));
+        assert_eq!(
+            crds[0].pointer("/metadata/name").and_then(|n| n.as_str()),
+            Some("a.example.com")
+        );
         Ok(())
     }
 }

@@ -46,11 +46,21 @@ impl Identity {
     pub fn groups(self) -> &'static [&'static str] {
         match self {
             Identity::Admin => &["system:masters"],
-            Identity::Tenant => &["system:serviceaccounts", "system:serviceaccounts:tenant-test", "system:authenticated"],
-            Identity::Flux => &["system:serviceaccounts", "system:serviceaccounts:cozy-fluxcd", "system:authenticated"],
-            Identity::Controller => {
-                &["system:serviceaccounts", "system:serviceaccounts:cozy-system", "system:authenticated"]
-            }
+            Identity::Tenant => &[
+                "system:serviceaccounts",
+                "system:serviceaccounts:tenant-test",
+                "system:authenticated",
+            ],
+            Identity::Flux => &[
+                "system:serviceaccounts",
+                "system:serviceaccounts:cozy-fluxcd",
+                "system:authenticated",
+            ],
+            Identity::Controller => &[
+                "system:serviceaccounts",
+                "system:serviceaccounts:cozy-system",
+                "system:authenticated",
+            ],
         }
     }
 }
@@ -73,7 +83,14 @@ pub fn new_tokens() -> anyhow::Result<Vec<(Identity, String)>> {
 pub fn write_token_file(path: &Path, tokens: &[(Identity, String)]) -> anyhow::Result<()> {
     let text: String = tokens
         .iter()
-        .map(|(id, token)| format!("{token},{},{}-uid,\"{}\"\n", id.username(), id.context(), id.groups().join(",")))
+        .map(|(id, token)| {
+            format!(
+                "{token},{},{}-uid,\"{}\"\n",
+                id.username(),
+                id.context(),
+                id.groups().join(",")
+            )
+        })
         .collect();
     std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
 }

@@ -48,9 +48,11 @@ fn default_namespace(id: Identity) -> Option<&'static str> {
 
 /// A client for one context of the kubeconfig at `path`.
 pub async fn client(path: &Path, id: Identity) -> anyhow::Result<kube::Client> {
-    let kubeconfig =
-        Kubeconfig::read_from(path).with_context(|| format!("reading kubeconfig {}", path.display()))?;
-    let options = KubeConfigOptions { context: Some(id.context().to_owned()), ..Default::default() };
+    let kubeconfig = Kubeconfig::read_from(path).with_context(|| format!("reading kubeconfig {}", path.display()))?;
+    let options = KubeConfigOptions {
+        context: Some(id.context().to_owned()),
+        ..Default::default()
+    };
     let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
         .await
         .with_context(|| format!("loading context {} from {}", id.context(), path.display()))?;

@@ -11,8 +11,8 @@ mod namespace;
 mod ports;
 pub mod process;
 pub mod versions;
-pub mod webhook;
 mod wait;
+pub mod webhook;
 
 pub use cluster::TestCluster;
 pub use crds::FIELD_MANAGER;

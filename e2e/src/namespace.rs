@@ -13,7 +13,12 @@ use kube::api::{DeleteParams, ObjectMeta, PostParams};
 ///
 /// Without kube-controller-manager a deleted namespace stays `Terminating` and its objects stay in
 /// etcd; each test therefore sees only its own objects as long as it uses its own namespace.
-pub async fn with_temp_ns<F, Fut>(client: &kube::Client, prefix: &str, labels: &[(&str, &str)], f: F) -> anyhow::Result<()>
+pub async fn with_temp_ns<F, Fut>(
+    client: &kube::Client,
+    prefix: &str,
+    labels: &[(&str, &str)],
+    f: F,
+) -> anyhow::Result<()>
 where
     F: FnOnce(kube::Client, String) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>>,

@@ -38,14 +38,20 @@ impl ManagedProcess {
 
     /// `Some(status)` once the process has exited.
     pub fn exited(&mut self) -> anyhow::Result<Option<ExitStatus>> {
-        self.child.try_wait().with_context(|| format!("checking whether {} is running", self.name))
+        self.child
+            .try_wait()
+            .with_context(|| format!("checking whether {} is running", self.name))
     }
 
     /// Fails with the log tail if the process has exited.
     pub fn ensure_running(&mut self) -> anyhow::Result<()> {
         match self.exited()? {
             None => Ok(()),
-            Some(status) => anyhow::bail!("{} exited ({status}); last log lines:\n{}", self.name, self.log_tail(30)),
+            Some(status) => anyhow::bail!(
+                "{} exited ({status}); last log lines:\n{}",
+                self.name,
+                self.log_tail(30)
+            ),
         }
     }
 

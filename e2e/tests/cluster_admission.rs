@@ -169,7 +169,7 @@ async fn policy_guards_writes_through_the_real_api_server() -> Result<()> {
     expect_admitted("own HTTPRoute", create(&tenant, object(gw, "v1", "HTTPRoute", "own", t, route_spec(Some(&["harbor.test.example.org"])))?).await?)?;
     let routes = api(&tenant, gw, "v1", "HTTPRoute", Some(t));
     let hijack = object(gw, "v1", "HTTPRoute", "own", t, route_spec(Some(&["harbor.test.example.org", "www.example.org"])))?;
-    match routes.patch("own", &PatchParams::apply(MANAGER), &Patch::Apply(&hijack)).await {
+    match routes.patch("own", &PatchParams::apply(MANAGER).force(), &Patch::Apply(&hijack)).await {
         Err(kube::Error::Api(s)) if s.message.contains("\"www.example.org\" is outside the namespace apex") => {}
         other => bail!("SSA update adding a foreign hostname: {other:?}"),
     }

@@ -6,7 +6,9 @@ use std::time::Duration;
 use anyhow::Context;
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::authentication::v1::SelfSubjectReview;
-use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
+use kube::api::{
+    ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams, WatchEvent, WatchParams,
+};
 use kube::{Api, Client};
 use serde_json::json;
 use tgw_e2e::versions::Versions;
@@ -26,10 +28,19 @@ async fn control_plane_smoke() -> anyhow::Result<()> {
     reports_pinned_version(&admin).await.context("version")?;
     identities_authenticate(&cluster).await.context("identities")?;
     crds_are_installed(&cluster).context("crds")?;
-    with_temp_ns(&admin, "smoke", &[("tenant-gateway.cozystack.io/test", "smoke")], |client, ns| async move {
-        apply_and_watch(client.clone(), &ns).await.context("server-side apply and watch")?;
-        schema_rejects_invalid_gateway(client, &ns).await.context("schema validation")
-    })
+    with_temp_ns(
+        &admin,
+        "smoke",
+        &[("tenant-gateway.cozystack.io/test", "smoke")],
+        |client, ns| async move {
+            apply_and_watch(client.clone(), &ns)
+                .await
+                .context("server-side apply and watch")?;
+            schema_rejects_invalid_gateway(client, &ns)
+                .await
+                .context("schema validation")
+        },
+    )
     .await?;
     tenant_is_forbidden(&cluster).await.context("rbac")?;
     Ok(())
@@ -52,7 +63,10 @@ async fn identities_authenticate(cluster: &TestCluster) -> anyhow::Result<()> {
         assert_eq!(user.username.as_deref(), Some(id.username()), "{id:?}");
         let groups = user.groups.unwrap_or_default();
         for group in id.groups() {
-            assert!(groups.iter().any(|g| g == group), "{id:?} lacks group {group}: {groups:?}");
+            assert!(
+                groups.iter().any(|g| g == group),
+                "{id:?} lacks group {group}: {groups:?}"
+            );
         }
     }
     Ok(())
@@ -74,7 +88,10 @@ fn crds_are_installed(cluster: &TestCluster) -> anyhow::Result<()> {
         "issuers.cert-manager.io",
         "clusterissuers.cert-manager.io",
     ] {
-        anyhow::ensure!(names.iter().any(|n| n == want), "CRD {want} not installed; have {names:?}");
+        anyhow::ensure!(
+            names.iter().any(|n| n == want),
+            "CRD {want} not installed; have {names:?}"
+        );
     }
     Ok(())
 }
@@ -93,7 +110,10 @@ async fn apply_and_watch(client: Client, ns: &str) -> anyhow::Result<()> {
             "listeners": [{"name": "http", "protocol": "HTTP", "port": 80, "hostname": "*.example.com"}],
         },
     });
-    gateways.patch("gw", &ssa, &Patch::Apply(&gateway)).await.context("applying the Gateway")?;
+    gateways
+        .patch("gw", &ssa, &Patch::Apply(&gateway))
+        .await
+        .context("applying the Gateway")?;
     await_condition(gateways.clone(), "gw", |gw| gw.is_some(), Duration::from_secs(10)).await?;
     let applied = gateways.get("gw").await?;
     let owned = applied
@@ -116,13 +136,18 @@ async fn apply_and_watch(client: Client, ns: &str) -> anyhow::Result<()> {
             },
         })
     };
-    let first = routes.patch("route", &ssa, &Patch::Apply(&route("a.example.com"))).await?;
+    let first = routes
+        .patch("route", &ssa, &Patch::Apply(&route("a.example.com")))
+        .await?;
     let rv = first.metadata.resource_version.context("no resourceVersion")?;
 
     // Watch from the first version, then change the route: the watch must deliver the change.
     let params = WatchParams::default().fields("metadata.name=route").timeout(20);
     let mut events = routes.watch(&params, &rv).await.context("starting the watch")?.boxed();
-    routes.patch("route", &ssa, &Patch::Apply(&route("b.example.com"))).await.context("changing the route")?;
+    routes
+        .patch("route", &ssa, &Patch::Apply(&route("b.example.com")))
+        .await
+        .context("changing the route")?;
     let seen = tokio::time::timeout(Duration::from_secs(20), async {
         while let Some(event) = events.try_next().await? {
             if let WatchEvent::Modified(obj) = event
@@ -155,10 +180,14 @@ async fn schema_rejects_invalid_gateway(client: Client, ns: &str) -> anyhow::Res
         .await
         .err()
         .context("a hostname on a TCP listener was accepted")?;
-    let kube::Error::Api(status) = err else { anyhow::bail!("expected an API error, got {err:?}") };
+    let kube::Error::Api(status) = err else {
+        anyhow::bail!("expected an API error, got {err:?}")
+    };
     assert_eq!(status.code, 422, "{status:?}");
     assert!(
-        status.message.contains("hostname must not be specified for protocols ['TCP', 'UDP']"),
+        status
+            .message
+            .contains("hostname must not be specified for protocols ['TCP', 'UDP']"),
         "unexpected message: {}",
         status.message
     );
@@ -173,7 +202,9 @@ async fn tenant_is_forbidden(cluster: &TestCluster) -> anyhow::Result<()> {
         .await
         .err()
         .context("the tenant could list Gateways without any RBAC grant")?;
-    let kube::Error::Api(status) = err else { anyhow::bail!("expected an API error, got {err:?}") };
+    let kube::Error::Api(status) = err else {
+        anyhow::bail!("expected an API error, got {err:?}")
+    };
     assert_eq!(status.code, 403, "{status:?}");
     assert!(
         status.message.contains("system:serviceaccount:tenant-test:default") && status.message.contains("forbidden"),

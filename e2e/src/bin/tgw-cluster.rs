@@ -38,7 +38,12 @@ struct Paths {
 
 impl Paths {
     fn new(dir: PathBuf) -> Paths {
-        Paths { pid: dir.join("pid"), kubeconfig: dir.join("kubeconfig"), log: dir.join("cluster.log"), dir }
+        Paths {
+            pid: dir.join("pid"),
+            kubeconfig: dir.join("kubeconfig"),
+            log: dir.join("cluster.log"),
+            dir,
+        }
     }
 }
 
@@ -75,19 +80,33 @@ fn run() -> anyhow::Result<()> {
 
 /// The pid in `<dir>/pid` if that process is a live tgw-cluster.
 fn running_pid(paths: &Paths) -> anyhow::Result<Option<u32>> {
-    let Ok(text) = std::fs::read_to_string(&paths.pid) else { return Ok(None) };
-    let pid: u32 = text.trim().parse().with_context(|| format!("{} holds no pid", paths.pid.display()))?;
+    let Ok(text) = std::fs::read_to_string(&paths.pid) else {
+        return Ok(None);
+    };
+    let pid: u32 = text
+        .trim()
+        .parse()
+        .with_context(|| format!("{} holds no pid", paths.pid.display()))?;
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let zombie = stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z'));
-    let ours = cmdline.split(|b| *b == 0).next().is_some_and(|argv0| argv0.ends_with(b"tgw-cluster"));
+    let zombie = stat
+        .rsplit(')')
+        .next()
+        .is_some_and(|rest| rest.trim_start().starts_with('Z'));
+    let ours = cmdline
+        .split(|b| *b == 0)
+        .next()
+        .is_some_and(|argv0| argv0.ends_with(b"tgw-cluster"));
     Ok((ours && !zombie).then_some(pid))
 }
 
 fn up_detached(paths: &Paths) -> anyhow::Result<()> {
     if let Some(pid) = running_pid(paths)? {
         if paths.kubeconfig.is_file() {
-            println!("cluster already running (pid {pid}); kubeconfig: {}", abs(&paths.kubeconfig).display());
+            println!(
+                "cluster already running (pid {pid}); kubeconfig: {}",
+                abs(&paths.kubeconfig).display()
+            );
             return Ok(());
         }
     } else {
@@ -111,7 +130,11 @@ fn up_detached(paths: &Paths) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(180);
     loop {
         if paths.kubeconfig.is_file() {
-            println!("cluster up (pid {}); kubeconfig: {}", child.id(), abs(&paths.kubeconfig).display());
+            println!(
+                "cluster up (pid {}); kubeconfig: {}",
+                child.id(),
+                abs(&paths.kubeconfig).display()
+            );
             println!("  export KUBECONFIG={}", abs(&paths.kubeconfig).display());
             return Ok(());
         }
@@ -152,7 +175,11 @@ async fn serve(paths: &Paths) -> anyhow::Result<()> {
     };
     let kubeconfig = std::fs::read(cluster.kubeconfig_path()).context("reading the cluster's kubeconfig")?;
     write_atomic(&paths.kubeconfig, &kubeconfig)?;
-    println!("cluster ready at {}; kubeconfig {}", cluster.server_url(), abs(&paths.kubeconfig).display());
+    println!(
+        "cluster ready at {}; kubeconfig {}",
+        cluster.server_url(),
+        abs(&paths.kubeconfig).display()
+    );
     let mut check = tokio::time::interval(Duration::from_secs(2));
     loop {
         tokio::select! {
@@ -172,7 +199,10 @@ fn down(paths: &Paths) -> anyhow::Result<()> {
         println!("no cluster running");
         return Ok(());
     };
-    let status = Command::new("kill").args(["-TERM", &pid.to_string()]).status().context("running kill")?;
+    let status = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .context("running kill")?;
     anyhow::ensure!(status.success(), "kill -TERM {pid} failed");
     let deadline = Instant::now() + Duration::from_secs(30);
     while running_pid(paths)?.is_some() {
