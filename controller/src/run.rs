@@ -64,6 +64,17 @@ fn namespace_targets(ns: &Namespace, tgws: &Store<TenantGateway>) -> Vec<ObjectR
         .collect()
 }
 
+/// Background tasks aborted when the controller stops (or its future is dropped).
+struct Tasks(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for Tasks {
+    fn drop(&mut self) {
+        for t in &self.0 {
+            t.abort();
+        }
+    }
+}
+
 /// Runs the controller until `shutdown` resolves. Returns the metrics handle immediately via
 /// `metrics` so callers (tests, benchmarks) can observe writes.
 pub async fn run(
@@ -75,15 +86,33 @@ pub async fn run(
     let resources = Resources::discover(&client).await?;
     let tgw_api: Api<TenantGateway> = Api::all(client.clone());
 
-    // Namespaces.
+    // Caches for namespaces and routes are driven by their own tasks (so a reconcile can wait
+    // for them to be complete); every touched object (applied or deleted) is mapped to the
+    // TenantGateways it concerns and fed to the controller through `reconcile_on`.
+    let (tx, rx) = futures::channel::mpsc::unbounded::<ObjectRef<TenantGateway>>();
+    let controller = Controller::new(tgw_api, watcher::Config::default());
+    let tgw_store = controller.store();
+    let mut tasks = Tasks(Vec::new());
+
     let ns_writer = reflector::store::Writer::<Namespace>::default();
     let ns_store = ns_writer.as_reader();
-    let ns_stream = watcher(Api::<Namespace>::all(client.clone()), watcher::Config::default())
-        .default_backoff()
-        .reflect(ns_writer)
-        .touched_objects();
+    {
+        let tx = tx.clone();
+        let tgws = tgw_store.clone();
+        let stream = watcher(Api::<Namespace>::all(client.clone()), watcher::Config::default())
+            .default_backoff()
+            .reflect(ns_writer)
+            .touched_objects();
+        tasks.0.push(tokio::spawn(stream.for_each(move |ns| {
+            if let Ok(ns) = ns {
+                for r in namespace_targets(&ns, &tgws) {
+                    let _ = tx.unbounded_send(r);
+                }
+            }
+            future::ready(())
+        })));
+    }
 
-    // Routes.
     let mut kinds: Vec<(RouteKind, ApiResource)> = vec![(RouteKind::Http, resources.http_route.clone())];
     if let Some(ar) = &resources.tls_route {
         kinds.push((RouteKind::Tls, ar.clone()));
@@ -91,28 +120,35 @@ pub async fn run(
     if let Some(ar) = &resources.grpc_route {
         kinds.push((RouteKind::Grpc, ar.clone()));
     }
-    let mut route_stores = Vec::new();
-    let mut route_streams = Vec::new();
+    let mut route_stores: Vec<(RouteKind, ApiResource, Store<DynamicObject>)> = Vec::new();
     for (kind, ar) in kinds {
         let writer = reflector::store::Writer::<DynamicObject>::new(ar.clone());
         route_stores.push((kind, ar.clone(), writer.as_reader()));
         let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
-        route_streams.push(
-            watcher(api, watcher::Config::default()).default_backoff().reflect(writer).touched_objects(),
-        );
+        let tx = tx.clone();
+        let stream = watcher(api, watcher::Config::default()).default_backoff().reflect(writer).touched_objects();
+        tasks.0.push(tokio::spawn(stream.for_each(move |r| {
+            if let Ok(r) = r {
+                for t in route_targets(&r) {
+                    let _ = tx.unbounded_send(t);
+                }
+            }
+            future::ready(())
+        })));
     }
+    drop(tx);
 
     let ctx = Arc::new(Context {
         client: client.clone(),
         resources: resources.clone(),
         settings,
-        namespaces: ns_store.clone(),
-        routes: route_stores.clone(),
+        namespaces: ns_store,
+        routes: route_stores,
         metrics,
     });
 
     let owned = watcher::Config::default().labels(&format!("{LABEL_MANAGED_BY}={MANAGED_BY_VALUE}"));
-    let mut controller = Controller::new(tgw_api, watcher::Config::default())
+    controller
         .with_config(ControllerConfig::default().concurrency(4))
         .owns_with(Api::<DynamicObject>::all_with(client.clone(), &resources.gateway), resources.gateway.clone(), owned.clone())
         .owns_with(Api::<DynamicObject>::all_with(client.clone(), &resources.issuer), resources.issuer.clone(), owned.clone())
@@ -120,14 +156,8 @@ pub async fn run(
             Api::<DynamicObject>::all_with(client.clone(), &resources.certificate),
             resources.certificate.clone(),
             owned,
-        );
-    let tgw_store = controller.store();
-    controller = controller.watches_stream(ns_stream, move |ns| namespace_targets(&ns, &tgw_store));
-    for ((_, ar, _), stream) in route_stores.iter().zip(route_streams) {
-        controller = controller.watches_stream_with(stream, |r| route_targets(&r), ar.clone());
-    }
-
-    controller
+        )
+        .reconcile_on(rx)
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx)
         .for_each(|res| {
@@ -137,5 +167,6 @@ pub async fn run(
             future::ready(())
         })
         .await;
+    drop(tasks);
     Ok(())
 }

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::de::DeserializeOwned;
+use serde::Deserialize;
 
 use crate::consts::groups;
 use crate::hostname::Hostname;
@@ -107,7 +107,7 @@ pub fn decide(req: &Request, settings: &Settings, lookup: impl FnOnce(&str) -> N
 }
 
 /// Parses the request's new object as `T`.
-pub(crate) fn new_object<T: DeserializeOwned>(req: &Request) -> Result<T, Denial> {
+pub(crate) fn new_object<'a, T: Deserialize<'a>>(req: &'a Request) -> Result<T, Denial> {
     let object = req
         .object
         .as_ref()
@@ -116,13 +116,13 @@ pub(crate) fn new_object<T: DeserializeOwned>(req: &Request) -> Result<T, Denial
 }
 
 /// Parses the request's old object as `T` (absent on CREATE).
-pub(crate) fn old_object<T: DeserializeOwned + Default>(req: &Request) -> Result<T, Denial> {
+pub(crate) fn old_object<'a, T: Deserialize<'a> + Default>(req: &'a Request) -> Result<T, Denial> {
     req.old_object
         .as_ref()
         .map_or_else(|| Ok(T::default()), |o| parse_as(req, o))
 }
 
-fn parse_as<T: DeserializeOwned>(req: &Request, object: &serde_json::Value) -> Result<T, Denial> {
+fn parse_as<'a, T: Deserialize<'a>>(req: &Request, object: &'a serde_json::Value) -> Result<T, Denial> {
     objects::parse(object).map_err(|reason| Denial::MalformedObject {
         subject: req.subject(),
         reason,

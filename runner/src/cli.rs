@@ -46,6 +46,9 @@ OPTIONS:
         --disable-wasmtime-cache       Accepted for compatibility (no cache is used)
     -h, --help                         This help
 
+Each waPC call is interrupted after 5 s (500 'Policy execution interrupted because
+it exceeded the allowed execution time'), so a looping policy cannot hang a suite.
+
 There is no live-cluster mode: without --replay-host-capabilities-interactions
 every Kubernetes/OCI/network host capability call fails (the policy sees a failed
 host call, which usually ends in a 500 'internal server error' response).
@@ -85,6 +88,10 @@ OPTIONS:
         --insecure                Use plain HTTP
         --sources-path <file>     kwctl sources file (insecure_sources: [host:port])
 ";
+
+/// Deadline per waPC call in `run`, so a looping policy cannot hang a test
+/// suite (policy-server's default is 2 s; kwctl has none). Generous on purpose.
+const RUN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// How the process should end.
 #[derive(Debug)]
@@ -334,7 +341,7 @@ fn run(args: &[String]) -> Result<(), Failure> {
         .transpose()?;
 
     let wasm = read_file(&module_path(&module)?)?;
-    let mut policy = PolicyHost::new(&wasm)?;
+    let mut policy = PolicyHost::with_timeout(&wasm, RUN_TIMEOUT)?;
     let declared = policy
         .metadata()
         .map(|m| m.context_aware_resources.clone())

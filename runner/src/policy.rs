@@ -2,12 +2,13 @@
 //! policy-server does: compile once, `build_pre` once, then a fresh instance
 //! (`rehydrate` + `WapcHost::new`) per evaluation.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::Value;
 use wapc::WapcHost;
-use wasmtime_provider::{WasmtimeEngineProviderBuilder, WasmtimeEngineProviderPre};
+use wasmtime_provider::{EpochDeadlines, WasmtimeEngineProviderBuilder, WasmtimeEngineProviderPre};
 
 use crate::error::{Error, Result};
 use crate::host::{AccessControl, HostCapabilities, LogSink, format_policy_log};
@@ -22,18 +23,38 @@ pub struct SettingsValidation {
     pub message: Option<String>,
 }
 
+/// Granularity of evaluation deadlines (one epoch tick).
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// policy-server's message when an evaluation exceeds its deadline.
+pub const TIMEOUT_MESSAGE: &str = "Policy execution interrupted because it exceeded the allowed execution time";
+
 /// A compiled policy, ready to be instantiated many times.
 pub struct PolicyHost {
     pre: WasmtimeEngineProviderPre,
     metadata: Option<Metadata>,
     access: Arc<AccessControl>,
     log_sink: LogSink,
+    deadlines: Option<EpochDeadlines>,
+    /// Keeps the epoch ticker thread alive (it stops once this is dropped).
+    _ticker: Option<Arc<()>>,
 }
 
 impl PolicyHost {
     /// Compiles the module and reads its metadata. Non-waPC execution modes
-    /// (opa, gatekeeper, wasi) are refused.
+    /// (opa, gatekeeper, wasi) are refused. No evaluation deadline.
     pub fn new(wasm: &[u8]) -> Result<Self> {
+        Self::build(wasm, None)
+    }
+
+    /// Like [`PolicyHost::new`], but every waPC call (and `wapc_init`) is
+    /// interrupted after `timeout`, like policy-server's `--policy-timeout`;
+    /// the evaluation then answers 500 with [`TIMEOUT_MESSAGE`].
+    pub fn with_timeout(wasm: &[u8], timeout: Duration) -> Result<Self> {
+        Self::build(wasm, Some(timeout))
+    }
+
+    fn build(wasm: &[u8], timeout: Option<Duration>) -> Result<Self> {
         let metadata = read_metadata(wasm)?;
         if let Some(m) = &metadata
             && m.execution_mode != ExecutionMode::KubewardenWapc
@@ -43,15 +64,42 @@ impl PolicyHost {
                 m.execution_mode
             )));
         }
-        let pre = WasmtimeEngineProviderBuilder::new()
-            .module_bytes(wasm)
-            .build_pre()
-            .map_err(|e| Error::Load(e.to_string()))?;
+        let (pre, deadlines, ticker) = match timeout {
+            None => {
+                let pre = WasmtimeEngineProviderBuilder::new()
+                    .module_bytes(wasm)
+                    .build_pre()
+                    .map_err(|e| Error::Load(e.to_string()))?;
+                (pre, None, None)
+            }
+            Some(timeout) => {
+                let mut config = wasmtime::Config::default();
+                config.epoch_interruption(true);
+                let engine = wasmtime::Engine::new(&config).map_err(|e| Error::Load(e.to_string()))?;
+                let pre = WasmtimeEngineProviderBuilder::new()
+                    .engine(engine.clone())
+                    .module_bytes(wasm)
+                    .build_pre()
+                    .map_err(|e| Error::Load(e.to_string()))?;
+                let ticks = u64::try_from(timeout.as_millis() / EPOCH_TICK.as_millis())
+                    .unwrap_or(u64::MAX)
+                    .max(1);
+                let token = Arc::new(());
+                spawn_ticker(engine, Arc::downgrade(&token))?;
+                let deadlines = EpochDeadlines {
+                    wapc_init: ticks,
+                    wapc_func: ticks,
+                };
+                (pre, Some(deadlines), Some(token))
+            }
+        };
         Ok(Self {
             pre,
             metadata,
             access: Arc::new(AccessControl::default()),
             log_sink: Arc::new(|payload: &[u8]| eprintln!("{}", format_policy_log(payload))),
+            deadlines,
+            _ticker: ticker,
         })
     }
 
@@ -77,7 +125,7 @@ impl PolicyHost {
     pub fn instantiate(&self, host: Arc<dyn HostCapabilities>) -> Result<PolicyInstance> {
         let provider = self
             .pre
-            .rehydrate(None)
+            .rehydrate(self.deadlines)
             .map_err(|e| Error::Instantiate(e.to_string()))?;
         let access = Arc::clone(&self.access);
         let log_sink = Arc::clone(&self.log_sink);
@@ -164,7 +212,14 @@ impl PolicyInstance {
         };
         match self.wapc.call("validate", &payload) {
             Ok(bytes) => AdmissionResponse::from_guest_bytes(uid, request.get("object"), &bytes),
-            Err(e) => AdmissionResponse::internal_error(uid, &e.to_string()),
+            Err(e) => {
+                let text = e.to_string();
+                if text.contains("execution deadline exceeded") {
+                    AdmissionResponse::timeout(uid, TIMEOUT_MESSAGE)
+                } else {
+                    AdmissionResponse::internal_error(uid, &text)
+                }
+            }
         }
     }
 
@@ -172,6 +227,20 @@ impl PolicyInstance {
     pub fn call(&self, operation: &str, payload: &[u8]) -> Result<Vec<u8>, String> {
         self.wapc.call(operation, payload).map_err(|e| e.to_string())
     }
+}
+
+/// Advances the engine's epoch every tick while `alive` can be upgraded.
+fn spawn_ticker(engine: wasmtime::Engine, alive: Weak<()>) -> Result<()> {
+    std::thread::Builder::new()
+        .name("tgw-epoch-ticker".into())
+        .spawn(move || {
+            while alive.upgrade().is_some() {
+                std::thread::sleep(EPOCH_TICK);
+                engine.increment_epoch();
+            }
+        })
+        .map(drop)
+        .map_err(|e| Error::Instantiate(format!("cannot start the epoch ticker: {e}")))
 }
 
 fn invalid(message: String) -> SettingsValidation {

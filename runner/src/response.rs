@@ -64,6 +64,16 @@ impl AdmissionResponse {
         }
     }
 
+    /// The evaluation exceeded its deadline (500, policy-server's wording).
+    pub fn timeout(uid: &str, message: &str) -> Self {
+        let mut out = Self::internal_error(uid, "");
+        out.status = Some(Status {
+            message: Some(message.to_owned()),
+            code: Some(500),
+        });
+        out
+    }
+
     /// Turns the guest's answer into the admission response, computing the
     /// JSONPatch between `request.object` and `mutated_object`.
     pub fn from_validation(uid: &str, request_object: Option<&Value>, resp: ValidationResponse) -> Self {

@@ -203,3 +203,50 @@ fn annotate_refuses_wrong_protocol_version() {
         "cannot determine the protocol version: the policy reports protocol version \"v2\", expected \"v1\""
     );
 }
+
+#[test]
+fn policy_host_is_shareable_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<PolicyHost>();
+    assert_send_sync::<ReplayHost>();
+    assert_send_sync::<InMemoryHost>();
+    let policy = Arc::new(PolicyHost::new(&Guest::accepting().wasm()).expect("load"));
+    let handles: Vec<_> = (0..2)
+        .map(|_| {
+            let policy = Arc::clone(&policy);
+            std::thread::spawn(move || {
+                policy
+                    .validate(&request(), &settings(), Arc::new(tgw_runner::NoClusterHost))
+                    .allowed
+            })
+        })
+        .collect();
+    for h in handles {
+        assert!(h.join().expect("thread"));
+    }
+}
+
+#[test]
+fn endless_guest_is_interrupted_with_a_timeout() {
+    let wasm = Guest::accepting().with_validate(Validate::Loop).wasm();
+    let policy = PolicyHost::with_timeout(&wasm, std::time::Duration::from_millis(200)).expect("load");
+    // Initialisation and settings are fast, so they still work under the deadline.
+    assert!(
+        policy
+            .validate_settings(&settings(), Arc::new(tgw_runner::NoClusterHost))
+            .valid
+    );
+    let started = std::time::Instant::now();
+    let out = policy.validate(&request(), &settings(), Arc::new(tgw_runner::NoClusterHost));
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(
+        out.to_line(),
+        r#"{"uid":"req-1","allowed":false,"status":{"message":"Policy execution interrupted because it exceeded the allowed execution time","code":500},"auditAnnotations":null,"warnings":null}"#
+    );
+    // A well-behaved module under a deadline behaves as without one.
+    let ok = PolicyHost::with_timeout(&Guest::accepting().wasm(), std::time::Duration::from_secs(2)).expect("load");
+    assert!(
+        ok.validate(&request(), &settings(), Arc::new(tgw_runner::NoClusterHost))
+            .allowed
+    );
+}

@@ -2,17 +2,18 @@
 //! Everything is optional (`null` and absent are the same); a field of the wrong type is a parse
 //! error that names its path.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::settings::describe_path_error;
 
-/// Reads `T` from an object, reporting the JSON path of the first field that does not fit.
-pub(crate) fn parse<T: DeserializeOwned>(object: &Value) -> Result<T, String> {
-    serde_path_to_error::deserialize(object).map_err(|e| describe_path_error(&e))
+/// Reads `T` from an object, reporting the JSON path of the first field that does not fit. The
+/// path-tracking deserializer only runs again when the plain one fails (it allocates per key).
+pub(crate) fn parse<'a, T: Deserialize<'a>>(object: &'a Value) -> Result<T, String> {
+    T::deserialize(object).or_else(|_| serde_path_to_error::deserialize(object).map_err(|e| describe_path_error(&e)))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -23,36 +24,36 @@ pub(crate) struct Metadata {
 
 /// Gateway, ListenerSet and XListenerSet: `spec.listeners[].{name,hostname}`.
 #[derive(Debug, Default, Deserialize)]
-pub(crate) struct ListenerHolder {
-    #[serde(default)]
-    pub spec: Option<ListenerSpec>,
+pub(crate) struct ListenerHolder<'a> {
+    #[serde(default, borrow)]
+    pub spec: Option<ListenerSpec<'a>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-pub(crate) struct ListenerSpec {
-    #[serde(default)]
-    pub listeners: Option<Vec<Listener>>,
+pub(crate) struct ListenerSpec<'a> {
+    #[serde(default, borrow)]
+    pub listeners: Option<Vec<Listener<'a>>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-pub(crate) struct Listener {
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub hostname: Option<String>,
+pub(crate) struct Listener<'a> {
+    #[serde(default, borrow)]
+    pub name: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub hostname: Option<Cow<'a, str>>,
 }
 
 /// HTTPRoute, GRPCRoute, TLSRoute: `spec.hostnames`.
 #[derive(Debug, Default, Deserialize)]
-pub(crate) struct Route {
-    #[serde(default)]
-    pub spec: Option<RouteSpec>,
+pub(crate) struct Route<'a> {
+    #[serde(default, borrow)]
+    pub spec: Option<RouteSpec<'a>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-pub(crate) struct RouteSpec {
-    #[serde(default)]
-    pub hostnames: Option<Vec<String>>,
+pub(crate) struct RouteSpec<'a> {
+    #[serde(default, borrow)]
+    pub hostnames: Option<Vec<Cow<'a, str>>>,
 }
 
 /// Ingress: `spec.rules[].host`, `spec.tls[].hosts[]`, `spec.defaultBackend`.

@@ -58,10 +58,6 @@ struct WireRequest {
     name: Option<String>,
     #[serde(default, rename = "userInfo", alias = "user_info")]
     user_info: Option<WireUser>,
-    #[serde(default)]
-    object: Option<Value>,
-    #[serde(default, rename = "oldObject", alias = "old_object")]
-    old_object: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -94,15 +90,18 @@ struct WireMetaInner {
 impl Request {
     /// Converts the AdmissionRequest JSON (`request` of the validation payload).
     pub fn from_json(value: &Value) -> Result<Request, RequestError> {
-        let wire: WireRequest =
-            serde_path_to_error::deserialize(value).map_err(|e| RequestError(describe_path_error(&e)))?;
-        let object = wire.object.filter(|o| !o.is_null());
-        let old_object = wire.old_object.filter(|o| !o.is_null());
-        let meta = object
-            .as_ref()
-            .or(old_object.as_ref())
-            .map(object_meta)
-            .unwrap_or_default();
+        Request::from_owned(value.clone())
+    }
+
+    /// Like `from_json`, taking the objects out of `value` instead of copying them.
+    pub fn from_owned(mut value: Value) -> Result<Request, RequestError> {
+        let fields = value.as_object_mut().ok_or_else(|| RequestError("it is not a JSON object".to_string()))?;
+        let object = take(fields, &["object"]);
+        let old_object = take(fields, &["oldObject", "old_object"]);
+        let wire = WireRequest::deserialize(&value).or_else(|_| {
+            serde_path_to_error::deserialize(&value).map_err(|e| RequestError(describe_path_error(&e)))
+        })?;
+        let meta = object.as_ref().or(old_object.as_ref()).map(object_meta).unwrap_or_default();
         let user = wire.user_info.unwrap_or_default();
         Ok(Request {
             kind: GroupVersionKind {
@@ -116,10 +115,7 @@ impl Request {
                 .or(meta.name)
                 .or(meta.generate_name.map(|g| format!("{g}*")))
                 .unwrap_or_default(),
-            user: UserInfo {
-                username: user.username.unwrap_or_default(),
-                groups: user.groups.unwrap_or_default(),
-            },
+            user: UserInfo { username: user.username.unwrap_or_default(), groups: user.groups.unwrap_or_default() },
             object,
             old_object,
         })
@@ -145,6 +141,11 @@ impl Operation {
             _ => Operation::Unknown(raw.to_string()),
         }
     }
+}
+
+/// Removes the first present key of `keys`; `null` counts as absent.
+fn take(fields: &mut serde_json::Map<String, Value>, keys: &[&str]) -> Option<Value> {
+    keys.iter().filter_map(|k| fields.remove(*k)).find(|v| !v.is_null())
 }
 
 fn non_empty(s: Option<String>) -> Option<String> {

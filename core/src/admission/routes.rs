@@ -32,14 +32,14 @@ pub(crate) fn check(
     for raw in &hostnames {
         let hostname = Hostname::parse(raw).map_err(|reason| Denial::RouteInvalid {
             subject: subject.clone(),
-            hostname: raw.clone(),
+            hostname: raw.to_string(),
             reason,
             rule: rule(req, settings, Some(apex_text)),
         })?;
         if !hostname.within_apex(&apex.hostname) {
             return Err(Denial::RouteOutsideApex {
                 subject,
-                hostname: raw.clone(),
+                hostname: raw.to_string(),
                 rule: rule(req, settings, Some(apex_text)),
             });
         }

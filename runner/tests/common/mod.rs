@@ -18,6 +18,8 @@ pub enum Then {
 pub enum Validate {
     Respond(String),
     Trap,
+    /// Spins forever.
+    Loop,
     HostCall {
         namespace: String,
         operation: String,
@@ -69,6 +71,7 @@ impl Guest {
                 format!("(call $guest_response (i32.const {o}) (i32.const {l})) (i32.const 1)")
             }
             Validate::Trap => "unreachable".to_owned(),
+            Validate::Loop => "(loop $spin (br $spin)) (i32.const 0)".to_owned(),
             Validate::HostCall {
                 namespace,
                 operation,
