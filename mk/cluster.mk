@@ -23,5 +23,5 @@ cluster-down: ## stop the control plane started by cluster-up
 cluster-status: ## say whether the local control plane is running
 	@if [ -x $(TGW_CLUSTER) ]; then $(TGW_CLUSTER) status --dir $(CLUSTER_DIR); else echo "not running"; fi
 
-e2e-cluster: control-plane ## smoke tests of the control-plane harness (cargo test -p tgw-e2e --test 'cluster_*')
+e2e-cluster: control-plane policy ## control-plane smoke test and admission through the real API server (cluster_*)
 	$(CARGO) test -p tgw-e2e --test 'cluster_*'

@@ -31,7 +31,7 @@ attempts=(
   "tenantgateway-apex-outside|TenantGateway in tenant-test claiming example.org"
 )
 
-printf '\n%-62s %-8s %s\n' "ATTEMPT" "VERDICT" "POLICY MESSAGE"
+printf '\n%-66s %-8s %s\n' "ATTEMPT" "VERDICT" "POLICY MESSAGE"
 printf '%s\n' "$(printf '=%.0s' {1..160})"
 for entry in "${attempts[@]}"; do
   name="${entry%%|*}"; what="${entry#*|}"
@@ -44,6 +44,6 @@ for entry in "${attempts[@]}"; do
   if [ "$(jq -r .allowed <<<"$response")" = "true" ]; then verdict="ALLOW"; else verdict="DENY"; fi
   message="$(jq -r '.status.message // "-"' <<<"$response")"
   [ "${#message}" -gt 150 ] && message="${message:0:147}..."
-  printf '%-62s %-8s %s\n' "$what" "$verdict" "$message"
+  printf '%-66s %-8s %s\n' "$what" "$verdict" "$message"
 done
 echo

@@ -59,18 +59,71 @@ fn workloads() -> Vec<(&'static str, Value)> {
     let listeners: Vec<Value> = (0..10)
         .map(|i| json!({"name": format!("https-{i}"), "port": 443, "protocol": "HTTPS", "hostname": format!("app{i}.test.example.org")}))
         .collect();
-    let route_hosts = ["a.test.example.org", "b.test.example.org", "*.c.test.example.org", "test.example.org"];
+    let route_hosts = [
+        "a.test.example.org",
+        "b.test.example.org",
+        "*.c.test.example.org",
+        "test.example.org",
+    ];
     let ns_obj = |host: &str, team: &str| json!({"metadata": {"name": "tenant-test", "labels": {"namespace.cozystack.io/host": host, "team": team}}});
     let tenant = |host: &str, etcd: bool| json!({"metadata": {"name": "alice"}, "spec": {"host": host, "etcd": etcd}});
     let sa = "system:serviceaccount:tenant-test:default";
     vec![
-        ("HTTPRoute, 4 hostnames", request(("gateway.networking.k8s.io", "v1", "HTTPRoute"), "CREATE", "tenant-test",
-            json!({"metadata": {"name": "r"}, "spec": {"hostnames": route_hosts, "parentRefs": [{"name": "gw"}]}}), None, sa)),
-        ("Gateway, 10 listeners", request(gw, "CREATE", "tenant-test", json!({"metadata": {"name": "gw"}, "spec": {"listeners": listeners}}), None, sa)),
-        ("Ingress, 2 rules + TLS", request(("networking.k8s.io", "v1", "Ingress"), "CREATE", "tenant-test",
-            json!({"metadata": {"name": "i"}, "spec": {"rules": [{"host": "a.test.example.org"}, {"host": "b.test.example.org"}], "tls": [{"hosts": ["a.test.example.org", "b.test.example.org"]}]}}), None, sa)),
-        ("Namespace label update", request(("", "v1", "Namespace"), "UPDATE", "tenant-test", ns_obj("test.example.org", "b"), Some(ns_obj("test.example.org", "a")), sa)),
-        ("Tenant update", request(("apps.cozystack.io", "v1alpha1", "Tenant"), "UPDATE", "tenant-root", tenant("alice.example.org", true), Some(tenant("alice.example.org", false)), sa)),
+        (
+            "HTTPRoute, 4 hostnames",
+            request(
+                ("gateway.networking.k8s.io", "v1", "HTTPRoute"),
+                "CREATE",
+                "tenant-test",
+                json!({"metadata": {"name": "r"}, "spec": {"hostnames": route_hosts, "parentRefs": [{"name": "gw"}]}}),
+                None,
+                sa,
+            ),
+        ),
+        (
+            "Gateway, 10 listeners",
+            request(
+                gw,
+                "CREATE",
+                "tenant-test",
+                json!({"metadata": {"name": "gw"}, "spec": {"listeners": listeners}}),
+                None,
+                sa,
+            ),
+        ),
+        (
+            "Ingress, 2 rules + TLS",
+            request(
+                ("networking.k8s.io", "v1", "Ingress"),
+                "CREATE",
+                "tenant-test",
+                json!({"metadata": {"name": "i"}, "spec": {"rules": [{"host": "a.test.example.org"}, {"host": "b.test.example.org"}], "tls": [{"hosts": ["a.test.example.org", "b.test.example.org"]}]}}),
+                None,
+                sa,
+            ),
+        ),
+        (
+            "Namespace label update",
+            request(
+                ("", "v1", "Namespace"),
+                "UPDATE",
+                "tenant-test",
+                ns_obj("test.example.org", "b"),
+                Some(ns_obj("test.example.org", "a")),
+                sa,
+            ),
+        ),
+        (
+            "Tenant update",
+            request(
+                ("apps.cozystack.io", "v1alpha1", "Tenant"),
+                "UPDATE",
+                "tenant-root",
+                tenant("alice.example.org", true),
+                Some(tenant("alice.example.org", false)),
+                sa,
+            ),
+        ),
     ]
 }
 
@@ -78,8 +131,10 @@ fn load(path: &str) -> Result<PolicyHost> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {path} (run `make policy` first)"))?;
     let mut host = PolicyHost::new(&bytes).with_context(|| format!("loading {path}"))?;
     let mut access = AccessControl::default();
-    access.context_aware_resources =
-        BTreeSet::from([ContextAwareResource { api_version: "v1".into(), kind: "Namespace".into() }]);
+    access.context_aware_resources = BTreeSet::from([ContextAwareResource {
+        api_version: "v1".into(),
+        kind: "Namespace".into(),
+    }]);
     host.set_access_control(access);
     Ok(host)
 }
@@ -110,17 +165,32 @@ fn main() -> Result<()> {
     let o = parse_args()?;
     let policy = load(&o.policy)?;
     let floor = load(&o.floor)?;
-    let labels = BTreeMap::from([("namespace.cozystack.io/host".to_string(), "test.example.org".to_string())]);
+    let labels = BTreeMap::from([(
+        "namespace.cozystack.io/host".to_string(),
+        "test.example.org".to_string(),
+    )]);
     let cluster: Arc<dyn HostCapabilities> = Arc::new(
-        InMemoryHost::new().with_namespace("tenant-test", &labels).with_namespace("tenant-root", &BTreeMap::new()),
+        InMemoryHost::new()
+            .with_namespace("tenant-test", &labels)
+            .with_namespace("tenant-root", &BTreeMap::new()),
     );
     let settings = json!({});
-    println!("| request | verdict | policy, fresh instance (µs) | floor, fresh instance (µs) | policy/floor | policy, warm instance (µs) |");
+    println!(
+        "| request | verdict | policy, fresh instance (µs) | floor, fresh instance (µs) | policy/floor | policy, warm instance (µs) |"
+    );
     println!("| --- | --- | --- | --- | --- | --- |");
     for (name, req) in workloads() {
         let verdict = policy.validate(&req, &settings, Arc::clone(&cluster));
-        let p = measure(|| drop(policy.validate(&req, &settings, Arc::clone(&cluster))), o.samples, o.iters);
-        let f = measure(|| drop(floor.validate(&req, &settings, Arc::clone(&cluster))), o.samples, o.iters);
+        let p = measure(
+            || drop(policy.validate(&req, &settings, Arc::clone(&cluster))),
+            o.samples,
+            o.iters,
+        );
+        let f = measure(
+            || drop(floor.validate(&req, &settings, Arc::clone(&cluster))),
+            o.samples,
+            o.iters,
+        );
         let warm = policy.instantiate(Arc::clone(&cluster))?;
         let w = measure(|| drop(warm.validate(&req, &settings)), o.samples, o.iters);
         let allowed = if verdict.allowed { "allow" } else { "deny" };
@@ -133,6 +203,10 @@ fn main() -> Result<()> {
         );
     }
     let size = |p: &str| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
-    println!("\npolicy module: {} bytes; floor module: {} bytes", size(&o.policy), size(&o.floor));
+    println!(
+        "\npolicy module: {} bytes; floor module: {} bytes",
+        size(&o.policy),
+        size(&o.floor)
+    );
     Ok(())
 }

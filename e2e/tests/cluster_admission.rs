@@ -24,7 +24,9 @@ fn repo() -> PathBuf {
 }
 
 fn policy_wasm() -> Result<Vec<u8>> {
-    let path = std::env::var_os("TGW_POLICY_WASM").map(PathBuf::from).unwrap_or_else(|| repo().join("policy/annotated-policy.wasm"));
+    let path = std::env::var_os("TGW_POLICY_WASM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("policy/annotated-policy.wasm"));
     std::fs::read(&path).with_context(|| format!("reading {} (run `make policy` first)", path.display()))
 }
 
@@ -37,7 +39,11 @@ fn api(client: &Client, group: &str, version: &str, kind: &str, ns: Option<&str>
 }
 
 fn object(group: &str, version: &str, kind: &str, name: &str, ns: &str, spec: Value) -> Result<DynamicObject> {
-    let api_version = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
+    let api_version = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
     Ok(serde_json::from_value(json!({
         "apiVersion": api_version, "kind": kind, "metadata": {"name": name, "namespace": ns}, "spec": spec
     }))?)
@@ -46,7 +52,10 @@ fn object(group: &str, version: &str, kind: &str, name: &str, ns: &str, spec: Va
 /// Creates the object as `client`; `Ok(None)` when admitted, `Ok(Some(message))` when denied.
 async fn create(client: &Client, obj: DynamicObject) -> Result<Option<String>> {
     let gvk = obj.types.clone().context("object without apiVersion/kind")?;
-    let (group, version) = gvk.api_version.rsplit_once('/').unwrap_or(("", gvk.api_version.as_str()));
+    let (group, version) = gvk
+        .api_version
+        .rsplit_once('/')
+        .unwrap_or(("", gvk.api_version.as_str()));
     let ns = obj.metadata.namespace.clone();
     let api = api(client, group, version, &gvk.kind, ns.as_deref());
     match api.create(&PostParams::default(), &obj).await {
@@ -67,7 +76,9 @@ fn route_spec(hostnames: Option<&[&str]>) -> Value {
 }
 
 fn expect_denied(what: &str, outcome: Option<String>, phrases: &[&str]) -> Result<()> {
-    let Some(message) = outcome else { bail!("{what}: admitted, expected a denial") };
+    let Some(message) = outcome else {
+        bail!("{what}: admitted, expected a denial")
+    };
     for p in phrases {
         if !message.contains(p) {
             bail!("{what}: denial {message:?} does not contain {p:?}");
@@ -87,10 +98,15 @@ async fn setup_cluster(admin: &Client) -> Result<()> {
     let namespaces: Api<Namespace> = Api::all(admin.clone());
     for (name, labels) in [
         ("tenant-root", json!({"namespace.cozystack.io/host": "example.org"})),
-        ("tenant-test", json!({"namespace.cozystack.io/host": "test.example.org", "namespace.cozystack.io/gateway": "tenant-root"})),
+        (
+            "tenant-test",
+            json!({"namespace.cozystack.io/host": "test.example.org", "namespace.cozystack.io/gateway": "tenant-root"}),
+        ),
     ] {
         let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": name, "labels": labels}}))?;
-        namespaces.patch(name, &PatchParams::apply(MANAGER).force(), &Patch::Apply(&ns)).await?;
+        namespaces
+            .patch(name, &PatchParams::apply(MANAGER).force(), &Patch::Apply(&ns))
+            .await?;
     }
     // Grant every identity the verbs the checks use, so RBAC never answers before admission.
     let role: ClusterRole = serde_json::from_value(json!({
@@ -101,7 +117,13 @@ async fn setup_cluster(admin: &Client) -> Result<()> {
             {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "list", "patch", "update"]}
         ]
     }))?;
-    Api::<ClusterRole>::all(admin.clone()).patch("tgw-e2e-writer", &PatchParams::apply(MANAGER).force(), &Patch::Apply(&role)).await?;
+    Api::<ClusterRole>::all(admin.clone())
+        .patch(
+            "tgw-e2e-writer",
+            &PatchParams::apply(MANAGER).force(),
+            &Patch::Apply(&role),
+        )
+        .await?;
     let subjects: Vec<Value> = [Identity::Tenant, Identity::Flux, Identity::Controller]
         .iter()
         .map(|id| json!({"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": id.username()}))
@@ -112,7 +134,11 @@ async fn setup_cluster(admin: &Client) -> Result<()> {
         "subjects": subjects
     }))?;
     Api::<ClusterRoleBinding>::all(admin.clone())
-        .patch("tgw-e2e-writer", &PatchParams::apply(MANAGER).force(), &Patch::Apply(&binding))
+        .patch(
+            "tgw-e2e-writer",
+            &PatchParams::apply(MANAGER).force(),
+            &Patch::Apply(&binding),
+        )
         .await?;
     Ok(())
 }
@@ -133,7 +159,14 @@ async fn register_webhook(admin: &Client, webhook: &PolicyWebhook) -> Result<()>
 /// The API server picks up webhook configurations asynchronously; probe until a hijack is denied.
 async fn wait_until_enforced(tenant: &Client) -> Result<()> {
     for attempt in 0..60 {
-        let probe = object("gateway.networking.k8s.io", "v1", "HTTPRoute", &format!("probe-{attempt}"), "tenant-test", route_spec(Some(&["probe.attacker.com"])))?;
+        let probe = object(
+            "gateway.networking.k8s.io",
+            "v1",
+            "HTTPRoute",
+            &format!("probe-{attempt}"),
+            "tenant-test",
+            route_spec(Some(&["probe.attacker.com"])),
+        )?;
         if create(tenant, probe).await?.is_some() {
             return Ok(());
         }
@@ -147,8 +180,15 @@ async fn policy_guards_writes_through_the_real_api_server() -> Result<()> {
     let cluster = TestCluster::start().await?;
     let admin = cluster.admin().await?;
     setup_cluster(&admin).await.context("setup")?;
-    let webhook = PolicyWebhook::start(&policy_wasm()?, json!({"platformRootHost": "example.org"}), admin.clone()).await?;
-    register_webhook(&admin, &webhook).await.context("webhook registration")?;
+    let webhook = PolicyWebhook::start(
+        &policy_wasm()?,
+        json!({"platformRootHost": "example.org"}),
+        admin.clone(),
+    )
+    .await?;
+    register_webhook(&admin, &webhook)
+        .await
+        .context("webhook registration")?;
     let tenant = cluster.client(Identity::Tenant).await?;
     let controller = cluster.client(Identity::Controller).await?;
     let flux = cluster.client(Identity::Flux).await?;
@@ -157,34 +197,145 @@ async fn policy_guards_writes_through_the_real_api_server() -> Result<()> {
     let gw = "gateway.networking.k8s.io";
     let t = "tenant-test";
     // Hijack attempts by the tenant.
-    expect_denied("foreign HTTPRoute", create(&tenant, object(gw, "v1", "HTTPRoute", "hijack", t, route_spec(Some(&["attacker.com"])))?).await?, &["hostnames must equal", "\"attacker.com\"", "HTTPRoute tenant-test/hijack"])?;
-    expect_denied("hostname-less HTTPRoute", create(&tenant, object(gw, "v1", "HTTPRoute", "catchall", t, route_spec(None))?).await?, &["spec.hostnames is missing or empty"])?;
-    expect_denied("v1beta1 HTTPRoute", create(&tenant, object(gw, "v1beta1", "HTTPRoute", "old", t, route_spec(Some(&["dashboard.example.org"])))?).await?, &["hostnames must equal"])?;
-    expect_denied("foreign GRPCRoute", create(&tenant, object(gw, "v1", "GRPCRoute", "grpc", t, route_spec(Some(&["grpc.example.org"])))?).await?, &["GRPCRoute hostnames must equal"])?;
+    expect_denied(
+        "foreign HTTPRoute",
+        create(
+            &tenant,
+            object(gw, "v1", "HTTPRoute", "hijack", t, route_spec(Some(&["attacker.com"])))?,
+        )
+        .await?,
+        &[
+            "hostnames must equal",
+            "\"attacker.com\"",
+            "HTTPRoute tenant-test/hijack",
+        ],
+    )?;
+    expect_denied(
+        "hostname-less HTTPRoute",
+        create(&tenant, object(gw, "v1", "HTTPRoute", "catchall", t, route_spec(None))?).await?,
+        &["spec.hostnames is missing or empty"],
+    )?;
+    expect_denied(
+        "v1beta1 HTTPRoute",
+        create(
+            &tenant,
+            object(
+                gw,
+                "v1beta1",
+                "HTTPRoute",
+                "old",
+                t,
+                route_spec(Some(&["dashboard.example.org"])),
+            )?,
+        )
+        .await?,
+        &["hostnames must equal"],
+    )?;
+    expect_denied(
+        "foreign GRPCRoute",
+        create(
+            &tenant,
+            object(
+                gw,
+                "v1",
+                "GRPCRoute",
+                "grpc",
+                t,
+                route_spec(Some(&["grpc.example.org"])),
+            )?,
+        )
+        .await?,
+        &["GRPCRoute hostnames must equal"],
+    )?;
     let listener = |host: &str| json!({"gatewayClassName": "cilium", "listeners": [{"name": "https", "port": 443, "protocol": "HTTPS", "hostname": host, "tls": {"certificateRefs": [{"name": "c"}]}}]});
-    expect_denied("foreign Gateway listener", create(&tenant, object(gw, "v1", "Gateway", "gw", t, listener("dashboard.example.org"))?).await?, &["must equal test.example.org"])?;
+    expect_denied(
+        "foreign Gateway listener",
+        create(
+            &tenant,
+            object(gw, "v1", "Gateway", "gw", t, listener("dashboard.example.org"))?,
+        )
+        .await?,
+        &["must equal test.example.org"],
+    )?;
     let ingress = json!({"rules": [{"host": "dashboard.example.org", "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "s", "port": {"number": 80}}}}]}}]});
-    expect_denied("foreign Ingress", create(&tenant, object("networking.k8s.io", "v1", "Ingress", "ing", t, ingress)?).await?, &["must be within"])?;
+    expect_denied(
+        "foreign Ingress",
+        create(
+            &tenant,
+            object("networking.k8s.io", "v1", "Ingress", "ing", t, ingress)?,
+        )
+        .await?,
+        &["must be within"],
+    )?;
     // Legitimate writes by the tenant, then an UPDATE through server-side apply that hijacks.
-    expect_admitted("own HTTPRoute", create(&tenant, object(gw, "v1", "HTTPRoute", "own", t, route_spec(Some(&["harbor.test.example.org"])))?).await?)?;
+    expect_admitted(
+        "own HTTPRoute",
+        create(
+            &tenant,
+            object(
+                gw,
+                "v1",
+                "HTTPRoute",
+                "own",
+                t,
+                route_spec(Some(&["harbor.test.example.org"])),
+            )?,
+        )
+        .await?,
+    )?;
     let routes = api(&tenant, gw, "v1", "HTTPRoute", Some(t));
-    let hijack = object(gw, "v1", "HTTPRoute", "own", t, route_spec(Some(&["harbor.test.example.org", "www.example.org"])))?;
-    match routes.patch("own", &PatchParams::apply(MANAGER).force(), &Patch::Apply(&hijack)).await {
+    let hijack = object(
+        gw,
+        "v1",
+        "HTTPRoute",
+        "own",
+        t,
+        route_spec(Some(&["harbor.test.example.org", "www.example.org"])),
+    )?;
+    match routes
+        .patch("own", &PatchParams::apply(MANAGER).force(), &Patch::Apply(&hijack))
+        .await
+    {
         Err(kube::Error::Api(s)) if s.message.contains("\"www.example.org\" is outside the namespace apex") => {}
         other => bail!("SSA update adding a foreign hostname: {other:?}"),
     }
     // The source of hostnames: the tenant cannot relabel its namespace; Flux can.
     let relabel = |host: &str| json!({"metadata": {"labels": {"namespace.cozystack.io/host": host}}});
     let namespaces: Api<Namespace> = Api::all(tenant.clone());
-    match namespaces.patch(t, &PatchParams::default(), &Patch::Merge(relabel("example.org"))).await {
-        Err(kube::Error::Api(s)) if s.message.contains("is immutable once set") && s.message.contains("system:serviceaccount:tenant-test:default") => {}
+    match namespaces
+        .patch(t, &PatchParams::default(), &Patch::Merge(relabel("example.org")))
+        .await
+    {
+        Err(kube::Error::Api(s))
+            if s.message.contains("is immutable once set")
+                && s.message.contains("system:serviceaccount:tenant-test:default") => {}
         other => bail!("tenant relabelling its namespace: {other:?}"),
     }
-    Api::<Namespace>::all(flux.clone()).patch(t, &PatchParams::default(), &Patch::Merge(relabel("test.example.org"))).await.context("flux re-applies the host label")?;
+    Api::<Namespace>::all(flux.clone())
+        .patch(t, &PatchParams::default(), &Patch::Merge(relabel("test.example.org")))
+        .await
+        .context("flux re-applies the host label")?;
     // The controller's own writes: admitted inside the apex, denied outside (no exemption).
-    expect_admitted("controller Gateway in apex", create(&controller, object(gw, "v1", "Gateway", "cozystack", t, listener("*.test.example.org"))?).await?)?;
-    expect_denied("controller Gateway outside apex", create(&controller, object(gw, "v1", "Gateway", "bad", t, listener("evil.example.org"))?).await?, &["must equal"])?;
+    expect_admitted(
+        "controller Gateway in apex",
+        create(
+            &controller,
+            object(gw, "v1", "Gateway", "cozystack", t, listener("*.test.example.org"))?,
+        )
+        .await?,
+    )?;
+    expect_denied(
+        "controller Gateway outside apex",
+        create(
+            &controller,
+            object(gw, "v1", "Gateway", "bad", t, listener("evil.example.org"))?,
+        )
+        .await?,
+        &["must equal"],
+    )?;
 
-    Api::<ValidatingWebhookConfiguration>::all(admin.clone()).delete(WEBHOOK, &DeleteParams::default()).await?;
+    Api::<ValidatingWebhookConfiguration>::all(admin.clone())
+        .delete(WEBHOOK, &DeleteParams::default())
+        .await?;
     Ok(())
 }

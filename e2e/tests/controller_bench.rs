@@ -52,14 +52,24 @@ async fn converge_benchmark() -> anyhow::Result<()> {
                 let apex = format!("{ns}.example.org");
                 match r {
                     None => apply_tgw(&admin, &ns, json!({"apex": apex, "tlsPassthroughServices": ["api"]})).await,
-                    Some(r) => apply(&admin, GW, http_route(&ns, &format!("r{r}"), &[&format!("app{r}.{apex}")], &ns)).await.map(|_| ()),
+                    Some(r) => apply(
+                        &admin,
+                        GW,
+                        http_route(&ns, &format!("r{r}"), &[&format!("app{r}.{apex}")], &ns),
+                    )
+                    .await
+                    .map(|_| ()),
                 }
             }
         })
         .buffer_unordered(16)
         .try_collect::<Vec<()>>()
         .await?;
-    eprintln!("created {tgws} TenantGateways and {} routes in {:.1}s", tgws * routes, created.elapsed().as_secs_f64());
+    eprintln!(
+        "created {tgws} TenantGateways and {} routes in {:.1}s",
+        tgws * routes,
+        created.elapsed().as_secs_f64()
+    );
 
     let start = Instant::now();
     let controller = start_controller(admin.clone()).await;
@@ -69,13 +79,24 @@ async fn converge_benchmark() -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(900);
     loop {
         let gws = gw_api.list(&ListParams::default()).await?;
-        let done_gw = gws.items.iter().filter(|g| listener_names(g).len() == want_listeners).count();
+        let done_gw = gws
+            .items
+            .iter()
+            .filter(|g| listener_names(g).len() == want_listeners)
+            .count();
         let rs = route_api.list(&ListParams::default()).await?;
-        let done_routes = rs.items.iter().filter(|r| our_parents(r).iter().any(|p| p.1 == "True")).count();
+        let done_routes = rs
+            .items
+            .iter()
+            .filter(|r| our_parents(r).iter().any(|p| p.1 == "True"))
+            .count();
         if done_gw == tgws && done_routes >= tgws * routes {
             break;
         }
-        anyhow::ensure!(Instant::now() < deadline, "not converged: {done_gw}/{tgws} gateways, {done_routes} routes");
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "not converged: {done_gw}/{tgws} gateways, {done_routes} routes"
+        );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let converge = start.elapsed();

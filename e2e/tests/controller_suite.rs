@@ -20,8 +20,12 @@ use tgw_core::tenantgateway::TenantGateway;
 async fn controller_suite() -> anyhow::Result<()> {
     let (_cluster, admin) = cluster().await?;
     let controller = start_controller(admin.clone()).await;
-    http01_tree_conflicts_readiness_and_zero_writes(&admin, &controller).await.context("http01")?;
-    dns01_children_and_mode_switches(&admin).await.context("dns01 / mode switches")?;
+    http01_tree_conflicts_readiness_and_zero_writes(&admin, &controller)
+        .await
+        .context("http01")?;
+    dns01_children_and_mode_switches(&admin)
+        .await
+        .context("dns01 / mode switches")?;
     foreign_objects_are_refused(&admin).await.context("foreign objects")?;
     namespace_labels_are_owned(&admin).await.context("namespace labels")?;
     listener_cap(&admin).await.context("listener cap")?;
@@ -35,11 +39,20 @@ async fn controller_suite() -> anyhow::Result<()> {
 async fn http01_tree_conflicts_readiness_and_zero_writes(admin: &Client, controller: &Running) -> anyhow::Result<()> {
     let owner = namespace(admin, "tenant-o", &[]).await?;
     let apex = format!("{owner}.example.org");
-    let child = namespace(admin, "tenant-o-child", &[(LABEL_GATEWAY, &owner), (LABEL_HOST, &format!("c.{apex}"))]).await?;
+    let child = namespace(
+        admin,
+        "tenant-o-child",
+        &[(LABEL_GATEWAY, &owner), (LABEL_HOST, &format!("c.{apex}"))],
+    )
+    .await?;
     let platform = namespace(admin, "cozy-plat", &[(LABEL_GATEWAY, &owner)]).await?;
     let rival = namespace(admin, "tenant-o-rival", &[(LABEL_GATEWAY, &owner)]).await?;
     let outsider = namespace(admin, "tenant-x", &[]).await?;
-    let (app, shared, bad) = (format!("app.c.{apex}"), format!("shared.{apex}"), "shop.victim.com".to_owned());
+    let (app, shared, bad) = (
+        format!("app.c.{apex}"),
+        format!("shared.{apex}"),
+        "shop.victim.com".to_owned(),
+    );
     apply(admin, GW, http_route(&owner, "own", &[&format!("www.{apex}")], &owner)).await?;
     apply(admin, GW, http_route(&child, "app", &[&app], &owner)).await?;
     apply(admin, GW, http_route(&platform, "plat", &[&shared], &owner)).await?;
@@ -58,26 +71,54 @@ async fn http01_tree_conflicts_readiness_and_zero_writes(admin: &Client, control
         v
     };
     eventually("http01 Gateway listeners", || async {
-        let gw = get(admin, GW, "Gateway", &owner, "cozystack").await?.context("no Gateway")?;
+        let gw = get(admin, GW, "Gateway", &owner, "cozystack")
+            .await?
+            .context("no Gateway")?;
         Ok(listener_names(&gw) == want)
     })
     .await?;
-    let gw = get(admin, GW, "Gateway", &owner, "cozystack").await?.context("Gateway")?;
-    let shared_l = gw.data["spec"]["listeners"].as_array().context("listeners")?.iter()
-        .find(|l| l["name"] == naming::host_listener(&shared)).context("shared listener")?.clone();
-    assert_eq!(shared_l["allowedRoutes"]["namespaces"]["selector"]["matchExpressions"][0]["values"], json!([platform]));
-    assert_eq!(shared_l["allowedRoutes"]["kinds"], json!([{"group": GW, "kind": "HTTPRoute"}, {"group": GW, "kind": "TLSRoute"}]));
+    let gw = get(admin, GW, "Gateway", &owner, "cozystack")
+        .await?
+        .context("Gateway")?;
+    let shared_l = gw.data["spec"]["listeners"]
+        .as_array()
+        .context("listeners")?
+        .iter()
+        .find(|l| l["name"] == naming::host_listener(&shared))
+        .context("shared listener")?
+        .clone();
+    assert_eq!(
+        shared_l["allowedRoutes"]["namespaces"]["selector"]["matchExpressions"][0]["values"],
+        json!([platform])
+    );
+    assert_eq!(
+        shared_l["allowedRoutes"]["kinds"],
+        json!([{"group": GW, "kind": "HTTPRoute"}, {"group": GW, "kind": "TLSRoute"}])
+    );
 
     // Certificates and Issuer.
-    let certs = dynapi(admin, CM, "Certificate", &owner).await?.list(&Default::default()).await?;
+    let certs = dynapi(admin, CM, "Certificate", &owner)
+        .await?
+        .list(&Default::default())
+        .await?;
     let mut names: Vec<String> = certs.items.iter().map(kube::ResourceExt::name_any).collect();
     names.sort();
-    let mut want_certs: Vec<String> = [app.clone(), shared.clone(), format!("www.{apex}")].iter().map(|h| naming::host_certificate("cozystack", h)).collect();
+    let mut want_certs: Vec<String> = [app.clone(), shared.clone(), format!("www.{apex}")]
+        .iter()
+        .map(|h| naming::host_certificate("cozystack", h))
+        .collect();
     want_certs.sort();
     assert_eq!(names, want_certs);
-    let issuer = get(admin, CM, "Issuer", &owner, "cozystack-gateway").await?.context("Issuer")?;
-    assert_eq!(issuer.data["spec"]["acme"]["solvers"][0]["http01"]["gatewayHTTPRoute"]["parentRefs"][0]["sectionName"], "http");
-    let redirect = get(admin, GW, "HTTPRoute", &owner, "cozystack-http-redirect").await?.context("redirect")?;
+    let issuer = get(admin, CM, "Issuer", &owner, "cozystack-gateway")
+        .await?
+        .context("Issuer")?;
+    assert_eq!(
+        issuer.data["spec"]["acme"]["solvers"][0]["http01"]["gatewayHTTPRoute"]["parentRefs"][0]["sectionName"],
+        "http"
+    );
+    let redirect = get(admin, GW, "HTTPRoute", &owner, "cozystack-http-redirect")
+        .await?
+        .context("redirect")?;
     assert_eq!(redirect.data["spec"]["hostnames"], json!([apex, format!("*.{apex}")]));
 
     // Route status per parentRef.
@@ -97,7 +138,10 @@ async fn http01_tree_conflicts_readiness_and_zero_writes(admin: &Client, control
 
     // Owner namespace labelled + annotated by the controller.
     let (labels, ann) = ns_labels(admin, &owner).await?;
-    assert_eq!((labels.get(LABEL_GATEWAY), ann.get(ANNOTATION_ATTACHED_BY)), (Some(&owner), Some(&format!("{owner}/cozystack"))));
+    assert_eq!(
+        (labels.get(LABEL_GATEWAY), ann.get(ANNOTATION_ATTACHED_BY)),
+        (Some(&owner), Some(&format!("{owner}/cozystack")))
+    );
 
     // Not ready until the Gateway is programmed and the certificates are issued.
     await_tgw(admin, &owner, "Ready", "False", "GatewayNotAccepted").await?;
@@ -114,19 +158,34 @@ async fn http01_tree_conflicts_readiness_and_zero_writes(admin: &Client, control
 
     // Converged: a reconcile with nothing changed writes nothing.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let routes = [(child.as_str(), "app"), (platform.as_str(), "plat"), (rival.as_str(), "rival")];
+    let routes = [
+        (child.as_str(), "app"),
+        (platform.as_str(), "plat"),
+        (rival.as_str(), "rival"),
+    ];
     let before = versions(admin, &owner, &routes, &[&owner]).await?;
     let writes = controller.metrics.writes();
     // Poke: an annotation change on the TGW triggers a reconcile without changing anything it reads.
     Api::<TenantGateway>::namespaced(admin.clone(), &owner)
-        .patch("cozystack", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"annotations": {"poke": "1"}}})))
+        .patch(
+            "cozystack",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": {"poke": "1"}}})),
+        )
         .await?;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let after = versions(admin, &owner, &routes, &[&owner]).await?;
     let tgw_rv = |v: &Vec<String>| v.iter().filter(|s| !s.starts_with("tgw=")).cloned().collect::<Vec<_>>();
     assert_eq!(tgw_rv(&after), tgw_rv(&before), "objects were rewritten");
-    assert_eq!(controller.metrics.writes(), writes, "controller wrote after convergence");
-    eprintln!("zero-writes check: {} objects unchanged, controller writes stayed at {writes}", before.len());
+    assert_eq!(
+        controller.metrics.writes(),
+        writes,
+        "controller wrote after convergence"
+    );
+    eprintln!(
+        "zero-writes check: {} objects unchanged, controller writes stayed at {writes}",
+        before.len()
+    );
     Ok(())
 }
 
@@ -134,35 +193,80 @@ async fn dns01_children_and_mode_switches(admin: &Client) -> anyhow::Result<()> 
     let owner = namespace(admin, "tenant-d", &[]).await?;
     let apex = format!("{owner}.example.org");
     let alice = format!("alice.{apex}");
-    namespace(admin, "tenant-d-alice", &[(LABEL_GATEWAY, &owner), (LABEL_HOST, &alice)]).await?;
-    namespace(admin, "tenant-d-evil", &[(LABEL_GATEWAY, &owner), (LABEL_HOST, "victim.com")]).await?;
+    namespace(
+        admin,
+        "tenant-d-alice",
+        &[(LABEL_GATEWAY, &owner), (LABEL_HOST, &alice)],
+    )
+    .await?;
+    namespace(
+        admin,
+        "tenant-d-evil",
+        &[(LABEL_GATEWAY, &owner), (LABEL_HOST, "victim.com")],
+    )
+    .await?;
     // Start in http01 with one route so a per-host certificate exists.
     apply(admin, GW, http_route(&owner, "www", &[&format!("www.{apex}")], &owner)).await?;
     apply_tgw(admin, &owner, json!({"apex": apex})).await?;
     let host_cert = naming::host_certificate("cozystack", &format!("www.{apex}"));
-    eventually("http01 certificate", || async { Ok(get(admin, CM, "Certificate", &owner, &host_cert).await?.is_some()) }).await?;
-
-    // Switch to dns01: wildcard cert with child SANs, child listener, per-host cert deleted.
-    apply_tgw(admin, &owner, json!({"apex": apex, "certMode": "dns01", "issuerName": "letsencrypt-stage",
-        "dns01": {"provider": "cloudflare", "cloudflare": {"apiTokenSecretRef": {"name": "cf", "key": "token"}}}})).await?;
-    eventually("dns01 wildcard certificate", || async {
-        let Some(c) = get(admin, CM, "Certificate", &owner, "cozystack-gateway-tls").await? else { return Ok(false) };
-        Ok(c.data["spec"]["dnsNames"] == json!([apex, format!("*.{apex}"), alice, format!("*.{alice}")])
-            && get(admin, CM, "Certificate", &owner, &host_cert).await?.is_none())
+    eventually("http01 certificate", || async {
+        Ok(get(admin, CM, "Certificate", &owner, &host_cert).await?.is_some())
     })
     .await?;
-    let gw = get(admin, GW, "Gateway", &owner, "cozystack").await?.context("Gateway")?;
-    assert_eq!(listener_names(&gw), vec!["http".to_owned(), "https".into(), "https-apex".into(), naming::child_listener(&alice)]);
-    let issuer = get(admin, CM, "Issuer", &owner, "cozystack-gateway").await?.context("Issuer")?;
+
+    // Switch to dns01: wildcard cert with child SANs, child listener, per-host cert deleted.
+    apply_tgw(
+        admin,
+        &owner,
+        json!({"apex": apex, "certMode": "dns01", "issuerName": "letsencrypt-stage",
+        "dns01": {"provider": "cloudflare", "cloudflare": {"apiTokenSecretRef": {"name": "cf", "key": "token"}}}}),
+    )
+    .await?;
+    eventually("dns01 wildcard certificate", || async {
+        let Some(c) = get(admin, CM, "Certificate", &owner, "cozystack-gateway-tls").await? else {
+            return Ok(false);
+        };
+        Ok(
+            c.data["spec"]["dnsNames"] == json!([apex, format!("*.{apex}"), alice, format!("*.{alice}")])
+                && get(admin, CM, "Certificate", &owner, &host_cert).await?.is_none(),
+        )
+    })
+    .await?;
+    let gw = get(admin, GW, "Gateway", &owner, "cozystack")
+        .await?
+        .context("Gateway")?;
+    assert_eq!(
+        listener_names(&gw),
+        vec![
+            "http".to_owned(),
+            "https".into(),
+            "https-apex".into(),
+            naming::child_listener(&alice)
+        ]
+    );
+    let issuer = get(admin, CM, "Issuer", &owner, "cozystack-gateway")
+        .await?
+        .context("Issuer")?;
     assert_eq!(issuer.data["spec"]["acme"]["server"], tgw_core::keys::ACME_STAGING_URL);
-    assert_eq!(issuer.data["spec"]["acme"]["solvers"][0]["dns01"]["cloudflare"]["apiTokenSecretRef"], json!({"name": "cf", "key": "token"}));
+    assert_eq!(
+        issuer.data["spec"]["acme"]["solvers"][0]["dns01"]["cloudflare"]["apiTokenSecretRef"],
+        json!({"name": "cf", "key": "token"})
+    );
     let t = await_tgw(admin, &owner, "InputsValid", "False", "InvalidInputs").await?;
     assert!(tgw_core_msg(&t, "InputsValid").contains("victim.com"));
 
     // Switch to existingSecret: no Issuer, no Certificate, listeners use the operator Secret.
-    apply_tgw(admin, &owner, json!({"apex": apex, "certMode": "existingSecret", "wildcardSecretRef": {"name": "op-wild"}})).await?;
+    apply_tgw(
+        admin,
+        &owner,
+        json!({"apex": apex, "certMode": "existingSecret", "wildcardSecretRef": {"name": "op-wild"}}),
+    )
+    .await?;
     eventually("existingSecret cleanup", || async {
-        let certs = dynapi(admin, CM, "Certificate", &owner).await?.list(&Default::default()).await?;
+        let certs = dynapi(admin, CM, "Certificate", &owner)
+            .await?
+            .list(&Default::default())
+            .await?;
         let issuer = get(admin, CM, "Issuer", &owner, "cozystack-gateway").await?;
         let gw = get(admin, GW, "Gateway", &owner, "cozystack").await?.context("gw")?;
         Ok(certs.items.iter().all(|c| c.metadata.deletion_timestamp.is_some())
@@ -181,20 +285,37 @@ fn tgw_core_msg(t: &TenantGateway, ty: &str) -> String {
 async fn foreign_objects_are_refused(admin: &Client) -> anyhow::Result<()> {
     let owner = namespace(admin, "tenant-f", &[]).await?;
     let apex = format!("{owner}.example.org");
-    apply(admin, GW, json!({
-        "apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
-        "metadata": {"name": "cozystack", "namespace": owner},
-        "spec": {"gatewayClassName": "other", "listeners": [{"name": "x", "port": 80, "protocol": "HTTP"}]},
-    })).await?;
+    apply(
+        admin,
+        GW,
+        json!({
+            "apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+            "metadata": {"name": "cozystack", "namespace": owner},
+            "spec": {"gatewayClassName": "other", "listeners": [{"name": "x", "port": 80, "protocol": "HTTP"}]},
+        }),
+    )
+    .await?;
     apply_tgw(admin, &owner, json!({"apex": apex})).await?;
     let t = await_tgw(admin, &owner, "Ready", "False", "ReconcileError").await?;
     let msg = tgw_core_msg(&t, "Ready");
-    assert!(msg.starts_with(&format!("gateway {owner}/cozystack exists but is not owned by TenantGateway cozystack; refusing to take over")), "{msg}");
+    assert!(
+        msg.starts_with(&format!(
+            "gateway {owner}/cozystack exists but is not owned by TenantGateway cozystack; refusing to take over"
+        )),
+        "{msg}"
+    );
     // Independent steps still ran.
     assert!(get(admin, CM, "Issuer", &owner, "cozystack-gateway").await?.is_some());
-    assert!(get(admin, GW, "HTTPRoute", &owner, "cozystack-http-redirect").await?.is_some());
+    assert!(
+        get(admin, GW, "HTTPRoute", &owner, "cozystack-http-redirect")
+            .await?
+            .is_some()
+    );
     let gw = get(admin, GW, "Gateway", &owner, "cozystack").await?.context("gw")?;
-    assert_eq!(gw.data["spec"]["gatewayClassName"], "other", "foreign Gateway was modified");
+    assert_eq!(
+        gw.data["spec"]["gatewayClassName"], "other",
+        "foreign Gateway was modified"
+    );
     Ok(())
 }
 
@@ -203,13 +324,24 @@ async fn namespace_labels_are_owned(admin: &Client) -> anyhow::Result<()> {
     let free = namespace(admin, "cozy-free", &[]).await?;
     let taken = namespace(admin, "cozy-taken", &[(LABEL_GATEWAY, "tenant-someone")]).await?;
     let helm = namespace(admin, "cozy-helm", &[(LABEL_GATEWAY, &owner)]).await?;
-    apply_tgw(admin, &owner, json!({"apex": format!("{owner}.example.org"), "attachedNamespaces": [free, taken, helm]})).await?;
+    apply_tgw(
+        admin,
+        &owner,
+        json!({"apex": format!("{owner}.example.org"), "attachedNamespaces": [free, taken, helm]}),
+    )
+    .await?;
     let t = await_tgw(admin, &owner, "NamespacesAttached", "False", "AttachConflict").await?;
     assert!(tgw_core_msg(&t, "NamespacesAttached").contains(&format!("{taken} (attached to tenant-someone)")));
     let key = format!("{owner}/cozystack");
     assert_eq!(ns_labels(admin, &free).await?.1.get(ANNOTATION_ATTACHED_BY), Some(&key));
     let (tl, ta) = ns_labels(admin, &taken).await?;
-    assert_eq!((tl.get(LABEL_GATEWAY).map(String::as_str), ta.get(ANNOTATION_ATTACHED_BY)), (Some("tenant-someone"), None));
+    assert_eq!(
+        (
+            tl.get(LABEL_GATEWAY).map(String::as_str),
+            ta.get(ANNOTATION_ATTACHED_BY)
+        ),
+        (Some("tenant-someone"), None)
+    );
     // Drop every attached namespace: only what the controller wrote is removed.
     apply_tgw(admin, &owner, json!({"apex": format!("{owner}.example.org")})).await?;
     eventually("labels removed from the dropped namespace", || async {
@@ -217,8 +349,15 @@ async fn namespace_labels_are_owned(admin: &Client) -> anyhow::Result<()> {
         Ok(!l.contains_key(LABEL_GATEWAY) && !a.contains_key(ANNOTATION_ATTACHED_BY))
     })
     .await?;
-    assert_eq!(ns_labels(admin, &helm).await?.0.get(LABEL_GATEWAY), Some(&owner), "helm-written label removed");
-    assert_eq!(ns_labels(admin, &taken).await?.0.get(LABEL_GATEWAY).map(String::as_str), Some("tenant-someone"));
+    assert_eq!(
+        ns_labels(admin, &helm).await?.0.get(LABEL_GATEWAY),
+        Some(&owner),
+        "helm-written label removed"
+    );
+    assert_eq!(
+        ns_labels(admin, &taken).await?.0.get(LABEL_GATEWAY).map(String::as_str),
+        Some("tenant-someone")
+    );
     Ok(())
 }
 
@@ -231,13 +370,21 @@ async fn listener_cap(admin: &Client) -> anyhow::Result<()> {
         let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
         apply(admin, GW, http_route(&owner, &format!("many{i}"), &refs, &owner)).await?;
     }
-    apply_tgw(admin, &owner, json!({"apex": apex, "tlsPassthroughServices": ["api", "vm"]})).await?;
+    apply_tgw(
+        admin,
+        &owner,
+        json!({"apex": apex, "tlsPassthroughServices": ["api", "vm"]}),
+    )
+    .await?;
     let t = await_tgw(admin, &owner, "ListenerBudget", "False", "ListenerLimitExceeded").await?;
     let gw = get(admin, GW, "Gateway", &owner, "cozystack").await?.context("gw")?;
     assert_eq!(listener_names(&gw).len(), 64);
     // 64 - http - 2 passthrough = 61 per-host listeners; h61..h65 dropped (same age, by name).
     let dropped: Vec<String> = hosts[61..].to_vec();
-    assert_eq!(tgw_core_msg(&t, "ListenerBudget"), format!("Listener limit of 64 reached; not served: {}", dropped.join(", ")));
+    assert_eq!(
+        tgw_core_msg(&t, "ListenerBudget"),
+        format!("Listener limit of 64 reached; not served: {}", dropped.join(", "))
+    );
     await_tgw(admin, &owner, "GatewayApplied", "True", "Applied").await?;
     Ok(())
 }
@@ -253,13 +400,21 @@ async fn deletion_cleans_up(admin: &Client) -> anyhow::Result<()> {
         Ok(our_parents(&r).first().is_some_and(|p| p.1 == "True"))
     })
     .await?;
-    Api::<TenantGateway>::namespaced(admin.clone(), &owner).delete("cozystack", &DeleteParams::default()).await?;
+    Api::<TenantGateway>::namespaced(admin.clone(), &owner)
+        .delete("cozystack", &DeleteParams::default())
+        .await?;
     eventually("TenantGateway gone after cleanup", || async {
-        Ok(Api::<TenantGateway>::namespaced(admin.clone(), &owner).get_opt("cozystack").await?.is_none())
+        Ok(Api::<TenantGateway>::namespaced(admin.clone(), &owner)
+            .get_opt("cozystack")
+            .await?
+            .is_none())
     })
     .await?;
     let (l, a) = ns_labels(admin, &extra).await?;
-    assert!(!l.contains_key(LABEL_GATEWAY) && !a.contains_key(ANNOTATION_ATTACHED_BY), "{l:?} {a:?}");
+    assert!(
+        !l.contains_key(LABEL_GATEWAY) && !a.contains_key(ANNOTATION_ATTACHED_BY),
+        "{l:?} {a:?}"
+    );
     assert!(!ns_labels(admin, &owner).await?.0.contains_key(LABEL_GATEWAY));
     let r = get(admin, GW, "HTTPRoute", &extra, "r").await?.context("route")?;
     assert_eq!(our_parents(&r), vec![]);
@@ -273,7 +428,10 @@ async fn restart_mid_way(admin: &Client) -> anyhow::Result<()> {
     apply(admin, GW, http_route(&owner, "a", &[&format!("a.{apex}")], &owner)).await?;
     apply_tgw(admin, &owner, json!({"apex": apex})).await?;
     let first = start_controller(admin.clone()).await;
-    eventually("first controller renders", || async { Ok(get(admin, GW, "Gateway", &owner, "cozystack").await?.is_some()) }).await?;
+    eventually("first controller renders", || async {
+        Ok(get(admin, GW, "Gateway", &owner, "cozystack").await?.is_some())
+    })
+    .await?;
     first.kill();
     apply(admin, GW, http_route(&owner, "b", &[&format!("b.{apex}")], &owner)).await?;
     let second = start_controller(admin.clone()).await;
@@ -283,7 +441,10 @@ async fn restart_mid_way(admin: &Client) -> anyhow::Result<()> {
     })
     .await?;
     let names = listener_names(&get(admin, GW, "Gateway", &owner, "cozystack").await?.context("gw")?);
-    assert!(names.contains(&naming::host_listener(&format!("a.{apex}"))), "{names:?}");
+    assert!(
+        names.contains(&naming::host_listener(&format!("a.{apex}"))),
+        "{names:?}"
+    );
     second.stop().await?;
     Ok(())
 }

@@ -22,7 +22,11 @@ pub(crate) fn check_tenant(req: &Request, settings: &Settings) -> Result<(), Den
         });
     }
     if let Some(reason) = (!new_host.is_empty()).then(|| tenant_host_problem(&new_host)).flatten() {
-        return Err(Denial::TenantHostInvalid { subject, host: new_host, reason });
+        return Err(Denial::TenantHostInvalid {
+            subject,
+            host: new_host,
+            reason,
+        });
     }
     Ok(())
 }

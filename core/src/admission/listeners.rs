@@ -36,7 +36,10 @@ pub(crate) fn check(
         let Some(raw) = listener.hostname.as_deref() else {
             continue;
         };
-        let name = listener.name.as_deref().map_or_else(|| format!("#{index}"), str::to_string);
+        let name = listener
+            .name
+            .as_deref()
+            .map_or_else(|| format!("#{index}"), str::to_string);
         let hostname = Hostname::parse(raw).map_err(|reason| Denial::ListenerInvalid {
             subject: subject.clone(),
             listener: name.clone(),

@@ -95,13 +95,18 @@ impl Request {
 
     /// Like `from_json`, taking the objects out of `value` instead of copying them.
     pub fn from_owned(mut value: Value) -> Result<Request, RequestError> {
-        let fields = value.as_object_mut().ok_or_else(|| RequestError("it is not a JSON object".to_string()))?;
+        let fields = value
+            .as_object_mut()
+            .ok_or_else(|| RequestError("it is not a JSON object".to_string()))?;
         let object = take(fields, &["object"]);
         let old_object = take(fields, &["oldObject", "old_object"]);
-        let wire = WireRequest::deserialize(&value).or_else(|_| {
-            serde_path_to_error::deserialize(&value).map_err(|e| RequestError(describe_path_error(&e)))
-        })?;
-        let meta = object.as_ref().or(old_object.as_ref()).map(object_meta).unwrap_or_default();
+        let wire = WireRequest::deserialize(&value)
+            .or_else(|_| serde_path_to_error::deserialize(&value).map_err(|e| RequestError(describe_path_error(&e))))?;
+        let meta = object
+            .as_ref()
+            .or(old_object.as_ref())
+            .map(object_meta)
+            .unwrap_or_default();
         let user = wire.user_info.unwrap_or_default();
         Ok(Request {
             kind: GroupVersionKind {
@@ -115,7 +120,10 @@ impl Request {
                 .or(meta.name)
                 .or(meta.generate_name.map(|g| format!("{g}*")))
                 .unwrap_or_default(),
-            user: UserInfo { username: user.username.unwrap_or_default(), groups: user.groups.unwrap_or_default() },
+            user: UserInfo {
+                username: user.username.unwrap_or_default(),
+                groups: user.groups.unwrap_or_default(),
+            },
             object,
             old_object,
         })

@@ -14,13 +14,23 @@ pub(crate) struct ClusterHost {
 impl HostCapabilities for ClusterHost {
     /// Called from inside the wasm evaluation, which runs on a blocking thread.
     fn call(&self, request: &HostRequest) -> Result<Vec<u8>, String> {
-        let field = |k: &str| request.payload.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+        let field = |k: &str| {
+            request
+                .payload
+                .get(k)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string()
+        };
         let supported = request.namespace == "kubernetes"
             && request.operation == "get_resource"
             && field("api_version") == "v1"
             && field("kind") == "Namespace";
         if !supported {
-            return Err(format!("the e2e webhook does not serve {}/{}", request.namespace, request.operation));
+            return Err(format!(
+                "the e2e webhook does not serve {}/{}",
+                request.namespace, request.operation
+            ));
         }
         let name = field("name");
         let api = self.namespaces.clone();

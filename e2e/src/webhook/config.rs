@@ -13,7 +13,8 @@ use kube::api::ObjectMeta;
 /// The admission rules of one ClusterAdmissionPolicy manifest.
 pub fn load_policy_rules(manifest: &Path) -> Result<Vec<RuleWithOperations>> {
     let text = std::fs::read_to_string(manifest).with_context(|| format!("reading {}", manifest.display()))?;
-    let cap: serde_yaml::Value = serde_yaml::from_str(&text).with_context(|| format!("parsing {}", manifest.display()))?;
+    let cap: serde_yaml::Value =
+        serde_yaml::from_str(&text).with_context(|| format!("parsing {}", manifest.display()))?;
     let rules = cap["spec"]["rules"].clone();
     let mut rules: Vec<RuleWithOperations> =
         serde_yaml::from_value(rules).with_context(|| format!("{}: spec.rules", manifest.display()))?;
@@ -24,7 +25,12 @@ pub fn load_policy_rules(manifest: &Path) -> Result<Vec<RuleWithOperations>> {
 }
 
 /// One webhook per policy manifest, all pointing at `url`.
-pub fn webhook_configuration(name: &str, url: &str, ca_pem: &str, policies: &[(&str, Vec<RuleWithOperations>)]) -> ValidatingWebhookConfiguration {
+pub fn webhook_configuration(
+    name: &str,
+    url: &str,
+    ca_pem: &str,
+    policies: &[(&str, Vec<RuleWithOperations>)],
+) -> ValidatingWebhookConfiguration {
     let webhooks = policies
         .iter()
         .map(|(policy, rules)| ValidatingWebhook {
@@ -44,7 +50,10 @@ pub fn webhook_configuration(name: &str, url: &str, ca_pem: &str, policies: &[(&
         })
         .collect();
     ValidatingWebhookConfiguration {
-        metadata: ObjectMeta { name: Some(name.to_string()), ..ObjectMeta::default() },
+        metadata: ObjectMeta {
+            name: Some(name.to_string()),
+            ..ObjectMeta::default()
+        },
         webhooks: Some(webhooks),
     }
 }

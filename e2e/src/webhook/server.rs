@@ -40,10 +40,16 @@ impl PolicyWebhook {
     pub async fn start(wasm: &[u8], settings: Value, client: Client) -> Result<PolicyWebhook> {
         let mut policy = PolicyHost::new(wasm).context("loading the policy module")?;
         let mut access = AccessControl::default();
-        access.context_aware_resources =
-            BTreeSet::from([ContextAwareResource { api_version: "v1".into(), kind: "Namespace".into() }]);
+        access.context_aware_resources = BTreeSet::from([ContextAwareResource {
+            api_version: "v1".into(),
+            kind: "Namespace".into(),
+        }]);
         policy.set_access_control(access);
-        let shared = Arc::new(Shared { policy, settings, namespaces: Api::all(client) });
+        let shared = Arc::new(Shared {
+            policy,
+            settings,
+            namespaces: Api::all(client),
+        });
 
         let cert = tls::generate()?;
         let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
@@ -53,7 +59,9 @@ impl PolicyWebhook {
             .with_single_cert(cert.chain, cert.key)
             .context("TLS serving certificate")?;
         let acceptor = TlsAcceptor::from(Arc::new(config));
-        let listener = TcpListener::bind("127.0.0.1:0").await.context("binding the webhook port")?;
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("binding the webhook port")?;
         let url = format!("https://{}", listener.local_addr()?);
         let (stop, mut stopped) = oneshot::channel::<()>();
         tokio::spawn(async move {
@@ -67,11 +75,17 @@ impl PolicyWebhook {
                 tokio::spawn(async move {
                     let Ok(stream) = acceptor.accept(tcp).await else { return };
                     let service = hyper::service::service_fn(move |req| handle(Arc::clone(&shared), req));
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
                 });
             }
         });
-        Ok(PolicyWebhook { url, ca_pem: cert.ca_pem, _stop: stop })
+        Ok(PolicyWebhook {
+            url,
+            ca_pem: cert.ca_pem,
+            _stop: stop,
+        })
     }
 
     /// `https://127.0.0.1:<port>`
@@ -96,20 +110,31 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<
     let request = review.get("request").cloned().unwrap_or(Value::Null);
     let runtime = tokio::runtime::Handle::current();
     let evaluated = tokio::task::spawn_blocking(move || {
-        let host = Arc::new(ClusterHost { namespaces: shared.namespaces.clone(), runtime });
+        let host = Arc::new(ClusterHost {
+            namespaces: shared.namespaces.clone(),
+            runtime,
+        });
         shared.policy.validate(&request, &shared.settings, host)
     })
     .await;
     let response = match evaluated {
         Ok(r) => serde_json::to_value(&r).unwrap_or(Value::Null),
-        Err(e) => json!({"uid": review["request"]["uid"], "allowed": false, "status": {"message": e.to_string(), "code": 500}}),
+        Err(e) => {
+            json!({"uid": review["request"]["uid"], "allowed": false, "status": {"message": e.to_string(), "code": 500}})
+        }
     };
-    Ok(reply(StatusCode::OK, json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": response})))
+    Ok(reply(
+        StatusCode::OK,
+        json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": response}),
+    ))
 }
 
 fn reply(status: StatusCode, body: Value) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
     *response.status_mut() = status;
-    response.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
     response
 }

@@ -14,12 +14,19 @@ pub(crate) struct ServingCert {
 pub(crate) fn generate() -> Result<ServingCert> {
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).context("CA parameters")?;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.distinguished_name.push(DnType::CommonName, "tenant-gateway e2e webhook CA");
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().context("CA key")?).context("CA certificate")?;
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "tenant-gateway e2e webhook CA");
+    let ca =
+        CertifiedIssuer::self_signed(ca_params, KeyPair::generate().context("CA key")?).context("CA certificate")?;
 
     let mut params = CertificateParams::new(vec!["localhost".to_string()]).context("serving parameters")?;
-    params.subject_alt_names.push(SanType::IpAddress(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)));
-    params.distinguished_name.push(DnType::CommonName, "tenant-gateway-webhook");
+    params
+        .subject_alt_names
+        .push(SanType::IpAddress(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)));
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "tenant-gateway-webhook");
     let key = KeyPair::generate().context("serving key")?;
     let cert = params.signed_by(&key, &ca).context("serving certificate")?;
     Ok(ServingCert {

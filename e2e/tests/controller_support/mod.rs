@@ -38,7 +38,9 @@ impl Running {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
-        tokio::time::timeout(Duration::from_secs(30), self.handle).await.context("controller stop")???;
+        tokio::time::timeout(Duration::from_secs(30), self.handle)
+            .await
+            .context("controller stop")???;
         Ok(started.elapsed())
     }
 
@@ -54,8 +56,17 @@ pub async fn start_controller(client: Client) -> Running {
     let shutdown = async move {
         let _ = rx.await;
     };
-    let handle = tokio::spawn(tgw_controller::run::run(client, Settings::default(), metrics.clone(), shutdown));
-    Running { metrics, stop: Some(tx), handle }
+    let handle = tokio::spawn(tgw_controller::run::run(
+        client,
+        Settings::default(),
+        metrics.clone(),
+        shutdown,
+    ));
+    Running {
+        metrics,
+        stop: Some(tx),
+        handle,
+    }
 }
 
 /// Starts a control plane and installs the TenantGateway CRD from `tgw_controller::crd`.
@@ -73,7 +84,11 @@ pub async fn cluster() -> anyhow::Result<(TestCluster, Client)> {
         let name = name.clone();
         async move {
             let c = crds.get(&name).await?;
-            Ok(c.status.and_then(|s| s.conditions).unwrap_or_default().iter().any(|c| c.type_ == "Established" && c.status == "True"))
+            Ok(c.status
+                .and_then(|s| s.conditions)
+                .unwrap_or_default()
+                .iter()
+                .any(|c| c.type_ == "Established" && c.status == "True"))
         }
     })
     .await?;
@@ -105,24 +120,37 @@ pub async fn namespace(client: &Client, prefix: &str, labels: &[(&str, &str)]) -
     let api: Api<Namespace> = Api::all(client.clone());
     let labels: BTreeMap<String, String> = labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
     let ns = Namespace {
-        metadata: ObjectMeta { generate_name: Some(format!("{prefix}-")), labels: Some(labels), ..Default::default() },
+        metadata: ObjectMeta {
+            generate_name: Some(format!("{prefix}-")),
+            labels: Some(labels),
+            ..Default::default()
+        },
         ..Default::default()
     };
     Ok(api.create(&PostParams::default(), &ns).await?.name_any())
 }
 
-pub async fn ns_labels(client: &Client, name: &str) -> anyhow::Result<(BTreeMap<String, String>, BTreeMap<String, String>)> {
+pub async fn ns_labels(
+    client: &Client,
+    name: &str,
+) -> anyhow::Result<(BTreeMap<String, String>, BTreeMap<String, String>)> {
     let ns = Api::<Namespace>::all(client.clone()).get(name).await?;
     Ok((ns.labels().clone(), ns.annotations().clone()))
 }
 
 pub async fn resource(client: &Client, group: &str, kind: &str) -> anyhow::Result<ApiResource> {
     let g = kube::discovery::oneshot::group(client, group).await?;
-    Ok(g.recommended_kind(kind).with_context(|| format!("{group} {kind} not served"))?.0)
+    Ok(g.recommended_kind(kind)
+        .with_context(|| format!("{group} {kind} not served"))?
+        .0)
 }
 
 pub async fn dynapi(client: &Client, group: &str, kind: &str, ns: &str) -> anyhow::Result<Api<DynamicObject>> {
-    Ok(Api::namespaced_with(client.clone(), ns, &resource(client, group, kind).await?))
+    Ok(Api::namespaced_with(
+        client.clone(),
+        ns,
+        &resource(client, group, kind).await?,
+    ))
 }
 
 pub const GW: &str = "gateway.networking.k8s.io";
@@ -137,7 +165,9 @@ pub async fn apply(client: &Client, group: &str, obj: Value) -> anyhow::Result<D
     let mut obj = obj;
     obj["apiVersion"] = json!(ar.api_version);
     let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, &ar);
-    Ok(api.patch(&name, &PatchParams::apply(MANAGER).force(), &Patch::Apply(&obj)).await?)
+    Ok(api
+        .patch(&name, &PatchParams::apply(MANAGER).force(), &Patch::Apply(&obj))
+        .await?)
 }
 
 pub fn http_route(ns: &str, name: &str, hosts: &[&str], gw_ns: &str) -> Value {
@@ -164,12 +194,19 @@ pub fn tgw(ns: &str, spec: Value) -> Value {
 
 pub async fn apply_tgw(client: &Client, ns: &str, spec: Value) -> anyhow::Result<()> {
     let api: Api<TenantGateway> = Api::namespaced(client.clone(), ns);
-    api.patch("cozystack", &PatchParams::apply(MANAGER).force(), &Patch::Apply(tgw(ns, spec))).await?;
+    api.patch(
+        "cozystack",
+        &PatchParams::apply(MANAGER).force(),
+        &Patch::Apply(tgw(ns, spec)),
+    )
+    .await?;
     Ok(())
 }
 
 pub async fn get_tgw(client: &Client, ns: &str) -> anyhow::Result<TenantGateway> {
-    Ok(Api::<TenantGateway>::namespaced(client.clone(), ns).get("cozystack").await?)
+    Ok(Api::<TenantGateway>::namespaced(client.clone(), ns)
+        .get("cozystack")
+        .await?)
 }
 
 pub fn condition<'a>(t: &'a TenantGateway, ty: &str) -> Option<&'a Condition> {
@@ -177,21 +214,36 @@ pub fn condition<'a>(t: &'a TenantGateway, ty: &str) -> Option<&'a Condition> {
 }
 
 /// Waits until the TGW's condition `ty` has `status` and `reason` for the current generation.
-pub async fn await_tgw(client: &Client, ns: &str, ty: &str, status: &str, reason: &str) -> anyhow::Result<TenantGateway> {
-    eventually(&format!("TenantGateway {ns}/cozystack {ty}={status}/{reason}"), || async {
-        let t = get_tgw(client, ns).await?;
-        let ok = t.status.as_ref().and_then(|s| s.observed_generation) == t.metadata.generation
-            && condition(&t, ty).is_some_and(|c| c.status.as_str() == status && c.reason == reason);
-        if !ok {
-            anyhow::bail!("now {:?}", condition(&t, ty));
-        }
-        Ok(true)
-    })
+pub async fn await_tgw(
+    client: &Client,
+    ns: &str,
+    ty: &str,
+    status: &str,
+    reason: &str,
+) -> anyhow::Result<TenantGateway> {
+    eventually(
+        &format!("TenantGateway {ns}/cozystack {ty}={status}/{reason}"),
+        || async {
+            let t = get_tgw(client, ns).await?;
+            let ok = t.status.as_ref().and_then(|s| s.observed_generation) == t.metadata.generation
+                && condition(&t, ty).is_some_and(|c| c.status.as_str() == status && c.reason == reason);
+            if !ok {
+                anyhow::bail!("now {:?}", condition(&t, ty));
+            }
+            Ok(true)
+        },
+    )
     .await?;
     get_tgw(client, ns).await
 }
 
-pub async fn get(client: &Client, group: &str, kind: &str, ns: &str, name: &str) -> anyhow::Result<Option<DynamicObject>> {
+pub async fn get(
+    client: &Client,
+    group: &str,
+    kind: &str,
+    ns: &str,
+    name: &str,
+) -> anyhow::Result<Option<DynamicObject>> {
     Ok(dynapi(client, group, kind, ns).await?.get_opt(name).await?)
 }
 
@@ -214,7 +266,11 @@ pub fn our_parents(route: &DynamicObject) -> Vec<(String, String, String)> {
         .map(|p| {
             let c = &p["conditions"][0];
             (
-                format!("{}/{}", p["parentRef"]["namespace"].as_str().unwrap_or(""), p["parentRef"]["name"].as_str().unwrap_or("")),
+                format!(
+                    "{}/{}",
+                    p["parentRef"]["namespace"].as_str().unwrap_or(""),
+                    p["parentRef"]["name"].as_str().unwrap_or("")
+                ),
                 c["status"].as_str().unwrap_or("").to_owned(),
                 c["reason"].as_str().unwrap_or("").to_owned(),
             )
@@ -226,7 +282,8 @@ pub fn our_parents(route: &DynamicObject) -> Vec<(String, String, String)> {
 pub async fn mark_ready(client: &Client, kind: &str, ns: &str, name: &str) -> anyhow::Result<()> {
     let api = dynapi(client, CM, kind, ns).await?;
     let status = json!({"status": {"conditions": [{"type": "Ready", "status": "True", "reason": "Ready", "message": "e2e", "lastTransitionTime": "2026-01-01T00:00:00Z"}]}});
-    api.patch_status(name, &PatchParams::default(), &Patch::Merge(status)).await?;
+    api.patch_status(name, &PatchParams::default(), &Patch::Merge(status))
+        .await?;
     Ok(())
 }
 
@@ -243,25 +300,44 @@ pub async fn program_gateway(client: &Client, ns: &str) -> anyhow::Result<()> {
     api.patch_status(
         "cozystack",
         &PatchParams::default(),
-        &Patch::Merge(json!({"status": {"conditions": [cond("Accepted"), cond("Programmed")], "listeners": listeners}})),
+        &Patch::Merge(
+            json!({"status": {"conditions": [cond("Accepted"), cond("Programmed")], "listeners": listeners}}),
+        ),
     )
     .await?;
     Ok(())
 }
 
 /// resourceVersions of everything the controller writes for the TGW in `ns`, plus extra routes/namespaces.
-pub async fn versions(client: &Client, ns: &str, routes: &[(&str, &str)], namespaces: &[&str]) -> anyhow::Result<Vec<String>> {
+pub async fn versions(
+    client: &Client,
+    ns: &str,
+    routes: &[(&str, &str)],
+    namespaces: &[&str],
+) -> anyhow::Result<Vec<String>> {
     let mut out = Vec::new();
     let tgw = get_tgw(client, ns).await?;
     out.push(format!("tgw={}", tgw.resource_version().unwrap_or_default()));
     for (group, kind) in [(GW, "Gateway"), (CM, "Issuer"), (CM, "Certificate"), (GW, "HTTPRoute")] {
-        for o in dynapi(client, group, kind, ns).await?.list(&Default::default()).await?.items {
-            out.push(format!("{kind}/{}={}", o.name_any(), o.resource_version().unwrap_or_default()));
+        for o in dynapi(client, group, kind, ns)
+            .await?
+            .list(&Default::default())
+            .await?
+            .items
+        {
+            out.push(format!(
+                "{kind}/{}={}",
+                o.name_any(),
+                o.resource_version().unwrap_or_default()
+            ));
         }
     }
     for (rns, name) in routes {
         let o = dynapi(client, GW, "HTTPRoute", rns).await?.get(name).await?;
-        out.push(format!("route {rns}/{name}={}", o.resource_version().unwrap_or_default()));
+        out.push(format!(
+            "route {rns}/{name}={}",
+            o.resource_version().unwrap_or_default()
+        ));
     }
     for n in namespaces {
         let o = Api::<Namespace>::all(client.clone()).get(n).await?;
