@@ -130,11 +130,13 @@ fn workloads() -> Vec<(&'static str, Value)> {
 fn load(path: &str) -> Result<PolicyHost> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {path} (run `make policy` first)"))?;
     let mut host = PolicyHost::new(&bytes).with_context(|| format!("loading {path}"))?;
-    let mut access = AccessControl::default();
-    access.context_aware_resources = BTreeSet::from([ContextAwareResource {
-        api_version: "v1".into(),
-        kind: "Namespace".into(),
-    }]);
+    let access = AccessControl {
+        context_aware_resources: BTreeSet::from([ContextAwareResource {
+            api_version: "v1".into(),
+            kind: "Namespace".into(),
+        }]),
+        ..AccessControl::default()
+    };
     host.set_access_control(access);
     Ok(host)
 }

@@ -39,11 +39,13 @@ impl PolicyWebhook {
     /// policy's Namespace lookups (it needs `get` on namespaces).
     pub async fn start(wasm: &[u8], settings: Value, client: Client) -> Result<PolicyWebhook> {
         let mut policy = PolicyHost::new(wasm).context("loading the policy module")?;
-        let mut access = AccessControl::default();
-        access.context_aware_resources = BTreeSet::from([ContextAwareResource {
-            api_version: "v1".into(),
-            kind: "Namespace".into(),
-        }]);
+        let access = AccessControl {
+            context_aware_resources: BTreeSet::from([ContextAwareResource {
+                api_version: "v1".into(),
+                kind: "Namespace".into(),
+            }]),
+            ..AccessControl::default()
+        };
         policy.set_access_control(access);
         let shared = Arc::new(Shared {
             policy,
