@@ -178,9 +178,9 @@ fn main() -> Result<()> {
     );
     let settings = json!({});
     println!(
-        "| request | verdict | policy, fresh instance (µs) | floor, fresh instance (µs) | policy/floor | policy, warm instance (µs) |"
+        "| request | verdict | policy, fresh instance (µs) | floor, fresh instance (µs) | policy/floor | policy, warm (µs) | floor, warm (µs) |"
     );
-    println!("| --- | --- | --- | --- | --- | --- |");
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
     for (name, req) in workloads() {
         let verdict = policy.validate(&req, &settings, Arc::clone(&cluster));
         let p = measure(
@@ -195,13 +195,16 @@ fn main() -> Result<()> {
         );
         let warm = policy.instantiate(Arc::clone(&cluster))?;
         let w = measure(|| drop(warm.validate(&req, &settings)), o.samples, o.iters);
+        let warm_floor = floor.instantiate(Arc::clone(&cluster))?;
+        let wf = measure(|| drop(warm_floor.validate(&req, &settings)), o.samples, o.iters);
         let allowed = if verdict.allowed { "allow" } else { "deny" };
         println!(
-            "| {name} | {allowed} | {:.1} | {:.1} | {:.2} | {:.1} |",
+            "| {name} | {allowed} | {:.1} | {:.1} | {:.2} | {:.1} | {:.1} |",
             micros(p),
             micros(f),
             p.as_secs_f64() / f.as_secs_f64(),
-            micros(w)
+            micros(w),
+            micros(wf)
         );
     }
     let size = |p: &str| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);

@@ -19,6 +19,8 @@ pub struct Versions {
     pub etcd: String,
     pub gateway_api: String,
     pub cert_manager: String,
+    /// The helm CLI for the chart checks (`e2e/scripts/build-helm.sh`).
+    pub helm: String,
 }
 
 impl Versions {
@@ -42,6 +44,7 @@ impl Versions {
             etcd: get("ETCD")?,
             gateway_api: get("GATEWAY_API")?,
             cert_manager: get("CERT_MANAGER")?,
+            helm: get("HELM")?,
         })
     }
 }
@@ -92,6 +95,29 @@ impl Artefacts {
     }
 }
 
+/// The helm binary at the pinned version, built or reused by `e2e/scripts/build-helm.sh` (which
+/// returns at once when it is cached, and otherwise takes a couple of minutes).
+pub fn helm() -> anyhow::Result<PathBuf> {
+    let v = Versions::pinned()?;
+    let cached = cache_root()?.join("helm").join(&v.helm).join("helm");
+    if cached.is_file() {
+        return Ok(cached);
+    }
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts").join("build-helm.sh");
+    let out = std::process::Command::new(&script)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .with_context(|| format!("running {}", script.display()))?;
+    if !out.status.success() {
+        bail!("{} failed ({})", script.display(), out.status);
+    }
+    let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    if !path.is_file() {
+        bail!("{} printed {}, which is not a file", script.display(), path.display());
+    }
+    Ok(path)
+}
+
 /// `$TGW_CACHE`, else `$HOME/.cache/tenant-gateway`.
 pub fn cache_root() -> anyhow::Result<PathBuf> {
     if let Some(dir) = env_dir("TGW_CACHE") {
@@ -114,6 +140,7 @@ mod tests {
         let v = Versions::pinned()?;
         assert!(v.kubernetes.starts_with("v1."), "{v:?}");
         assert!(v.etcd.starts_with("v3."), "{v:?}");
+        assert!(v.helm.starts_with("v3."), "{v:?}");
         Ok(())
     }
 

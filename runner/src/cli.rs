@@ -312,6 +312,14 @@ fn run(args: &[String]) -> Result<(), Failure> {
         ));
     }
 
+    let mut allowed_capabilities = p.all("allowed-host-capabilities");
+    for pattern in &allowed_capabilities {
+        crate::host::validate_capability_pattern(pattern)
+            .map_err(|e| Failure::Usage(format!("--allowed-host-capabilities: {e}"), RUN_HELP))?;
+    }
+    if allowed_capabilities.is_empty() {
+        allowed_capabilities.push("*".to_owned());
+    }
     // Inputs first, so CLI-level errors do not depend on the module.
     let request_text = if request_path == "-" {
         let mut text = String::new();
@@ -357,10 +365,6 @@ fn run(args: &[String]) -> Result<(), Failure> {
         }
         Default::default()
     };
-    let mut allowed_capabilities = p.all("allowed-host-capabilities");
-    if allowed_capabilities.is_empty() {
-        allowed_capabilities.push("*".to_owned());
-    }
     policy.set_access_control(AccessControl {
         context_aware_resources,
         allowed_capabilities,

@@ -103,6 +103,42 @@ impl HostCapabilities for InMemoryHost {
     }
 }
 
+/// Every host capability path a Kubewarden host knows (besides `tracing/log`).
+pub const KNOWN_CAPABILITIES: [&str; 12] = [
+    "kubernetes/get_resource",
+    "kubernetes/list_resources_by_namespace",
+    "kubernetes/list_resources_all",
+    "kubernetes/can_i",
+    "oci/v1/manifest_digest",
+    "oci/v1/oci_manifest",
+    "oci/v1/oci_manifest_config",
+    "oci/v1/verify",
+    "oci/v2/verify",
+    "net/v1/dns_lookup_host",
+    "crypto/v1/is_certificate_trusted",
+    "tracing/log",
+];
+
+/// Checks a capability pattern against the capability tree: `*`, an exact
+/// known path, or `<prefix>/*` where `<prefix>` is a branch of the tree.
+pub fn validate_capability_pattern(pattern: &str) -> Result<(), String> {
+    let valid = pattern == "*"
+        || KNOWN_CAPABILITIES.contains(&pattern)
+        || pattern.strip_suffix("/*").is_some_and(|prefix| {
+            KNOWN_CAPABILITIES
+                .iter()
+                .any(|known| known.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('/')))
+        });
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "{pattern:?} is not a known host capability (expected '*', a path such as \
+             'kubernetes/get_resource', or a prefix such as 'oci/v1/*')"
+        ))
+    }
+}
+
 /// The access rules of policy-evaluator's callback handler.
 #[derive(Debug, Clone)]
 pub struct AccessControl {
@@ -281,6 +317,27 @@ mod tests {
             Err("Policy has not been granted access to the 'kubernetes/get_resource' host capability. The violation has been reported.".into())
         );
         assert!(acl(&[], &["oci/*"]).capability_allowed("oci/v2/verify"));
+    }
+
+    #[test]
+    fn capability_pattern_validation() {
+        for ok in [
+            "*",
+            "kubernetes/*",
+            "oci/*",
+            "oci/v1/*",
+            "oci/v2/verify",
+            "kubernetes/get_resource",
+        ] {
+            assert_eq!(validate_capability_pattern(ok), Ok(()), "{ok}");
+        }
+        assert_eq!(
+            validate_capability_pattern("kubernetes/get_resources"),
+            Err("\"kubernetes/get_resources\" is not a known host capability (expected '*', a path such as 'kubernetes/get_resource', or a prefix such as 'oci/v1/*')".into())
+        );
+        for bad in ["oci/v3/*", "kube/*", "", "oci/v1"] {
+            assert!(validate_capability_pattern(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

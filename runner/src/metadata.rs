@@ -158,9 +158,8 @@ impl Metadata {
         }
         if let Some(caps) = &self.host_capabilities {
             for (i, cap) in caps.iter().enumerate() {
-                if cap.trim().is_empty() {
-                    return Err(Error::Metadata(format!("hostCapabilities[{i}]: must not be empty")));
-                }
+                crate::host::validate_capability_pattern(cap)
+                    .map_err(|e| Error::Metadata(format!("hostCapabilities[{i}]: {e}")))?;
             }
         }
         Ok(())
@@ -391,6 +390,19 @@ somethingUnknown: is ignored
         );
         let e = err_of("mutating: false\nannotations:\n  foo: [1, 2]\n");
         assert!(e.starts_with("invalid metadata: annotations.foo: invalid type"), "{e}");
+    }
+
+    #[test]
+    fn host_capabilities_are_checked() {
+        assert_eq!(
+            err_of("mutating: false\nhostCapabilities: [kubernetes/get_resource, 'oci/*']\n"),
+            "<ok>"
+        );
+        let e = err_of("mutating: false\nhostCapabilities: [kubernetes/get_resource, kubernetes/watch]\n");
+        assert!(
+            e.starts_with(r#"invalid metadata: hostCapabilities[1]: "kubernetes/watch" is not a known"#),
+            "{e}"
+        );
     }
 
     #[test]
