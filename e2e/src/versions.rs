@@ -103,7 +103,9 @@ pub fn helm() -> anyhow::Result<PathBuf> {
     if cached.is_file() {
         return Ok(cached);
     }
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts").join("build-helm.sh");
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("scripts")
+        .join("build-helm.sh");
     let out = std::process::Command::new(&script)
         .stderr(std::process::Stdio::inherit())
         .output()
