@@ -23,8 +23,8 @@ publish: policy $(KWCTL_RUNNER) ## push policy/annotated-policy.wasm: make publi
 	$(KWCTL_RUNNER) push -o json $(PUSH_FLAGS) policy/annotated-policy.wasm registry://$(REGISTRY):$(TAG)
 
 # Tests run in the release profile so they reuse the release wasmtime build.
-test-registry: ## push/pull round trip of the policy artifact against a local docker-registry
-	$(CARGO) test --release -p tgw-runner --test registry_roundtrip
+test-registry: policy ## push/pull round trip of the policy artifact against a local docker-registry
+	TGW_POLICY_WASM=$(CURDIR)/policy/annotated-policy.wasm $(CARGO) test --locked --release -p tgw-runner --test registry_roundtrip
 
-test-runner: ## unit + integration tests of the runner (generated waPC guests, registry round trip)
-	$(CARGO) test --release -p tgw-runner
+test-runner: policy ## unit + integration tests of the runner (generated waPC guests, registry round trip of the real policy)
+	TGW_POLICY_WASM=$(CURDIR)/policy/annotated-policy.wasm $(CARGO) test --locked --release -p tgw-runner
