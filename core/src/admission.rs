@@ -174,6 +174,20 @@ pub(crate) fn resolve_apex(
     }
 }
 
+/// The apex of the request's tenant namespace, or a `NoApex` denial stating `rule`.
+pub(crate) fn require_apex(
+    req: &Request,
+    settings: &Settings,
+    lookup: impl FnOnce(&str) -> NamespaceFacts,
+    rule: impl FnOnce() -> Rule,
+) -> Result<Apex, Denial> {
+    resolve_apex(req, settings, lookup).map_err(|problem| Denial::NoApex {
+        subject: req.subject(),
+        problem,
+        rule: rule(),
+    })
+}
+
 /// `groups a, b; users c` for messages about trusted callers.
 pub(crate) fn describe_trusted(settings: &Settings) -> String {
     let mut out = format!("groups {}", settings.trusted_groups.join(", "));

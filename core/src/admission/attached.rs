@@ -3,7 +3,7 @@
 //! their own gateway label), and a TenantGateway's apex must lie within its namespace's apex.
 
 use super::objects::{Package, TenantGateway};
-use super::{Denial, NamespaceFacts, Request, Rule, new_object, resolve_apex};
+use super::{Denial, NamespaceFacts, Request, Rule, new_object, require_apex};
 use crate::hostname::Hostname;
 use crate::settings::Settings;
 
@@ -32,11 +32,7 @@ pub(crate) fn check_tenant_gateway(
             settings.host_label
         ))
     };
-    let apex = resolve_apex(req, settings, lookup).map_err(|problem| Denial::NoApex {
-        subject: subject.clone(),
-        problem,
-        rule: rule(),
-    })?;
+    let apex = require_apex(req, settings, lookup, rule)?;
     let value = match spec.apex.as_deref() {
         None | Some("") => {
             return Err(Denial::TenantGatewayWithoutApex {

@@ -3,7 +3,7 @@
 //! no host-less rule and no `spec.defaultBackend`.
 
 use super::objects::Ingress;
-use super::{Apex, Denial, NamespaceFacts, Request, Rule, new_object, resolve_apex};
+use super::{Apex, Denial, NamespaceFacts, Request, Rule, new_object, require_apex};
 use crate::hostname::Hostname;
 use crate::settings::Settings;
 
@@ -18,11 +18,7 @@ pub(crate) fn check(
     let ingress: Ingress = new_object(req)?;
     let spec = ingress.spec.unwrap_or_default();
     let subject = req.subject();
-    let apex = resolve_apex(req, settings, lookup).map_err(|problem| Denial::NoApex {
-        subject: subject.clone(),
-        problem,
-        rule: rule(settings, None),
-    })?;
+    let apex = require_apex(req, settings, lookup, || rule(settings, None))?;
     let rule = || rule(settings, Some(&apex));
     if spec.default_backend.as_ref().is_some_and(|b| !b.is_null()) {
         return Err(Denial::IngressDefaultBackend { subject, rule: rule() });

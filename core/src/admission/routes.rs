@@ -2,7 +2,7 @@
 //! kept out of tenant namespaces.
 
 use super::objects::Route;
-use super::{Denial, NamespaceFacts, Request, Rule, new_object, resolve_apex};
+use super::{Denial, NamespaceFacts, Request, Rule, new_object, require_apex};
 use crate::hostname::Hostname;
 use crate::settings::Settings;
 
@@ -17,11 +17,7 @@ pub(crate) fn check(
     let route: Route = new_object(req)?;
     let hostnames = route.spec.and_then(|s| s.hostnames).unwrap_or_default();
     let subject = req.subject();
-    let apex = resolve_apex(req, settings, lookup).map_err(|problem| Denial::NoApex {
-        subject: subject.clone(),
-        problem,
-        rule: rule(req, settings, None),
-    })?;
+    let apex = require_apex(req, settings, lookup, || rule(req, settings, None))?;
     let apex_text = apex.hostname.original();
     if hostnames.is_empty() && settings.require_route_hostnames {
         return Err(Denial::RouteWithoutHostnames {
