@@ -16,5 +16,5 @@ e2e-controller: ## Controller e2e suite against the local kube-apiserver+etcd
 bench-render: ## Render time per TenantGateway (tgw-core, release)
 	$(CARGO) run --release -p tgw-core --example render_bench
 
-bench-controller: ## Converge N TenantGateways x M routes on the local control plane (BENCH_TGWS, BENCH_ROUTES)
-	$(CARGO) test --release -p tgw-e2e --test controller_bench -- --ignored --nocapture
+bench-controller: ## Converge N TenantGateways x M routes on the local control plane (BENCH_TGWS, BENCH_ROUTES; debug build)
+	$(CARGO) test -p tgw-e2e --test controller_bench -- --ignored --nocapture

@@ -18,6 +18,8 @@ pub struct Metrics {
     pub writes: AtomicU64,
     pub reconciles: AtomicU64,
     pub failures: AtomicU64,
+    /// Error reasons, duration histogram, conflicts, cache state (`crate::metrics`).
+    pub obs: crate::metrics::Observed,
 }
 
 impl Metrics {
@@ -36,15 +38,19 @@ pub struct Context {
     pub namespaces: Store<Namespace>,
     pub routes: Vec<(RouteKind, kube::core::ApiResource, Store<DynamicObject>)>,
     pub metrics: Arc<Metrics>,
+    /// Becomes true once every cache has its initial list (see [`Context::caches_ready`]).
+    pub synced: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Context {
     /// Waits until every cache has its initial list, so no decision runs on a partial snapshot
     /// (a restart would otherwise drop listeners for routes not yet seen).
+    ///
+    /// Many reconciles wait here at once after a start; kube-runtime's `Store::wait_until_ready`
+    /// wakes only one concurrent waiter, so a single gate task waits on the stores and publishes
+    /// the result through a watch channel every waiter can observe.
     pub async fn caches_ready(&self) {
-        let _ = self.namespaces.wait_until_ready().await;
-        for (_, _, s) in &self.routes {
-            let _ = s.wait_until_ready().await;
-        }
+        let mut synced = self.synced.clone();
+        let _ = synced.wait_for(|ready| *ready).await;
     }
 }

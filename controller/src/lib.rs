@@ -7,9 +7,14 @@
 //! watch TGW / owned / routes / namespaces ─► reconcile ─► snapshot ─► core::decide ─► apply (SSA)
 //! ```
 
+pub mod app;
 pub mod apply;
+pub mod config;
 pub mod context;
 pub mod crd;
+pub mod http;
+pub mod leader;
+pub mod metrics;
 pub mod reconcile;
 pub mod resources;
 pub mod run;

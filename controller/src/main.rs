@@ -1,31 +1,51 @@
 //! tenantgateway-controller: reconciles TenantGateways. Runs in or out of cluster (KUBECONFIG).
 //!
-//! Environment: `TGW_PLATFORM_PREFIXES` (comma-separated, default `cozy-`),
-//! `TGW_ACME_CHALLENGE_NAMESPACE` (default `cozy-cert-manager`), `RUST_LOG`.
+//! Every flag has an environment variable of the same meaning (`--help`, `controller/README.md`):
+//! `TGW_PLATFORM_PREFIXES`, `TGW_ACME_CHALLENGE_NAMESPACE`, `TGW_LEADER_ELECTION*`,
+//! `TGW_POD_NAME`, `TGW_METRICS_ADDR`, `TGW_LOG_FORMAT`, … and `RUST_LOG` for the log filter.
 
-use std::sync::Arc;
+use std::process::ExitCode;
 
-use tgw_core::conflict::PlatformPrefixes;
-use tgw_core::decide::Settings;
+use clap::Parser;
+use tgw_controller::app::{self, App};
+use tgw_controller::config::Config;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
-    let mut settings = Settings::default();
-    if let Ok(p) = std::env::var("TGW_PLATFORM_PREFIXES") {
-        settings.platform = PlatformPrefixes(p.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect());
+async fn main() -> ExitCode {
+    let cfg = Config::parse();
+    if let Err(e) = app::init_logging(cfg.log_format) {
+        eprintln!("{e:#}");
+        return ExitCode::FAILURE;
     }
-    if let Ok(ns) = std::env::var("TGW_ACME_CHALLENGE_NAMESPACE") {
-        settings.challenge_namespace = ns;
-    }
-    let client = kube::Client::try_default().await?;
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
+    let app = match App::bind(&cfg).await {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "invalid configuration");
+            return ExitCode::from(2);
+        }
     };
-    tgw_controller::run::run(client, settings, Arc::new(Default::default()), shutdown).await
+    tracing::info!(
+        metrics_addr = %cfg.metrics_addr,
+        leader_election = cfg.leader_election,
+        platform_prefixes = ?cfg.platform_prefixes().0,
+        acme_challenge_namespace = %cfg.acme_challenge_namespace,
+        "starting tenantgateway-controller"
+    );
+    let client = match kube::Client::try_default().await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "no Kubernetes client configuration");
+            return ExitCode::FAILURE;
+        }
+    };
+    match app.run(client, app::shutdown_signal()).await {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "controller failed");
+            ExitCode::FAILURE
+        }
+    }
 }

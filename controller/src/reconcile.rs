@@ -41,8 +41,12 @@ fn input(tgw: &TenantGateway) -> Result<TgwInput> {
     })
 }
 
+/// Entry point for the Controller: metrics and a span naming the object around [`reconcile_one`].
 pub async fn reconcile(tgw: Arc<TenantGateway>, ctx: Arc<Context>) -> Result<Action> {
-    ctx.metrics.reconciles.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    crate::metrics::observe(tgw, ctx, reconcile_one).await
+}
+
+async fn reconcile_one(tgw: Arc<TenantGateway>, ctx: Arc<Context>) -> Result<Action> {
     let t = input(&tgw)?;
     ctx.caches_ready().await;
     let api: Api<TenantGateway> = Api::namespaced(ctx.client.clone(), &t.meta.namespace);
@@ -88,6 +92,7 @@ pub async fn reconcile(tgw: Arc<TenantGateway>, ctx: Arc<Context>) -> Result<Act
     // 2. Decide.
     let views: Vec<RouteView> = routes.iter().map(|(r, _, _)| r.clone()).collect();
     let d = decide(&t, &namespaces, &views, &ctx.settings);
+    ctx.metrics.obs.set_conflicts(&t.key(), crate::metrics::hostname_conflicts(&d));
 
     // 3. Gateway.
     let gateway = match &d.desired.gateway {
@@ -156,6 +161,7 @@ pub async fn reconcile(tgw: Arc<TenantGateway>, ctx: Arc<Context>) -> Result<Act
     } else {
         ctx.metrics.failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         for (step, e) in &errors {
+            ctx.metrics.obs.step_failed(step);
             tracing::warn!(tgw = %t.key(), step, error = %e, "reconcile step failed");
         }
         Ok(Action::requeue(Duration::from_secs(15)))
@@ -325,8 +331,9 @@ async fn cleanup(ctx: &Context, t: &TgwInput) -> Result<()> {
     Ok(())
 }
 
-pub fn error_policy(_tgw: Arc<TenantGateway>, err: &Error, ctx: Arc<Context>) -> Action {
+pub fn error_policy(tgw: Arc<TenantGateway>, err: &Error, ctx: Arc<Context>) -> Action {
     ctx.metrics.failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    tracing::warn!(error = %err, "reconcile failed");
+    let object = format!("{}/{}", tgw.namespace().unwrap_or_default(), tgw.name_any());
+    tracing::warn!(object, reason = err.metric_label(), error = %err, "reconcile failed");
     Action::requeue(Duration::from_secs(10))
 }

@@ -138,6 +138,20 @@ pub async fn run(
     }
     drop(tx);
 
+    // The one waiter on the stores' readiness; everyone else watches `synced`.
+    let (synced_tx, synced) = tokio::sync::watch::channel(false);
+    {
+        let ns_store = ns_store.clone();
+        let stores: Vec<Store<DynamicObject>> = route_stores.iter().map(|(_, _, s)| s.clone()).collect();
+        tasks.0.push(tokio::spawn(async move {
+            let _ = ns_store.wait_until_ready().await;
+            for s in stores {
+                let _ = s.wait_until_ready().await;
+            }
+            let _ = synced_tx.send(true);
+        }));
+    }
+
     let ctx = Arc::new(Context {
         client: client.clone(),
         resources: resources.clone(),
@@ -145,7 +159,20 @@ pub async fn run(
         namespaces: ns_store,
         routes: route_stores,
         metrics,
+        synced,
     });
+
+    // Metrics hook: the TenantGateway cache (counts, pending) and cache readiness for /readyz
+    // (through the `synced` gate: a second `wait_until_ready` waiter could steal the wake-up).
+    ctx.metrics.obs.set_store(Some(tgw_store.clone()));
+    {
+        let ctx = ctx.clone();
+        tasks.0.push(tokio::spawn(async move {
+            ctx.caches_ready().await;
+            ctx.metrics.obs.set_synced(true);
+            tracing::info!("caches synced");
+        }));
+    }
 
     let owned = watcher::Config::default().labels(&format!("{LABEL_MANAGED_BY}={MANAGED_BY_VALUE}"));
     controller

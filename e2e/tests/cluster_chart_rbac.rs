@@ -169,7 +169,6 @@ const NEEDED: &[Access] = &[
     ("coordination.k8s.io", "leases", "", "create", RELEASE_NS, ""),
     ("coordination.k8s.io", "leases", "", "get", RELEASE_NS, LEASE),
     ("coordination.k8s.io", "leases", "", "update", RELEASE_NS, LEASE),
-    ("coordination.k8s.io", "leases", "", "patch", RELEASE_NS, LEASE),
 ];
 
 /// Things the controller never does and must not be able to do.
@@ -216,6 +215,7 @@ const DENIED: &[Access] = &[
     ("coordination.k8s.io", "leases", "", "get", RELEASE_NS, "someone-else"),
     ("coordination.k8s.io", "leases", "", "update", RELEASE_NS, "someone-else"),
     ("coordination.k8s.io", "leases", "", "delete", RELEASE_NS, LEASE),
+    ("coordination.k8s.io", "leases", "", "patch", RELEASE_NS, LEASE),
     ("coordination.k8s.io", "leases", "", "create", TENANT_NS, ""),
     ("coordination.k8s.io", "leases", "", "list", RELEASE_NS, ""),
     ("rbac.authorization.k8s.io", "clusterroles", "", "escalate", "", ""),
@@ -423,7 +423,7 @@ async fn rules_reviews(controller: &Client) -> anyhow::Result<()> {
 
     let mut in_release = cluster_rules;
     in_release.insert("coordination.k8s.io leases create".to_owned());
-    for v in ["get", "update", "patch"] {
+    for v in ["get", "update"] {
         in_release.insert(format!("coordination.k8s.io leases {v} {LEASE}"));
     }
     let got = granted_rules(controller, RELEASE_NS).await?;

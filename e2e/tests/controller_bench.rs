@@ -31,7 +31,7 @@ fn peak_rss_mib() -> f64 {
 #[ignore = "benchmark: run with `make bench-controller`"]
 async fn converge_benchmark() -> anyhow::Result<()> {
     let (tgws, routes) = (env("BENCH_TGWS", 200), env("BENCH_ROUTES", 10));
-    let (_cluster, admin) = cluster().await?;
+    let (cluster, admin) = cluster().await?;
     let created = Instant::now();
     let namespaces: Vec<String> = stream::iter(0..tgws)
         .map(|_| namespace(&admin, "tenant-b", &[]))
@@ -72,7 +72,7 @@ async fn converge_benchmark() -> anyhow::Result<()> {
     );
 
     let start = Instant::now();
-    let controller = start_controller(admin.clone()).await;
+    let controller = start_controller(cluster.admin().await?).await;
     let gw_api: Api<DynamicObject> = Api::all_with(admin.clone(), &resource(&admin, GW, "Gateway").await?);
     let route_api: Api<DynamicObject> = Api::all_with(admin.clone(), &resource(&admin, GW, "HTTPRoute").await?);
     let want_listeners = routes + 2;
@@ -92,6 +92,9 @@ async fn converge_benchmark() -> anyhow::Result<()> {
             .count();
         if done_gw == tgws && done_routes >= tgws * routes {
             break;
+        }
+        if std::env::var_os("BENCH_DEBUG").is_some() {
+            eprintln!("{done_gw}/{tgws} gateways, {done_routes} routes, writes {}", controller.metrics.writes());
         }
         anyhow::ensure!(
             Instant::now() < deadline,

@@ -29,6 +29,7 @@ async fn controller_suite() -> anyhow::Result<()> {
     foreign_objects_are_refused(&admin).await.context("foreign objects")?;
     namespace_labels_are_owned(&admin).await.context("namespace labels")?;
     listener_cap(&admin).await.context("listener cap")?;
+    passthrough_and_other_kinds(&admin).await.context("passthrough / kinds")?;
     deletion_cleans_up(&admin).await.context("deletion")?;
     let took = controller.stop().await?;
     eprintln!("graceful stop took {took:?}");
@@ -446,5 +447,54 @@ async fn restart_mid_way(admin: &Client) -> anyhow::Result<()> {
         "{names:?}"
     );
     second.stop().await?;
+    Ok(())
+}
+
+async fn passthrough_and_other_kinds(admin: &Client) -> anyhow::Result<()> {
+    let owner = namespace(admin, "tenant-p", &[]).await?;
+    let child = namespace(admin, "tenant-p-child", &[(LABEL_GATEWAY, &owner)]).await?;
+    let apex = format!("{owner}.example.org");
+    let api_host = format!("api.{apex}");
+    apply_tgw(admin, &owner, json!({"apex": apex, "tlsPassthroughServices": ["api"]})).await?;
+    // TLSRoute on the passthrough listener; an HTTPRoute and a GRPCRoute claiming hostnames that
+    // cannot get a terminate listener; an HTTPRoute pinned to a listener that does not exist.
+    apply(admin, GW, json!({
+        "apiVersion": "gateway.networking.k8s.io/v1alpha2", "kind": "TLSRoute",
+        "metadata": {"name": "k8s", "namespace": child},
+        "spec": {"parentRefs": [{"name": "cozystack", "namespace": owner, "sectionName": "tls-api"}],
+                 "hostnames": [api_host], "rules": [{"backendRefs": [{"name": "k8s", "port": 443}]}]},
+    })).await?;
+    apply(admin, GW, http_route(&child, "steal-api", &[&api_host], &owner)).await?;
+    apply(admin, GW, json!({
+        "apiVersion": "gateway.networking.k8s.io/v1", "kind": "GRPCRoute",
+        "metadata": {"name": "grpc", "namespace": child},
+        "spec": {"parentRefs": [{"name": "cozystack", "namespace": owner}], "hostnames": [format!("g.{apex}")],
+                 "rules": [{"backendRefs": [{"name": "g", "port": 9000}]}]},
+    })).await?;
+    let mut pinned = http_route(&child, "pinned", &[&format!("p.{apex}")], &owner);
+    pinned["spec"]["parentRefs"][0]["sectionName"] = json!("nope");
+    apply(admin, GW, pinned).await?;
+    let gwkey = format!("{owner}/cozystack");
+    for (kind, name, status, reason) in [
+        ("TLSRoute", "k8s", "True", "Accepted"),
+        ("HTTPRoute", "steal-api", "False", "NotAllowedByListeners"),
+        ("GRPCRoute", "grpc", "False", "NotAllowedByListeners"),
+        ("HTTPRoute", "pinned", "False", "NoMatchingParent"),
+    ] {
+        eventually(&format!("status of {kind} {name}"), || async {
+            let r = get(admin, GW, kind, &child, name).await?.context("route")?;
+            let got = our_parents(&r);
+            if got != vec![(gwkey.clone(), status.to_owned(), reason.to_owned())] {
+                anyhow::bail!("{got:?}");
+            }
+            Ok(true)
+        })
+        .await?;
+    }
+    let r = get(admin, GW, "HTTPRoute", &child, "steal-api").await?.context("route")?;
+    let msg = r.data["status"]["parents"][0]["conditions"][0]["message"].as_str().unwrap_or_default().to_owned();
+    assert!(msg.ends_with(&format!("not served: {api_host} is served by a TLS passthrough listener")), "{msg}");
+    let gw = get(admin, GW, "Gateway", &owner, "cozystack").await?.context("gw")?;
+    assert_eq!(listener_names(&gw), vec!["http".to_owned(), "tls-api".into()], "no terminate listener for api/grpc");
     Ok(())
 }

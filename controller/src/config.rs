@@ -1,0 +1,379 @@
+//! Command-line flags and their environment variables (a flag and its variable mean the same;
+//! the flag wins when both are given). Defaults are documented in `controller/README.md`.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::builder::BoolishValueParser;
+use clap::{Parser, ValueEnum};
+use tgw_core::conflict::PlatformPrefixes;
+use tgw_core::decide::Settings;
+use tgw_core::keys::{ACME_CHALLENGE_NAMESPACE, CONTROLLER_NAME, FIELD_MANAGER};
+
+use crate::leader::LeaderConfig;
+
+/// Log line format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One JSON object per line, with the current span's fields (the reconciled object).
+    Json,
+    /// Human-readable text.
+    Text,
+}
+
+/// Reconciles TenantGateways (gateway.cozystack.io/v1alpha1) into a per-tenant Gateway, Issuer,
+/// Certificates, redirect route, namespace labels and route status.
+#[derive(Clone, Debug, Parser)]
+#[command(name = "tenantgateway-controller", version, about, long_about = None)]
+pub struct Config {
+    /// controllerName written into route status.parents. Fixed in tgw-core: only the default is accepted.
+    #[arg(long, env = "TGW_CONTROLLER_NAME", default_value = CONTROLLER_NAME)]
+    pub controller_name: String,
+
+    /// Namespace-name prefixes of platform namespaces (comma-separated; empty: none).
+    #[arg(long, env = "TGW_PLATFORM_PREFIXES", default_value = "cozy-", value_delimiter = ',')]
+    pub platform_prefixes: Vec<String>,
+
+    /// Namespace of the ACME HTTP-01 challenge solvers (cert-manager's namespace).
+    #[arg(long, env = "TGW_ACME_CHALLENGE_NAMESPACE", default_value = ACME_CHALLENGE_NAMESPACE)]
+    pub acme_challenge_namespace: String,
+
+    /// Server-side apply field manager. Fixed in tgw-core: only the default is accepted.
+    #[arg(long, env = "TGW_FIELD_MANAGER", default_value = FIELD_MANAGER)]
+    pub field_manager: String,
+
+    /// Only reconcile TenantGateways of this namespace (not supported yet: refused when non-empty).
+    #[arg(long, env = "TGW_WATCH_NAMESPACE", default_value = "")]
+    pub watch_namespace: String,
+
+    /// Elect a leader on a coordination.k8s.io/v1 Lease; only the leader reconciles and writes.
+    #[arg(
+        long,
+        env = "TGW_LEADER_ELECTION",
+        default_value = "false",
+        num_args = 0..=1,
+        default_missing_value = "true",
+        value_parser = BoolishValueParser::new(),
+    )]
+    pub leader_election: bool,
+
+    /// Namespace of the Lease (default: the pod's service-account namespace).
+    #[arg(long, env = "TGW_LEADER_ELECTION_NAMESPACE")]
+    pub leader_election_namespace: Option<String>,
+
+    /// Name of the Lease.
+    #[arg(
+        long,
+        env = "TGW_LEADER_ELECTION_LEASE_NAME",
+        default_value = "tenant-gateway-controller"
+    )]
+    pub leader_election_lease_name: String,
+
+    /// How long a Lease is valid without renewal; a standby takes over after this.
+    #[arg(long, env = "TGW_LEADER_ELECTION_LEASE_DURATION", default_value = "15s", value_parser = parse_duration)]
+    pub leader_election_lease_duration: Duration,
+
+    /// How long the leader keeps failing to renew before it stops reconciling.
+    #[arg(long, env = "TGW_LEADER_ELECTION_RENEW_DEADLINE", default_value = "10s", value_parser = parse_duration)]
+    pub leader_election_renew_deadline: Duration,
+
+    /// Interval between acquire/renew attempts.
+    #[arg(long, env = "TGW_LEADER_ELECTION_RETRY_PERIOD", default_value = "2s", value_parser = parse_duration)]
+    pub leader_election_retry_period: Duration,
+
+    /// Holder identity in the Lease (default: $HOSTNAME, else a random name).
+    #[arg(long, env = "TGW_POD_NAME")]
+    pub pod_name: Option<String>,
+
+    /// Listen address of /metrics, /healthz and /readyz.
+    #[arg(long, env = "TGW_METRICS_ADDR", default_value = "0.0.0.0:8080")]
+    pub metrics_addr: SocketAddr,
+
+    /// Log format; the filter comes from RUST_LOG (default `info`).
+    #[arg(long, env = "TGW_LOG_FORMAT", value_enum, default_value = "json")]
+    pub log_format: LogFormat,
+}
+
+const SA_NAMESPACE_FILE: &str = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
+
+impl Config {
+    /// Parses `args` (the first is the program name) and the environment, as `main` does.
+    pub fn try_from_args<I, T>(args: I) -> Result<Config, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        Config::try_parse_from(args)
+    }
+
+    /// Checks what clap cannot: values fixed by tgw-core, unsupported options, timing order.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.controller_name == CONTROLLER_NAME,
+            "--controller-name/TGW_CONTROLLER_NAME={:?} is not supported: route status uses the \
+             fixed controllerName {CONTROLLER_NAME:?} (tgw_core::keys::CONTROLLER_NAME)",
+            self.controller_name
+        );
+        anyhow::ensure!(
+            self.field_manager == FIELD_MANAGER,
+            "--field-manager/TGW_FIELD_MANAGER={:?} is not supported: writes use the fixed field \
+             manager {FIELD_MANAGER:?} (tgw_core::keys::FIELD_MANAGER)",
+            self.field_manager
+        );
+        anyhow::ensure!(
+            self.watch_namespace.trim().is_empty(),
+            "--watch-namespace/TGW_WATCH_NAMESPACE={:?} is not supported yet: the controller \
+             reconciles TenantGateways of all namespaces; unset it",
+            self.watch_namespace
+        );
+        anyhow::ensure!(
+            !self.acme_challenge_namespace.is_empty(),
+            "--acme-challenge-namespace is empty"
+        );
+        if self.leader_election {
+            let (d, r, p) = (
+                self.leader_election_lease_duration,
+                self.leader_election_renew_deadline,
+                self.leader_election_retry_period,
+            );
+            anyhow::ensure!(!p.is_zero(), "leader election: retry period must be positive");
+            anyhow::ensure!(
+                d > r && r > p,
+                "leader election: need lease duration ({d:?}) > renew deadline ({r:?}) > retry period ({p:?})"
+            );
+            anyhow::ensure!(d.as_secs() >= 1, "leader election: lease duration must be at least 1s");
+            anyhow::ensure!(
+                !self.leader_election_lease_name.is_empty(),
+                "leader election: lease name is empty"
+            );
+        }
+        Ok(())
+    }
+
+    /// Non-empty, trimmed prefixes.
+    pub fn platform_prefixes(&self) -> PlatformPrefixes {
+        PlatformPrefixes(
+            self.platform_prefixes
+                .iter()
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect(),
+        )
+    }
+
+    /// Settings for tgw-core's decisions.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            platform: self.platform_prefixes(),
+            challenge_namespace: self.acme_challenge_namespace.clone(),
+        }
+    }
+
+    /// Holder identity: --pod-name, else $HOSTNAME, else `tgw-<pid>-<nanos>`.
+    pub fn identity(&self) -> String {
+        if let Some(p) = self.pod_name.as_deref().filter(|p| !p.is_empty()) {
+            return p.to_owned();
+        }
+        if let Ok(h) = std::env::var("HOSTNAME")
+            && !h.is_empty()
+        {
+            return h;
+        }
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        format!("tgw-{}-{nanos:x}", std::process::id())
+    }
+
+    /// Leader-election settings, `None` when disabled. The namespace defaults to the pod's
+    /// service-account namespace.
+    pub fn leader(&self) -> anyhow::Result<Option<LeaderConfig>> {
+        if !self.leader_election {
+            return Ok(None);
+        }
+        let namespace = match self.leader_election_namespace.as_deref().filter(|n| !n.is_empty()) {
+            Some(n) => n.to_owned(),
+            None => std::fs::read_to_string(SA_NAMESPACE_FILE)
+                .map(|s| s.trim().to_owned())
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "leader election: set --leader-election-namespace/TGW_LEADER_ELECTION_NAMESPACE \
+                     (no {SA_NAMESPACE_FILE}: {e})"
+                    )
+                })?,
+        };
+        Ok(Some(LeaderConfig {
+            namespace,
+            lease_name: self.leader_election_lease_name.clone(),
+            identity: self.identity(),
+            lease_duration: self.leader_election_lease_duration,
+            renew_deadline: self.leader_election_renew_deadline,
+            retry_period: self.leader_election_retry_period,
+        }))
+    }
+}
+
+/// Parses Go-style durations as the chart writes them: `15s`, `500ms`, `1m30s`, `2h`; a bare
+/// number means seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err("empty duration".to_owned());
+    }
+    if let Ok(secs) = s.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        if num_len == 0 {
+            return Err(format!("invalid duration {s:?}: expected a number at {rest:?}"));
+        }
+        let value: f64 = rest[..num_len].parse().map_err(|_| format!("invalid duration {s:?}"))?;
+        rest = &rest[num_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let unit = &rest[..unit_len];
+        rest = &rest[unit_len..];
+        let scale = match unit {
+            "ms" => 0.001,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            "" => return Err(format!("invalid duration {s:?}: missing unit (ms, s, m, h)")),
+            u => return Err(format!("invalid duration {s:?}: unknown unit {u:?} (ms, s, m, h)")),
+        };
+        total += Duration::from_secs_f64(value * scale);
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Config, clap::Error> {
+        Config::try_parse_from(std::iter::once("tgw").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn defaults() {
+        // Only runs meaningfully without TGW_* in the test environment.
+        if std::env::vars().any(|(k, _)| k.starts_with("TGW_")) {
+            return;
+        }
+        let c = parse(&[]).expect("defaults parse");
+        assert_eq!(c.controller_name, CONTROLLER_NAME);
+        assert_eq!(c.platform_prefixes().0, vec!["cozy-".to_owned()]);
+        assert_eq!(c.acme_challenge_namespace, "cozy-cert-manager");
+        assert_eq!(c.field_manager, "tenantgateway-controller");
+        assert!(!c.leader_election);
+        assert_eq!(c.leader_election_lease_name, "tenant-gateway-controller");
+        assert_eq!(c.leader_election_lease_duration, Duration::from_secs(15));
+        assert_eq!(c.leader_election_renew_deadline, Duration::from_secs(10));
+        assert_eq!(c.leader_election_retry_period, Duration::from_secs(2));
+        assert_eq!(c.metrics_addr, "0.0.0.0:8080".parse().expect("addr"));
+        assert_eq!(c.log_format, LogFormat::Json);
+        c.validate().expect("defaults are valid");
+        assert_eq!(c.settings().challenge_namespace, "cozy-cert-manager");
+    }
+
+    #[test]
+    fn flags() {
+        let c = parse(&[
+            "--platform-prefixes",
+            "cozy-, platform-,,",
+            "--acme-challenge-namespace",
+            "cm",
+            "--leader-election",
+            "--leader-election-namespace",
+            "ns",
+            "--leader-election-lease-duration",
+            "1m",
+            "--leader-election-renew-deadline",
+            "30s",
+            "--leader-election-retry-period",
+            "500ms",
+            "--pod-name",
+            "pod-a",
+            "--metrics-addr",
+            "127.0.0.1:9090",
+            "--log-format",
+            "text",
+        ])
+        .expect("parse");
+        assert_eq!(
+            c.platform_prefixes().0,
+            vec!["cozy-".to_owned(), "platform-".to_owned()]
+        );
+        assert!(
+            parse(&["--platform-prefixes", ""])
+                .expect("parse")
+                .platform_prefixes()
+                .0
+                .is_empty()
+        );
+        assert!(c.leader_election);
+        c.validate().expect("valid");
+        let l = c.leader().expect("leader").expect("enabled");
+        assert_eq!(l.namespace, "ns");
+        assert_eq!(l.identity, "pod-a");
+        assert_eq!(l.lease_duration, Duration::from_secs(60));
+        assert_eq!(l.retry_period, Duration::from_millis(500));
+        assert_eq!(c.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn booleans_as_the_chart_writes_them() {
+        for (v, want) in [
+            ("true", true),
+            ("false", false),
+            ("1", true),
+            ("0", false),
+            ("yes", true),
+            ("off", false),
+        ] {
+            let c = parse(&["--leader-election", v]).expect("parse");
+            assert_eq!(c.leader_election, want, "{v}");
+        }
+        assert!(parse(&["--leader-election", "maybe"]).is_err());
+    }
+
+    #[test]
+    fn refused_values() {
+        for args in [
+            &["--controller-name", "example.com/other"][..],
+            &["--field-manager", "someone"],
+            &["--watch-namespace", "tenant-root"],
+            &["--leader-election", "true", "--leader-election-lease-duration", "5s"],
+            &["--leader-election", "true", "--leader-election-retry-period", "10s"],
+        ] {
+            let c = parse(args).expect("parses");
+            assert!(c.validate().is_err(), "{args:?} should be refused");
+        }
+        assert!(parse(&["--log-format", "xml"]).is_err());
+        assert!(parse(&["--metrics-addr", "nope"]).is_err());
+    }
+
+    #[test]
+    fn durations() {
+        for (s, want) in [
+            ("15s", Duration::from_secs(15)),
+            ("500ms", Duration::from_millis(500)),
+            ("1m30s", Duration::from_secs(90)),
+            ("2h", Duration::from_secs(7200)),
+            ("1.5s", Duration::from_millis(1500)),
+            ("7", Duration::from_secs(7)),
+        ] {
+            assert_eq!(parse_duration(s), Ok(want), "{s}");
+        }
+        for s in ["", "s", "10x", "1.2.3s", "-1s", "5 s"] {
+            assert!(parse_duration(s).is_err(), "{s:?}");
+        }
+    }
+}
