@@ -35,10 +35,18 @@ pub async fn ensure(
     let ns = &tgw.meta.namespace;
     let name = desired["metadata"]["name"].as_str().unwrap_or_default().to_owned();
     let api = api(ctx, ar, ns);
-    let existing = api.get_opt(&name).await.map_err(|e| Error::kube("get", kind, ns, &name, e))?;
+    let existing = api
+        .get_opt(&name)
+        .await
+        .map_err(|e| Error::kube("get", kind, ns, &name, e))?;
     if let Some(obj) = existing {
         if !owned_by(&obj, &tgw.meta.uid) {
-            return Err(Error::Foreign { kind, namespace: ns.clone(), name, tgw: tgw.meta.name.clone() });
+            return Err(Error::Foreign {
+                kind,
+                namespace: ns.clone(),
+                name,
+                tgw: tgw.meta.name.clone(),
+            });
         }
         let observed = serde_json::to_value(&obj).unwrap_or(Value::Null);
         if is_subset(desired, &observed) {
@@ -46,9 +54,13 @@ pub async fn ensure(
         }
     }
     ctx.metrics.write();
-    api.patch(&name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(desired))
-        .await
-        .map_err(|e| Error::kube("apply", kind, ns, &name, e))
+    api.patch(
+        &name,
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(desired),
+    )
+    .await
+    .map_err(|e| Error::kube("apply", kind, ns, &name, e))
 }
 
 /// Deletes `name` if it exists and this TenantGateway controls it; foreign objects are left alone.
@@ -61,7 +73,11 @@ pub async fn delete_if_owned(
     uid: &str,
 ) -> Result<()> {
     let api = api(ctx, ar, ns);
-    match api.get_opt(name).await.map_err(|e| Error::kube("get", kind, ns, name, e))? {
+    match api
+        .get_opt(name)
+        .await
+        .map_err(|e| Error::kube("get", kind, ns, name, e))?
+    {
         Some(obj) if owned_by(&obj, uid) && obj.metadata.deletion_timestamp.is_none() => {
             ctx.metrics.write();
             match api.delete(name, &DeleteParams::default()).await {

@@ -2,9 +2,7 @@
 //! kube-derive leaves out so that it is a superset of Cozystack's CRD (listKind and the
 //! apiVersion/kind/metadata properties).
 
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
-    CustomResourceDefinition, JSONSchemaProps,
-};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{CustomResourceDefinition, JSONSchemaProps};
 use kube::CustomResourceExt;
 use tgw_core::tenantgateway::TenantGateway;
 

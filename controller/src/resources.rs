@@ -26,7 +26,9 @@ impl Resources {
             .await
             .map_err(|e| Error::Discovery(format!("cert-manager.io: {e}")))?;
         let need = |g: &kube::discovery::ApiGroup, k: &str| {
-            g.recommended_kind(k).map(|(ar, _)| ar).ok_or_else(|| Error::Discovery(format!("kind {k} not served")))
+            g.recommended_kind(k)
+                .map(|(ar, _)| ar)
+                .ok_or_else(|| Error::Discovery(format!("kind {k} not served")))
         };
         Ok(Resources {
             gateway: need(&gw, "Gateway")?,

@@ -197,3 +197,38 @@ pub async fn run(
     drop(tasks);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kube::core::GroupVersionKind;
+    use serde_json::json;
+
+    fn route(ns: &str, spec_refs: Value, status_parents: Value) -> DynamicObject {
+        let ar = ApiResource::from_gvk(&GroupVersionKind::gvk("gateway.networking.k8s.io", "v1", "HTTPRoute"));
+        let mut obj = DynamicObject::new("r", &ar).within(ns);
+        obj.data = json!({"spec": {"parentRefs": spec_refs}, "status": {"parents": status_parents}});
+        obj
+    }
+
+    #[test]
+    fn routes_map_to_gateways_by_parent_ref_and_our_status_entries() {
+        let r = route(
+            "tenant-a",
+            json!([
+                {"name": "cozystack"},
+                {"name": "cozystack", "namespace": "tenant-root", "sectionName": "https"},
+                {"name": "svc", "kind": "Service"},
+            ]),
+            json!([
+                {"controllerName": CONTROLLER_NAME, "parentRef": {"name": "old", "namespace": "tenant-x"}},
+                {"controllerName": "io.cilium/gateway-controller", "parentRef": {"name": "other", "namespace": "tenant-y"}},
+            ]),
+        );
+        let got: Vec<(String, Option<String>)> =
+            route_targets(&r).into_iter().map(|o| (o.name, o.namespace)).collect();
+        let want = [("cozystack", "tenant-a"), ("cozystack", "tenant-root"), ("old", "tenant-x")]
+            .map(|(n, ns)| (n.to_owned(), Some(ns.to_owned())));
+        assert_eq!(got, want);
+    }
+}

@@ -31,7 +31,11 @@ pub fn routes(ctx: &Context) -> Vec<(RouteView, Vec<Value>, String)> {
                 "spec": obj.data.get("spec").cloned().unwrap_or(Value::Null),
             });
             let parents = obj.data["status"]["parents"].as_array().cloned().unwrap_or_default();
-            out.push((wire::route(*kind, &v), parents, obj.resource_version().unwrap_or_default()));
+            out.push((
+                wire::route(*kind, &v),
+                parents,
+                obj.resource_version().unwrap_or_default(),
+            ));
         }
     }
     out.sort_by(|a, b| a.0.id.cmp(&b.0.id));

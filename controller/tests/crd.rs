@@ -17,8 +17,7 @@ fn reference() -> Value {
     let path = std::env::var_os("TGW_REFERENCE_CRD")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace().join("../shared/reference/cozystack-tenantgateways-crd.yaml"));
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("read reference CRD {}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read reference CRD {}: {e}", path.display()));
     serde_yaml::from_str(&text).expect("reference CRD parses")
 }
 
@@ -43,7 +42,13 @@ fn superset(path: &str, reference: &Value, ours: &Value, problems: &mut Vec<Stri
     }
     // Never require more than the reference (root `spec` aside: every object has one).
     let req = |v: &Value| -> Vec<String> {
-        v["required"].as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect()
+        v["required"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect()
     };
     let (want_req, our_req) = (req(reference), req(ours));
     for r in &our_req {
@@ -82,11 +87,28 @@ fn generated_crd_is_superset_of_reference() {
     );
     let (rv, ov) = (&r["spec"]["versions"][0], &o["spec"]["versions"][0]);
     assert_eq!(
-        (&ov["name"], &ov["served"], &ov["storage"], &ov["subresources"], &ov["additionalPrinterColumns"]),
-        (&rv["name"], &rv["served"], &rv["storage"], &rv["subresources"], &rv["additionalPrinterColumns"])
+        (
+            &ov["name"],
+            &ov["served"],
+            &ov["storage"],
+            &ov["subresources"],
+            &ov["additionalPrinterColumns"]
+        ),
+        (
+            &rv["name"],
+            &rv["served"],
+            &rv["storage"],
+            &rv["subresources"],
+            &rv["additionalPrinterColumns"]
+        )
     );
     let mut problems = Vec::new();
-    superset("", &rv["schema"]["openAPIV3Schema"], &ov["schema"]["openAPIV3Schema"], &mut problems);
+    superset(
+        "",
+        &rv["schema"]["openAPIV3Schema"],
+        &ov["schema"]["openAPIV3Schema"],
+        &mut problems,
+    );
     assert_eq!(problems, Vec::<String>::new());
 }
 

@@ -1,14 +1,12 @@
-//! Small hostname helpers used by the TenantGateway logic until `crate::hostname` is shared:
-//! lowercase RFC 1123 validation, optional `*.` wildcard, apex containment and Gateway API
-//! hostname intersection (a listener wildcard matches any number of labels).
+//! Hostname helpers of the TenantGateway logic, on top of [`crate::hostname`]: Gateway API
+//! wildcard semantics, and lowercase-only input (Gateway API hostnames are lowercase; an
+//! upper-case spelling is reported as invalid rather than silently normalised).
 
-/// A parsed, valid, lowercase hostname: exact or `*.<suffix>`.
+use crate::hostname::{Hostname, WildcardMode, name_within};
+
+/// A valid, lowercase route or listener hostname, exact or `*.<suffix>`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum HostPattern {
-    Exact(String),
-    /// The suffix after `*.`.
-    Wildcard(String),
-}
+pub struct HostPattern(Hostname);
 
 /// Whether `s` is a lowercase RFC 1123 label (1-63 chars).
 pub fn is_dns_label(s: &str) -> bool {
@@ -23,43 +21,40 @@ pub fn is_dns_label(s: &str) -> bool {
 
 /// Whether `s` is a lowercase RFC 1123 subdomain (no wildcard, ≤253 chars).
 pub fn is_dns_name(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 253 && s.split('.').all(is_dns_label)
+    HostPattern::parse(s).is_some_and(|h| !h.is_wildcard())
 }
 
 impl HostPattern {
     /// Parses a route or listener hostname; `None` when invalid (including upper case).
     pub fn parse(s: &str) -> Option<HostPattern> {
-        match s.strip_prefix("*.") {
-            Some(rest) if is_dns_name(rest) && s.len() <= 253 => Some(HostPattern::Wildcard(rest.to_owned())),
-            Some(_) => None,
-            None if is_dns_name(s) => Some(HostPattern::Exact(s.to_owned())),
-            None => None,
-        }
+        Hostname::parse(s)
+            .ok()
+            .filter(|h| h.original() == h.as_str())
+            .map(HostPattern)
     }
 
     pub fn is_wildcard(&self) -> bool {
-        matches!(self, HostPattern::Wildcard(_))
+        self.0.is_wildcard()
     }
 
-    /// Gateway API hostname intersection between a listener and a route hostname.
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    /// Gateway API hostname intersection (a listener wildcard matches any number of labels).
     pub fn intersects(&self, other: &HostPattern) -> bool {
-        use HostPattern::{Exact, Wildcard};
-        match (self, other) {
-            (Exact(a), Exact(b)) => a == b,
-            (Wildcard(s), Exact(h)) | (Exact(h), Wildcard(s)) => is_strict_subdomain(h, s),
-            (Wildcard(a), Wildcard(b)) => a == b || is_strict_subdomain(a, b) || is_strict_subdomain(b, a),
-        }
+        self.0.intersects(&other.0, WildcardMode::GatewayApi)
     }
 }
 
 /// `h` is a strict subdomain of `parent` (`a.b.parent`, not `parent`, not `xparent`).
 pub fn is_strict_subdomain(h: &str, parent: &str) -> bool {
-    h.len() > parent.len() + 1 && h.ends_with(parent) && h.as_bytes()[h.len() - parent.len() - 1] == b'.'
+    h != parent && name_within(h, parent)
 }
 
 /// `h` equals `apex` or lies under it.
 pub fn within_apex(h: &str, apex: &str) -> bool {
-    h == apex || is_strict_subdomain(h, apex)
+    name_within(h, apex)
 }
 
 #[cfg(test)]
@@ -68,16 +63,17 @@ mod tests {
     use rstest::rstest;
 
     #[rstest]
-    #[case::exact("a.example.org", Some(HostPattern::Exact("a.example.org".into())))]
-    #[case::wildcard("*.example.org", Some(HostPattern::Wildcard("example.org".into())))]
+    #[case::exact("a.example.org", Some((false, "a.example.org")))]
+    #[case::wildcard("*.example.org", Some((true, "*.example.org")))]
     #[case::upper("A.example.org", None)]
     #[case::inner_star("a.*.org", None)]
     #[case::bare_star("*", None)]
     #[case::trailing_dot("a.org.", None)]
     #[case::underscore("a_b.org", None)]
     #[case::long_label(&format!("{}.org", "a".repeat(64)), None)]
-    fn parse(#[case] input: &str, #[case] want: Option<HostPattern>) {
-        assert_eq!(HostPattern::parse(input), want);
+    fn parse(#[case] input: &str, #[case] want: Option<(bool, &str)>) {
+        let got = HostPattern::parse(input);
+        assert_eq!(got.as_ref().map(|h| (h.is_wildcard(), h.as_str())), want);
     }
 
     #[rstest]
@@ -99,12 +95,15 @@ mod tests {
     }
 
     #[rstest]
-    #[case::apex("x.org", true)]
-    #[case::child("a.x.org", true)]
-    #[case::grandchild("a.b.x.org", true)]
-    #[case::suffix_trick("ax.org", false)]
-    #[case::other("y.org", false)]
-    fn apex(#[case] h: &str, #[case] want: bool) {
-        assert_eq!(within_apex(h, "x.org"), want);
+    #[case::apex("x.org", true, false)]
+    #[case::child("a.x.org", true, true)]
+    #[case::grandchild("a.b.x.org", true, true)]
+    #[case::suffix_trick("ax.org", false, false)]
+    #[case::other("y.org", false, false)]
+    fn apex(#[case] h: &str, #[case] within: bool, #[case] strict: bool) {
+        assert_eq!(
+            (within_apex(h, "x.org"), is_strict_subdomain(h, "x.org")),
+            (within, strict)
+        );
     }
 }

@@ -94,7 +94,10 @@ async fn converge_benchmark() -> anyhow::Result<()> {
             break;
         }
         if std::env::var_os("BENCH_DEBUG").is_some() {
-            eprintln!("{done_gw}/{tgws} gateways, {done_routes} routes, writes {}", controller.metrics.writes());
+            eprintln!(
+                "{done_gw}/{tgws} gateways, {done_routes} routes, writes {}",
+                controller.metrics.writes()
+            );
         }
         anyhow::ensure!(
             Instant::now() < deadline,

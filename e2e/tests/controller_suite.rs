@@ -19,6 +19,7 @@ use tgw_core::tenantgateway::TenantGateway;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn controller_suite() -> anyhow::Result<()> {
     let (_cluster, admin) = cluster().await?;
+    crd_rejects_invalid_specs(&admin).await.context("CRD validation")?;
     let controller = start_controller(admin.clone()).await;
     http01_tree_conflicts_readiness_and_zero_writes(&admin, &controller)
         .await
@@ -29,7 +30,9 @@ async fn controller_suite() -> anyhow::Result<()> {
     foreign_objects_are_refused(&admin).await.context("foreign objects")?;
     namespace_labels_are_owned(&admin).await.context("namespace labels")?;
     listener_cap(&admin).await.context("listener cap")?;
-    passthrough_and_other_kinds(&admin).await.context("passthrough / kinds")?;
+    passthrough_and_other_kinds(&admin)
+        .await
+        .context("passthrough / kinds")?;
     deletion_cleans_up(&admin).await.context("deletion")?;
     let took = controller.stop().await?;
     eprintln!("graceful stop took {took:?}");
@@ -64,7 +67,7 @@ async fn http01_tree_conflicts_readiness_and_zero_writes(admin: &Client, control
 
     // Gateway: http, one listener per won hostname (sorted), tls-api; loser kept off the listener.
     let want = {
-        let mut hosts = vec![app.clone(), shared.clone(), format!("www.{apex}")];
+        let mut hosts = [app.clone(), shared.clone(), format!("www.{apex}")];
         hosts.sort();
         let mut v = vec!["http".to_owned()];
         v.extend(hosts.iter().map(|h| naming::host_listener(h)));
@@ -458,19 +461,29 @@ async fn passthrough_and_other_kinds(admin: &Client) -> anyhow::Result<()> {
     apply_tgw(admin, &owner, json!({"apex": apex, "tlsPassthroughServices": ["api"]})).await?;
     // TLSRoute on the passthrough listener; an HTTPRoute and a GRPCRoute claiming hostnames that
     // cannot get a terminate listener; an HTTPRoute pinned to a listener that does not exist.
-    apply(admin, GW, json!({
-        "apiVersion": "gateway.networking.k8s.io/v1alpha2", "kind": "TLSRoute",
-        "metadata": {"name": "k8s", "namespace": child},
-        "spec": {"parentRefs": [{"name": "cozystack", "namespace": owner, "sectionName": "tls-api"}],
-                 "hostnames": [api_host], "rules": [{"backendRefs": [{"name": "k8s", "port": 443}]}]},
-    })).await?;
+    apply(
+        admin,
+        GW,
+        json!({
+            "apiVersion": "gateway.networking.k8s.io/v1alpha2", "kind": "TLSRoute",
+            "metadata": {"name": "k8s", "namespace": child},
+            "spec": {"parentRefs": [{"name": "cozystack", "namespace": owner, "sectionName": "tls-api"}],
+                     "hostnames": [api_host], "rules": [{"backendRefs": [{"name": "k8s", "port": 443}]}]},
+        }),
+    )
+    .await?;
     apply(admin, GW, http_route(&child, "steal-api", &[&api_host], &owner)).await?;
-    apply(admin, GW, json!({
-        "apiVersion": "gateway.networking.k8s.io/v1", "kind": "GRPCRoute",
-        "metadata": {"name": "grpc", "namespace": child},
-        "spec": {"parentRefs": [{"name": "cozystack", "namespace": owner}], "hostnames": [format!("g.{apex}")],
-                 "rules": [{"backendRefs": [{"name": "g", "port": 9000}]}]},
-    })).await?;
+    apply(
+        admin,
+        GW,
+        json!({
+            "apiVersion": "gateway.networking.k8s.io/v1", "kind": "GRPCRoute",
+            "metadata": {"name": "grpc", "namespace": child},
+            "spec": {"parentRefs": [{"name": "cozystack", "namespace": owner}], "hostnames": [format!("g.{apex}")],
+                     "rules": [{"backendRefs": [{"name": "g", "port": 9000}]}]},
+        }),
+    )
+    .await?;
     let mut pinned = http_route(&child, "pinned", &[&format!("p.{apex}")], &owner);
     pinned["spec"]["parentRefs"][0]["sectionName"] = json!("nope");
     apply(admin, GW, pinned).await?;
@@ -491,10 +504,75 @@ async fn passthrough_and_other_kinds(admin: &Client) -> anyhow::Result<()> {
         })
         .await?;
     }
-    let r = get(admin, GW, "HTTPRoute", &child, "steal-api").await?.context("route")?;
-    let msg = r.data["status"]["parents"][0]["conditions"][0]["message"].as_str().unwrap_or_default().to_owned();
-    assert!(msg.ends_with(&format!("not served: {api_host} is served by a TLS passthrough listener")), "{msg}");
+    let r = get(admin, GW, "HTTPRoute", &child, "steal-api")
+        .await?
+        .context("route")?;
+    let msg = r.data["status"]["parents"][0]["conditions"][0]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        msg.ends_with(&format!(
+            "not served: {api_host} is served by a TLS passthrough listener"
+        )),
+        "{msg}"
+    );
     let gw = get(admin, GW, "Gateway", &owner, "cozystack").await?.context("gw")?;
-    assert_eq!(listener_names(&gw), vec!["http".to_owned(), "tls-api".into()], "no terminate listener for api/grpc");
+    assert_eq!(
+        listener_names(&gw),
+        vec!["http".to_owned(), "tls-api".into()],
+        "no terminate listener for api/grpc"
+    );
+    Ok(())
+}
+
+async fn crd_rejects_invalid_specs(admin: &Client) -> anyhow::Result<()> {
+    let ns = namespace(admin, "tenant-v", &[]).await?;
+    for (spec, want) in [
+        (
+            json!({"apex": "Example.org"}),
+            "apex must be a lowercase RFC 1123 DNS name",
+        ),
+        (
+            json!({"apex": "-bad.org"}),
+            "apex must be a lowercase RFC 1123 DNS name",
+        ),
+        (
+            json!({"apex": "ok.org", "tlsPassthroughServices": ["api", "api"]}),
+            "tlsPassthroughServices entries must be unique",
+        ),
+        (
+            json!({"apex": "ok.org", "tlsPassthroughServices": ["Bad_Name"]}),
+            "tlsPassthroughServices entries must be lowercase DNS labels",
+        ),
+        (
+            json!({"apex": "ok.org", "attachedNamespaces": ["UPPER"]}),
+            "attachedNamespaces entries must be namespace names",
+        ),
+        (
+            json!({"apex": "ok.org", "certMode": "magic"}),
+            "Unsupported value: \"magic\"",
+        ),
+    ] {
+        let err = apply_tgw(admin, &ns, spec.clone())
+            .await
+            .expect_err(&format!("{spec} was admitted"));
+        assert!(format!("{err:#}").contains(want), "{spec}: {err:#}");
+    }
+    // Defaults are applied server-side, as in Cozystack's CRD.
+    apply_tgw(
+        admin,
+        &ns,
+        json!({"apex": "ok.org", "attachedNamespaces": ["", "cozy-x"]}),
+    )
+    .await?;
+    let t = get_tgw(admin, &ns).await?;
+    assert_eq!(
+        (t.spec.cert_mode.as_str(), t.spec.gateway_class_name.as_str()),
+        ("http01", "cilium")
+    );
+    Api::<TenantGateway>::namespaced(admin.clone(), &ns)
+        .delete("cozystack", &DeleteParams::default())
+        .await?;
     Ok(())
 }
