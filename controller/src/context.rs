@@ -3,10 +3,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use k8s_openapi::api::core::v1::Namespace;
 use kube::Client;
 use kube::core::DynamicObject;
 use kube::runtime::reflector::Store;
-use k8s_openapi::api::core::v1::Namespace;
 use tgw_core::decide::Settings;
 use tgw_core::snapshot::RouteKind;
 

@@ -23,8 +23,15 @@ pub mod snapshot;
 /// Errors of one reconcile step; the text ends up in the matching condition.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{kind} {namespace}/{name} exists but is not owned by TenantGateway {tgw}; refusing to take over (delete it manually if you want the controller to manage it)")]
-    Foreign { kind: &'static str, namespace: String, name: String, tgw: String },
+    #[error(
+        "{kind} {namespace}/{name} exists but is not owned by TenantGateway {tgw}; refusing to take over (delete it manually if you want the controller to manage it)"
+    )]
+    Foreign {
+        kind: &'static str,
+        namespace: String,
+        name: String,
+        tgw: String,
+    },
     #[error("{action} {kind} {namespace}/{name}: {source}")]
     Kube {
         action: &'static str,
@@ -48,7 +55,13 @@ pub enum Error {
 
 impl Error {
     pub fn kube(action: &'static str, kind: &'static str, ns: &str, name: &str, source: kube::Error) -> Self {
-        Error::Kube { action, kind, namespace: ns.to_owned(), name: name.to_owned(), source: Box::new(source) }
+        Error::Kube {
+            action,
+            kind,
+            namespace: ns.to_owned(),
+            name: name.to_owned(),
+            source: Box::new(source),
+        }
     }
 }
 

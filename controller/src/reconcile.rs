@@ -62,7 +62,15 @@ async fn reconcile_one(tgw: Arc<TenantGateway>, ctx: Arc<Context>) -> Result<Act
                 &Patch::Merge(json!({"metadata": {"finalizers": rest, "resourceVersion": tgw.resource_version()}})),
             )
             .await
-            .map_err(|e| Error::kube("remove finalizer from", "tenantgateway", &t.meta.namespace, &t.meta.name, e))?;
+            .map_err(|e| {
+                Error::kube(
+                    "remove finalizer from",
+                    "tenantgateway",
+                    &t.meta.namespace,
+                    &t.meta.name,
+                    e,
+                )
+            })?;
         }
         return Ok(Action::await_change());
     }
@@ -92,7 +100,9 @@ async fn reconcile_one(tgw: Arc<TenantGateway>, ctx: Arc<Context>) -> Result<Act
     // 2. Decide.
     let views: Vec<RouteView> = routes.iter().map(|(r, _, _)| r.clone()).collect();
     let d = decide(&t, &namespaces, &views, &ctx.settings);
-    ctx.metrics.obs.set_conflicts(&t.key(), crate::metrics::hostname_conflicts(&d));
+    ctx.metrics
+        .obs
+        .set_conflicts(&t.key(), crate::metrics::hostname_conflicts(&d));
 
     // 3. Gateway.
     let gateway = match &d.desired.gateway {
@@ -152,9 +162,13 @@ async fn reconcile_one(tgw: Arc<TenantGateway>, ctx: Arc<Context>) -> Result<Act
     });
     if tgw.status.as_ref() != Some(&status) {
         ctx.metrics.write();
-        api.patch_status(&t.meta.name, &PatchParams::default(), &Patch::Merge(json!({"status": status})))
-            .await
-            .map_err(|e| Error::kube("update status of", "tenantgateway", &t.meta.namespace, &t.meta.name, e))?;
+        api.patch_status(
+            &t.meta.name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": status})),
+        )
+        .await
+        .map_err(|e| Error::kube("update status of", "tenantgateway", &t.meta.namespace, &t.meta.name, e))?;
     }
     if errors.is_empty() {
         Ok(Action::await_change())
@@ -183,12 +197,7 @@ fn merge_errors(errors: Vec<(&'static str, String)>) -> Vec<(&'static str, Strin
     out
 }
 
-async fn patch_namespaces(
-    ctx: &Context,
-    t: &TgwInput,
-    plan: &AttachPlan,
-    views: &mut [NamespaceView],
-) -> Result<()> {
+async fn patch_namespaces(ctx: &Context, t: &TgwInput, plan: &AttachPlan, views: &mut [NamespaceView]) -> Result<()> {
     let api: Api<Namespace> = Api::all(ctx.client.clone());
     let mut first_err = None;
     for name in &plan.add {
@@ -201,7 +210,8 @@ async fn patch_namespaces(
             Ok(_) => {
                 if let Some(v) = views.iter_mut().find(|v| &v.name == name) {
                     v.labels.insert(LABEL_GATEWAY.to_owned(), t.meta.namespace.clone());
-                    v.annotations.insert(ANNOTATION_ATTACHED_BY.to_owned(), attach::writer(t));
+                    v.annotations
+                        .insert(ANNOTATION_ATTACHED_BY.to_owned(), attach::writer(t));
                 }
             }
             Err(e) => {
@@ -217,10 +227,22 @@ async fn patch_namespaces(
     first_err.map_or(Ok(()), Err)
 }
 
-async fn unlabel(ctx: &Context, api: &Api<Namespace>, t: &TgwInput, name: &str, views: &mut [NamespaceView]) -> Result<()> {
-    let Some(v) = views.iter_mut().find(|v| v.name == name) else { return Ok(()) };
+async fn unlabel(
+    ctx: &Context,
+    api: &Api<Namespace>,
+    t: &TgwInput,
+    name: &str,
+    views: &mut [NamespaceView],
+) -> Result<()> {
+    let Some(v) = views.iter_mut().find(|v| v.name == name) else {
+        return Ok(());
+    };
     // Remove the label only if it still names our owner namespace; always drop our annotation.
-    let label = if v.label(LABEL_GATEWAY) == Some(t.meta.namespace.as_str()) { Value::Null } else { json!(v.label(LABEL_GATEWAY)) };
+    let label = if v.label(LABEL_GATEWAY) == Some(t.meta.namespace.as_str()) {
+        Value::Null
+    } else {
+        json!(v.label(LABEL_GATEWAY))
+    };
     let patch = json!({"metadata": {"labels": {LABEL_GATEWAY: label}, "annotations": {ANNOTATION_ATTACHED_BY: null}}});
     ctx.metrics.write();
     api.patch(name, &PatchParams::default(), &Patch::Merge(patch))
@@ -241,7 +263,15 @@ async fn issuer(ctx: &Context, t: &TgwInput, d: &Decision) -> Result<Option<bool
         }
         Ok(None) => {
             let name = naming::issuer(&t.meta.name);
-            delete_if_owned(ctx, &ctx.resources.issuer, "issuer", &t.meta.namespace, &name, &t.meta.uid).await?;
+            delete_if_owned(
+                ctx,
+                &ctx.resources.issuer,
+                "issuer",
+                &t.meta.namespace,
+                &name,
+                &t.meta.uid,
+            )
+            .await?;
             Ok(None)
         }
         Err(e) => Err(Error::Render(e.clone(), "Issuer")),
@@ -251,7 +281,10 @@ async fn issuer(ctx: &Context, t: &TgwInput, d: &Decision) -> Result<Option<bool
 async fn certificates(ctx: &Context, t: &TgwInput, d: &Decision) -> Result<BTreeMap<String, bool>> {
     let ns = &t.meta.namespace;
     let api = apply::api(ctx, &ctx.resources.certificate, ns);
-    let existing = api.list(&ListParams::default()).await.map_err(|e| Error::kube("list", "certificate", ns, "*", e))?;
+    let existing = api
+        .list(&ListParams::default())
+        .await
+        .map_err(|e| Error::kube("list", "certificate", ns, "*", e))?;
     let mut ready = BTreeMap::new();
     let mut first_err = None;
     for desired in &d.desired.certificates {
@@ -264,7 +297,9 @@ async fn certificates(ctx: &Context, t: &TgwInput, d: &Decision) -> Result<BTree
                 name: name.clone(),
                 tgw: t.meta.name.clone(),
             }),
-            Some(o) if tgw_core::render::is_subset(desired, &serde_json::to_value(o).unwrap_or(Value::Null)) => Ok(o.clone()),
+            Some(o) if tgw_core::render::is_subset(desired, &serde_json::to_value(o).unwrap_or(Value::Null)) => {
+                Ok(o.clone())
+            }
             _ => ensure(ctx, &ctx.resources.certificate, "certificate", desired, t).await,
         };
         match result {
@@ -285,7 +320,8 @@ async fn certificates(ctx: &Context, t: &TgwInput, d: &Decision) -> Result<BTree
             && owned_by(obj, &t.meta.uid)
             && !ready.contains_key(&name)
             && obj.metadata.deletion_timestamp.is_none()
-            && let Err(e) = delete_if_owned(ctx, &ctx.resources.certificate, "certificate", ns, &name, &t.meta.uid).await
+            && let Err(e) =
+                delete_if_owned(ctx, &ctx.resources.certificate, "certificate", ns, &name, &t.meta.uid).await
         {
             first_err.get_or_insert(e);
         }
@@ -309,16 +345,32 @@ async fn route_statuses(
             .and_then(|d| d.routes.iter().find(|(id, _)| *id == route.id))
             .map(|(_, e)| e.clone())
             .unwrap_or_default();
-        let Some(merged) = merge_parents(parents, route, &t.meta.namespace, &gw, &ours, &now) else { continue };
-        let Some(ar) = ctx.routes.iter().find(|(k, _, _)| *k == route.id.kind).map(|(_, ar, _)| ar) else { continue };
+        let Some(merged) = merge_parents(parents, route, &t.meta.namespace, &gw, &ours, &now) else {
+            continue;
+        };
+        let Some(ar) = ctx
+            .routes
+            .iter()
+            .find(|(k, _, _)| *k == route.id.kind)
+            .map(|(_, ar, _)| ar)
+        else {
+            continue;
+        };
         let api = apply::api(ctx, ar, &route.id.namespace);
         ctx.metrics.write();
         let patch = json!({"metadata": {"resourceVersion": rv}, "status": {"parents": merged}});
-        if let Err(e) = api.patch_status(&route.id.name, &PatchParams::default(), &Patch::Merge(patch)).await {
+        if let Err(e) = api
+            .patch_status(&route.id.name, &PatchParams::default(), &Patch::Merge(patch))
+            .await
+        {
             failures.push(format!("update status of {}: {e}", route.id));
         }
     }
-    if failures.is_empty() { Ok(()) } else { Err(failures.join("; ")) }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("; "))
+    }
 }
 
 /// Finalizer work: remove the labels/annotations and route-status entries this TenantGateway wrote.

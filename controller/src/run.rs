@@ -126,7 +126,10 @@ pub async fn run(
         route_stores.push((kind, ar.clone(), writer.as_reader()));
         let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
         let tx = tx.clone();
-        let stream = watcher(api, watcher::Config::default()).default_backoff().reflect(writer).touched_objects();
+        let stream = watcher(api, watcher::Config::default())
+            .default_backoff()
+            .reflect(writer)
+            .touched_objects();
         tasks.0.push(tokio::spawn(stream.for_each(move |r| {
             if let Ok(r) = r {
                 for t in route_targets(&r) {
@@ -177,8 +180,16 @@ pub async fn run(
     let owned = watcher::Config::default().labels(&format!("{LABEL_MANAGED_BY}={MANAGED_BY_VALUE}"));
     controller
         .with_config(ControllerConfig::default().concurrency(4))
-        .owns_with(Api::<DynamicObject>::all_with(client.clone(), &resources.gateway), resources.gateway.clone(), owned.clone())
-        .owns_with(Api::<DynamicObject>::all_with(client.clone(), &resources.issuer), resources.issuer.clone(), owned.clone())
+        .owns_with(
+            Api::<DynamicObject>::all_with(client.clone(), &resources.gateway),
+            resources.gateway.clone(),
+            owned.clone(),
+        )
+        .owns_with(
+            Api::<DynamicObject>::all_with(client.clone(), &resources.issuer),
+            resources.issuer.clone(),
+            owned.clone(),
+        )
         .owns_with(
             Api::<DynamicObject>::all_with(client.clone(), &resources.certificate),
             resources.certificate.clone(),
@@ -225,10 +236,13 @@ mod tests {
                 {"controllerName": "io.cilium/gateway-controller", "parentRef": {"name": "other", "namespace": "tenant-y"}},
             ]),
         );
-        let got: Vec<(String, Option<String>)> =
-            route_targets(&r).into_iter().map(|o| (o.name, o.namespace)).collect();
-        let want = [("cozystack", "tenant-a"), ("cozystack", "tenant-root"), ("old", "tenant-x")]
-            .map(|(n, ns)| (n.to_owned(), Some(ns.to_owned())));
+        let got: Vec<(String, Option<String>)> = route_targets(&r).into_iter().map(|o| (o.name, o.namespace)).collect();
+        let want = [
+            ("cozystack", "tenant-a"),
+            ("cozystack", "tenant-root"),
+            ("old", "tenant-x"),
+        ]
+        .map(|(n, ns)| (n.to_owned(), Some(ns.to_owned())));
         assert_eq!(got, want);
     }
 }
