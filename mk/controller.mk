@@ -6,11 +6,12 @@ CRD_FILE := deploy/crds/gateway.cozystack.io_tenantgateways.yaml
 crd: ## Generate deploy/crds/ from the Rust TenantGateway types
 	@mkdir -p deploy/crds
 	$(CARGO) run -q -p tgw-controller --bin crdgen > $(CRD_FILE).tmp && mv $(CRD_FILE).tmp $(CRD_FILE)
+	@$(MAKE) --no-print-directory chart-crds
 
 test-controller: ## Unit tests of tgw-core and tgw-controller (no cluster)
 	$(CARGO) test -p tgw-core -p tgw-controller
 
-e2e-controller: ## Controller e2e suite against the local kube-apiserver+etcd
+e2e-controller: control-plane ## Controller e2e suite against the local kube-apiserver+etcd
 	$(CARGO) test -p tgw-e2e --test 'controller_*' -- --test-threads=2
 
 bench-render: ## Render time per TenantGateway (tgw-core, release)

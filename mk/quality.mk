@@ -9,5 +9,6 @@ lint: ## rustfmt check and clippy with warnings denied (native and wasm32-wasip1
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 	$(CARGO) clippy --locked -p tgw-core -p tgw-policy -p tgw-policy-floor --target $(WASM_TARGET) -- -D warnings
 
-test-unit: ## Hermetic tests: core tables, fuzz properties, policy fixtures, manifests, runner
-	$(CARGO) test --locked -p tgw-core -p tgw-policy
+test-unit: ## Hermetic tests: core tables and goldens, fuzz properties, policy fixtures, manifests, controller, harness units
+	$(CARGO) test --locked -p tgw-core -p tgw-policy -p tgw-controller
+	$(CARGO) test --locked -p tgw-e2e --lib

@@ -275,6 +275,8 @@ fn s(v: &Value) -> String {
 }
 
 async fn report(admin: &Client, attempts: &[(String, std::result::Result<(), String>)]) -> Result<()> {
+    println!("\n(No Gateway implementation and no cert-manager run here: Gateways stay un-accepted, Issuers and");
+    println!(" Certificates pending. Everything below was written by the controller or refused by the policy.)");
     println!("\n--- TenantGateways");
     for t in list(admin, &ar("gateway.cozystack.io", "v1alpha1", "TenantGateway")).await? {
         let conds = t.data["status"]["conditions"].as_array().cloned().unwrap_or_default();
