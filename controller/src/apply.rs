@@ -4,7 +4,6 @@
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use kube::core::{ApiResource, DynamicObject};
 use serde_json::Value;
-use tgw_core::keys::FIELD_MANAGER;
 use tgw_core::render::is_subset;
 use tgw_core::tenantgateway::TgwInput;
 
@@ -56,7 +55,7 @@ pub async fn ensure(
     ctx.metrics.write();
     api.patch(
         &name,
-        &PatchParams::apply(FIELD_MANAGER).force(),
+        &PatchParams::apply(&ctx.settings.field_manager).force(),
         &Patch::Apply(desired),
     )
     .await

@@ -109,22 +109,19 @@ impl Config {
     /// Checks what clap cannot: values fixed by tgw-core, unsupported options, timing order.
     pub fn validate(&self) -> anyhow::Result<()> {
         anyhow::ensure!(
-            self.controller_name == CONTROLLER_NAME,
-            "--controller-name/TGW_CONTROLLER_NAME={:?} is not supported: route status uses the \
-             fixed controllerName {CONTROLLER_NAME:?} (tgw_core::keys::CONTROLLER_NAME)",
+            controller_name_ok(&self.controller_name),
+            "--controller-name/TGW_CONTROLLER_NAME={:?} must be a domain-prefixed path such as \
+             {CONTROLLER_NAME:?} (Gateway API controllerName)",
             self.controller_name
         );
         anyhow::ensure!(
-            self.field_manager == FIELD_MANAGER,
-            "--field-manager/TGW_FIELD_MANAGER={:?} is not supported: writes use the fixed field \
-             manager {FIELD_MANAGER:?} (tgw_core::keys::FIELD_MANAGER)",
-            self.field_manager
+            !self.field_manager.trim().is_empty(),
+            "--field-manager/TGW_FIELD_MANAGER is empty"
         );
+        let ns = self.watch_namespace.trim();
         anyhow::ensure!(
-            self.watch_namespace.trim().is_empty(),
-            "--watch-namespace/TGW_WATCH_NAMESPACE={:?} is not supported yet: the controller \
-             reconciles TenantGateways of all namespaces; unset it",
-            self.watch_namespace
+            ns.is_empty() || is_dns_label(ns),
+            "--watch-namespace/TGW_WATCH_NAMESPACE={ns:?} is not a namespace name"
         );
         anyhow::ensure!(
             !self.acme_challenge_namespace.is_empty(),
@@ -163,9 +160,13 @@ impl Config {
 
     /// Settings for tgw-core's decisions.
     pub fn settings(&self) -> Settings {
+        let ns = self.watch_namespace.trim();
         Settings {
             platform: self.platform_prefixes(),
             challenge_namespace: self.acme_challenge_namespace.clone(),
+            controller_name: self.controller_name.clone(),
+            field_manager: self.field_manager.clone(),
+            watch_namespace: (!ns.is_empty()).then(|| ns.to_owned()),
         }
     }
 
@@ -251,6 +252,27 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         total += Duration::from_secs_f64(value * scale);
     }
     Ok(total)
+}
+
+/// A namespace name: an RFC 1123 DNS label.
+fn is_dns_label(s: &str) -> bool {
+    (1..=63).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+/// A Gateway API controllerName: `<domain>/<path>` (the CRD pattern, simplified).
+fn controller_name_ok(name: &str) -> bool {
+    match name.split_once('/') {
+        Some((domain, path)) => {
+            !path.is_empty()
+                && !path.contains(char::is_whitespace)
+                && tgw_core::hostname::Hostname::parse(domain).is_ok_and(|h| !h.is_wildcard())
+        }
+        None => false,
+    }
 }
 
 #[cfg(test)]
@@ -347,9 +369,10 @@ mod tests {
     #[test]
     fn refused_values() {
         for args in [
-            &["--controller-name", "example.com/other"][..],
-            &["--field-manager", "someone"],
-            &["--watch-namespace", "tenant-root"],
+            &["--controller-name", "no-domain"][..],
+            &["--controller-name", "example.com/"],
+            &["--field-manager", " "],
+            &["--watch-namespace", "Tenant_Root"],
             &["--leader-election", "true", "--leader-election-lease-duration", "5s"],
             &["--leader-election", "true", "--leader-election-retry-period", "10s"],
         ] {
@@ -358,6 +381,30 @@ mod tests {
         }
         assert!(parse(&["--log-format", "xml"]).is_err());
         assert!(parse(&["--metrics-addr", "nope"]).is_err());
+    }
+
+    #[test]
+    fn controller_name_field_manager_and_watch_namespace_reach_the_settings() {
+        let c = parse(&[
+            "--controller-name",
+            "example.com/gateway-controller",
+            "--field-manager",
+            "my-manager",
+            "--watch-namespace",
+            "tenant-root",
+        ])
+        .expect("parses");
+        assert!(c.validate().is_ok());
+        let s = c.settings();
+        assert_eq!(
+            (
+                s.controller_name.as_str(),
+                s.field_manager.as_str(),
+                s.watch_namespace.as_deref()
+            ),
+            ("example.com/gateway-controller", "my-manager", Some("tenant-root"))
+        );
+        assert_eq!(parse(&[]).expect("parses").settings().watch_namespace, None);
     }
 
     #[test]

@@ -345,7 +345,8 @@ async fn route_statuses(
             .and_then(|d| d.routes.iter().find(|(id, _)| *id == route.id))
             .map(|(_, e)| e.clone())
             .unwrap_or_default();
-        let Some(merged) = merge_parents(parents, route, &t.meta.namespace, &gw, &ours, &now) else {
+        let controller = ctx.settings.controller_name.as_str();
+        let Some(merged) = merge_parents(parents, route, (&t.meta.namespace, &gw), controller, &ours, &now) else {
             continue;
         };
         let Some(ar) = ctx

@@ -14,7 +14,7 @@ use kube::runtime::{Controller, WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
 use serde_json::Value;
 use tgw_core::decide::Settings;
-use tgw_core::keys::{ANNOTATION_ATTACHED_BY, CONTROLLER_NAME, LABEL_GATEWAY, LABEL_MANAGED_BY, MANAGED_BY_VALUE};
+use tgw_core::keys::{ANNOTATION_ATTACHED_BY, LABEL_GATEWAY, LABEL_MANAGED_BY, MANAGED_BY_VALUE};
 use tgw_core::snapshot::{RouteKind, wire};
 use tgw_core::tenantgateway::TenantGateway;
 
@@ -24,14 +24,14 @@ use crate::resources::Resources;
 
 /// Gateways a route points at: spec parentRefs plus our own status entries (so a removed
 /// parentRef still triggers the pruning of its entry).
-fn route_targets(obj: &DynamicObject) -> Vec<ObjectRef<TenantGateway>> {
+fn route_targets(obj: &DynamicObject, controller: &str) -> Vec<ObjectRef<TenantGateway>> {
     let ns = obj.namespace().unwrap_or_default();
     let spec_refs = obj.data["spec"]["parentRefs"].as_array().cloned().unwrap_or_default();
     let status_refs: Vec<Value> = obj.data["status"]["parents"]
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|p| p["controllerName"] == CONTROLLER_NAME)
+        .filter(|p| p["controllerName"] == controller)
         .map(|p| p["parentRef"].clone())
         .collect();
     spec_refs
@@ -84,7 +84,10 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) -> anyhow::Result<()> {
     let resources = Resources::discover(&client).await?;
-    let tgw_api: Api<TenantGateway> = Api::all(client.clone());
+    let tgw_api: Api<TenantGateway> = match &settings.watch_namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    };
 
     // Caches for namespaces and routes are driven by their own tasks (so a reconcile can wait
     // for them to be complete); every touched object (applied or deleted) is mapped to the
@@ -126,13 +129,14 @@ pub async fn run(
         route_stores.push((kind, ar.clone(), writer.as_reader()));
         let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
         let tx = tx.clone();
+        let controller_name = settings.controller_name.clone();
         let stream = watcher(api, watcher::Config::default())
             .default_backoff()
             .reflect(writer)
             .touched_objects();
         tasks.0.push(tokio::spawn(stream.for_each(move |r| {
             if let Ok(r) = r {
-                for t in route_targets(&r) {
+                for t in route_targets(&r, &controller_name) {
                     let _ = tx.unbounded_send(t);
                 }
             }
@@ -214,6 +218,7 @@ mod tests {
     use super::*;
     use kube::core::GroupVersionKind;
     use serde_json::json;
+    use tgw_core::keys::CONTROLLER_NAME;
 
     fn route(ns: &str, spec_refs: Value, status_parents: Value) -> DynamicObject {
         let ar = ApiResource::from_gvk(&GroupVersionKind::gvk("gateway.networking.k8s.io", "v1", "HTTPRoute"));
@@ -236,7 +241,10 @@ mod tests {
                 {"controllerName": "io.cilium/gateway-controller", "parentRef": {"name": "other", "namespace": "tenant-y"}},
             ]),
         );
-        let got: Vec<(String, Option<String>)> = route_targets(&r).into_iter().map(|o| (o.name, o.namespace)).collect();
+        let got: Vec<(String, Option<String>)> = route_targets(&r, CONTROLLER_NAME)
+            .into_iter()
+            .map(|o| (o.name, o.namespace))
+            .collect();
         let want = [
             ("cozystack", "tenant-a"),
             ("cozystack", "tenant-root"),

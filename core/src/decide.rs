@@ -17,6 +17,12 @@ pub struct Settings {
     pub platform: PlatformPrefixes,
     /// Namespace of cert-manager's ACME challenge solvers (port-80 selector).
     pub challenge_namespace: String,
+    /// `controllerName` of our route `status.parents` entries.
+    pub controller_name: String,
+    /// Server-side apply field manager of every write.
+    pub field_manager: String,
+    /// Reconcile only the TenantGateways of this namespace (`None`: all namespaces).
+    pub watch_namespace: Option<String>,
 }
 
 impl Default for Settings {
@@ -24,6 +30,9 @@ impl Default for Settings {
         Settings {
             platform: PlatformPrefixes::default(),
             challenge_namespace: crate::keys::ACME_CHALLENGE_NAMESPACE.to_owned(),
+            controller_name: crate::keys::CONTROLLER_NAME.to_owned(),
+            field_manager: crate::keys::FIELD_MANAGER.to_owned(),
+            watch_namespace: None,
         }
     }
 }

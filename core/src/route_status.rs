@@ -13,7 +13,6 @@ use crate::claims::{Claims, Rejection};
 use crate::conditions::{ROUTE_ACCEPTED_TYPE, messages, reasons};
 use crate::conflict::Ownership;
 use crate::dns::HostPattern;
-use crate::keys::CONTROLLER_NAME;
 use crate::listeners::{Admits, Listener, ListenerPlan, Protocol};
 use crate::snapshot::{ParentRef, RouteKind, RouteView, wire};
 use crate::tenantgateway::TgwInput;
@@ -157,19 +156,20 @@ pub fn entries(route: &RouteView, verdicts: &[(usize, Verdict)]) -> Vec<(ParentR
         .collect()
 }
 
-/// Merges our entries for Gateway `gw_ns/gw_name` into the existing `status.parents`. Returns
-/// `None` when nothing would change (so no write is needed).
+/// Merges our entries (`controllerName` = `controller`) for Gateway `gw_ns/gw_name` into the
+/// existing `status.parents`. Returns `None` when nothing would change (so no write is needed).
 pub fn merge_parents(
     existing: &[Value],
     route: &RouteView,
-    gw_ns: &str,
-    gw_name: &str,
+    gw: (&str, &str),
+    controller: &str,
     ours: &[(ParentRef, Verdict)],
     now: &str,
 ) -> Option<Vec<Value>> {
+    let (gw_ns, gw_name) = gw;
     let ns = &route.id.namespace;
     let is_ours = |e: &Value| {
-        e.get("controllerName").and_then(Value::as_str) == Some(CONTROLLER_NAME)
+        e.get("controllerName").and_then(Value::as_str) == Some(controller)
             && wire::parent_ref(&e["parentRef"]).targets(ns, gw_ns, gw_name)
     };
     let mut merged: Vec<Value> = existing.iter().filter(|e| !is_ours(e)).cloned().collect();
@@ -197,7 +197,7 @@ pub fn merge_parents(
         }
         merged.push(json!({
             "parentRef": wire::parent_ref_json(pr),
-            "controllerName": CONTROLLER_NAME,
+            "controllerName": controller,
             "conditions": [cond],
         }));
     }

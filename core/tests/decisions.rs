@@ -296,8 +296,8 @@ fn merge_keeps_foreign_prunes_stale_and_carries_time() {
     let first = merge_parents(
         &[foreign.clone(), stale, other_gw.clone()],
         &r,
-        "tenant-root",
-        "cozystack",
+        ("tenant-root", "cozystack"),
+        CONTROLLER_NAME,
         &ours,
         "T-1",
     )
@@ -310,7 +310,7 @@ fn merge_keeps_foreign_prunes_stale_and_carries_time() {
     assert_eq!(first, vec![foreign, other_gw, ours_entry]);
     // Same verdict later: nothing to write.
     assert_eq!(
-        merge_parents(&first, &r, "tenant-root", "cozystack", &ours, "T-2"),
+        merge_parents(&first, &r, ("tenant-root", "cozystack"), CONTROLLER_NAME, &ours, "T-2"),
         None
     );
     // Message change with same status keeps lastTransitionTime.
@@ -322,10 +322,11 @@ fn merge_keeps_foreign_prunes_stale_and_carries_time() {
             message: "m2".into(),
         },
     )];
-    let second = merge_parents(&first, &r, "tenant-root", "cozystack", &ours2, "T-3").expect("changed");
+    let second =
+        merge_parents(&first, &r, ("tenant-root", "cozystack"), CONTROLLER_NAME, &ours2, "T-3").expect("changed");
     assert_eq!(second[2]["conditions"][0]["lastTransitionTime"], "T-1");
     // Nothing wanted any more (deletion): our entry goes, others stay.
-    let third = merge_parents(&second, &r, "tenant-root", "cozystack", &[], "T-4").expect("changed");
+    let third = merge_parents(&second, &r, ("tenant-root", "cozystack"), CONTROLLER_NAME, &[], "T-4").expect("changed");
     assert_eq!(third.len(), 2);
 }
 
