@@ -51,17 +51,17 @@ impl Running {
 }
 
 pub async fn start_controller(client: Client) -> Running {
+    start_controller_with(client, Settings::default()).await
+}
+
+/// Starts the controller with non-default settings (controller name, field manager, watch namespace).
+pub async fn start_controller_with(client: Client, settings: Settings) -> Running {
     let metrics = Arc::new(Metrics::default());
     let (tx, rx) = oneshot::channel::<()>();
     let shutdown = async move {
         let _ = rx.await;
     };
-    let handle = tokio::spawn(tgw_controller::run::run(
-        client,
-        Settings::default(),
-        metrics.clone(),
-        shutdown,
-    ));
+    let handle = tokio::spawn(tgw_controller::run::run(client, settings, metrics.clone(), shutdown));
     Running {
         metrics,
         stop: Some(tx),
