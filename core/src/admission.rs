@@ -115,6 +115,18 @@ pub(crate) fn new_object<'a, T: Deserialize<'a>>(req: &'a Request) -> Result<T, 
     parse_as(req, object)
 }
 
+/// The request's new object as `T`, or `None` outside tenant namespaces (where no hostname
+/// rule applies).
+pub(crate) fn tenant_object<'a, T: Deserialize<'a>>(
+    req: &'a Request,
+    settings: &Settings,
+) -> Result<Option<T>, Denial> {
+    if !settings.is_tenant_namespace(&req.namespace) {
+        return Ok(None);
+    }
+    new_object(req).map(Some)
+}
+
 /// Parses the request's old object as `T` (absent on CREATE).
 pub(crate) fn old_object<'a, T: Deserialize<'a> + Default>(req: &'a Request) -> Result<T, Denial> {
     req.old_object

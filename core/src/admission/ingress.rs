@@ -3,7 +3,7 @@
 //! no host-less rule and no `spec.defaultBackend`.
 
 use super::objects::Ingress;
-use super::{Apex, Denial, NamespaceFacts, Request, Rule, new_object, require_apex};
+use super::{Apex, Denial, NamespaceFacts, Request, Rule, require_apex, tenant_object};
 use crate::hostname::Hostname;
 use crate::settings::Settings;
 
@@ -12,10 +12,9 @@ pub(crate) fn check(
     settings: &Settings,
     lookup: impl FnOnce(&str) -> NamespaceFacts,
 ) -> Result<(), Denial> {
-    if !settings.is_tenant_namespace(&req.namespace) {
+    let Some(ingress) = tenant_object::<Ingress>(req, settings)? else {
         return Ok(());
-    }
-    let ingress: Ingress = new_object(req)?;
+    };
     let spec = ingress.spec.unwrap_or_default();
     let subject = req.subject();
     let apex = require_apex(req, settings, lookup, || rule(settings, None))?;

@@ -1,7 +1,7 @@
 //! Gateway, ListenerSet and XListenerSet: every listener hostname within the namespace apex.
 
 use super::objects::ListenerHolder;
-use super::{ApexProblem, Denial, NamespaceFacts, Request, Rule, new_object, resolve_apex};
+use super::{ApexProblem, Denial, NamespaceFacts, Request, Rule, resolve_apex, tenant_object};
 use crate::hostname::Hostname;
 use crate::settings::Settings;
 
@@ -10,10 +10,9 @@ pub(crate) fn check(
     settings: &Settings,
     lookup: impl FnOnce(&str) -> NamespaceFacts,
 ) -> Result<(), Denial> {
-    if !settings.is_tenant_namespace(&req.namespace) {
+    let Some(holder) = tenant_object::<ListenerHolder>(req, settings)? else {
         return Ok(());
-    }
-    let holder: ListenerHolder = new_object(req)?;
+    };
     let listeners = holder.spec.and_then(|s| s.listeners).unwrap_or_default();
     let subject = req.subject();
     let apex = match resolve_apex(req, settings, lookup) {

@@ -2,7 +2,7 @@
 //! kept out of tenant namespaces.
 
 use super::objects::Route;
-use super::{Denial, NamespaceFacts, Request, Rule, new_object, require_apex};
+use super::{Denial, NamespaceFacts, Request, Rule, require_apex, tenant_object};
 use crate::hostname::Hostname;
 use crate::settings::Settings;
 
@@ -11,10 +11,9 @@ pub(crate) fn check(
     settings: &Settings,
     lookup: impl FnOnce(&str) -> NamespaceFacts,
 ) -> Result<(), Denial> {
-    if !settings.is_tenant_namespace(&req.namespace) {
+    let Some(route) = tenant_object::<Route>(req, settings)? else {
         return Ok(());
-    }
-    let route: Route = new_object(req)?;
+    };
     let hostnames = route.spec.and_then(|s| s.hostnames).unwrap_or_default();
     let subject = req.subject();
     let apex = require_apex(req, settings, lookup, || rule(req, settings, None))?;
