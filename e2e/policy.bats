@@ -145,6 +145,11 @@ load policy_helpers
   assert_accepted
 }
 
+@test "HTTPRoute v1alpha2: unlisted version is accepted" {
+  run_policy -r policy/test_data/requests/httproute-v1alpha2-unlisted-version.json --settings-json '{}'
+  assert_accepted
+}
+
 @test "HTTPRoute v1beta1: apex is accepted" {
   run_policy -r policy/test_data/requests/httproute-v1beta1-apex.json --settings-json '{}' --allow-context-aware --replay-host-capabilities-interactions policy/test_data/sessions/tenant-test.yml
   assert_accepted
@@ -208,6 +213,11 @@ load policy_helpers
 @test "TCPRoute v1alpha2: tenant is rejected" {
   run_policy -r policy/test_data/requests/tcproute-v1alpha2-tenant.json --settings-json '{}'
   assert_rejected 'TCPRoute is not allowed in tenant namespaces'
+}
+
+@test "TCPRoute v1: tenant is rejected" {
+  run_policy -r policy/test_data/requests/tcproute-v1-tenant.json --settings-json '{}'
+  assert_rejected 'route hostnames must equal'
 }
 
 @test "TCPRoute v1alpha2: allowed by setting is accepted" {
@@ -312,7 +322,7 @@ load policy_helpers
 
 @test "Tenant v1alpha1: tenant create invalid host by admin is rejected" {
   run_policy -r policy/test_data/requests/tenant-create-invalid-host-by-admin.json --settings-json '{}'
-  assert_rejected 'must be a valid lowercase DNS name'
+  assert_rejected 'spec.host can only be set to a valid lowercase DNS name'
 }
 
 @test "Namespace v1: namespace host label changed by tenant is rejected" {

@@ -63,19 +63,24 @@ pub enum Guarded {
 }
 
 impl Guarded {
+    /// The guarded kinds at the versions the policy covers (every served version; TCPRoute and
+    /// UDPRoute at any version). Other versions are accepted like any other kind: a new API
+    /// version must be added here and to `policy/metadata.yml` together.
     pub fn classify(kind: &GroupVersionKind) -> Option<Guarded> {
-        let g = kind.group.as_str();
-        let k = kind.kind.as_str();
-        match (g, k) {
-            (groups::GATEWAY, "Gateway" | "ListenerSet") => Some(Guarded::Listeners),
-            (groups::GATEWAY_EXPERIMENTAL, "XListenerSet" | "ListenerSet") => Some(Guarded::Listeners),
-            (groups::GATEWAY, "HTTPRoute" | "GRPCRoute" | "TLSRoute") => Some(Guarded::Route),
-            (groups::GATEWAY, "TCPRoute" | "UDPRoute") => Some(Guarded::L4Route),
-            (groups::NETWORKING, "Ingress") => Some(Guarded::Ingress),
-            (groups::COZY_APPS, "Tenant") => Some(Guarded::Tenant),
-            (groups::CORE, "Namespace") => Some(Guarded::Namespace),
-            (groups::TENANT_GATEWAY, "TenantGateway") => Some(Guarded::TenantGateway),
-            (groups::COZY_PLATFORM, "Package") => Some(Guarded::Package),
+        let (g, v, k) = (kind.group.as_str(), kind.version.as_str(), kind.kind.as_str());
+        match (g, k, v) {
+            (groups::GATEWAY, "Gateway", "v1" | "v1beta1") => Some(Guarded::Listeners),
+            (groups::GATEWAY, "ListenerSet", "v1") => Some(Guarded::Listeners),
+            (groups::GATEWAY_EXPERIMENTAL, "XListenerSet", "v1alpha1") => Some(Guarded::Listeners),
+            (groups::GATEWAY, "HTTPRoute", "v1" | "v1beta1") => Some(Guarded::Route),
+            (groups::GATEWAY, "GRPCRoute", "v1") => Some(Guarded::Route),
+            (groups::GATEWAY, "TLSRoute", "v1alpha2" | "v1alpha3" | "v1") => Some(Guarded::Route),
+            (groups::GATEWAY, "TCPRoute" | "UDPRoute", _) => Some(Guarded::L4Route),
+            (groups::NETWORKING, "Ingress", "v1") => Some(Guarded::Ingress),
+            (groups::COZY_APPS, "Tenant", "v1alpha1") => Some(Guarded::Tenant),
+            (groups::CORE, "Namespace", "v1") => Some(Guarded::Namespace),
+            (groups::TENANT_GATEWAY, "TenantGateway", "v1alpha1") => Some(Guarded::TenantGateway),
+            (groups::COZY_PLATFORM, "Package", "v1alpha1") => Some(Guarded::Package),
             _ => None,
         }
     }

@@ -200,7 +200,8 @@ fn gateway_with_malformed_label_is_denied_even_when_unlabelled_gateways_are_allo
         Some(
             "Gateway tenant-test/obj: namespace tenant-test label namespace.cozystack.io/host=\"*.example.org\" is not a \
              valid apex: an apex cannot be a wildcard; Gateway listener hostnames must equal the namespace's \
-             namespace.cozystack.io/host label or end with . + that label (allowGatewayWithoutHostLabel is false)"
+             namespace.cozystack.io/host label or end with . + that label (allowGatewayWithoutHostLabel tolerates \
+             only a missing, empty or unreadable label)"
         )
     );
 }
@@ -363,7 +364,8 @@ fn l4_routes_are_kept_out_of_tenant_namespaces(#[case] kind: &str, #[case] versi
         message(decide(&req, &Settings::default(), ns_labels(Some("test.example.org")))),
         Some(format!(
             "{kind} tenant-test/obj: {kind} is not allowed in tenant namespaces because no hostname can scope it to the \
-             tenant (namespace tenant-test; setting allowL4RoutesInTenantNamespaces)"
+             tenant: route hostnames must equal the namespace's namespace.cozystack.io/host label or be subdomains of \
+             it, and a {kind} has none (namespace tenant-test; setting allowL4RoutesInTenantNamespaces)"
         ))
     );
     let allow = Settings {
@@ -704,5 +706,48 @@ fn malformed_request_is_an_error_naming_the_field() {
     assert_eq!(
         Request::from_json(&wire).map_err(|e| e.to_string()),
         Err("the admission request could not be parsed: userInfo.groups: invalid type: string \"system:masters\", expected a sequence".into())
+    );
+}
+
+#[rstest]
+#[case::gateway_v1alpha2("gateway.networking.k8s.io", "v1alpha2", "Gateway")]
+#[case::httproute_v1alpha2("gateway.networking.k8s.io", "v1alpha2", "HTTPRoute")]
+#[case::grpcroute_v1alpha2("gateway.networking.k8s.io", "v1alpha2", "GRPCRoute")]
+#[case::ingress_v1beta1("networking.k8s.io", "v1beta1", "Ingress")]
+#[case::tenant_v1beta1("apps.cozystack.io", "v1beta1", "Tenant")]
+fn versions_outside_the_table_are_accepted(#[case] group: &str, #[case] version: &str, #[case] kind: &str) {
+    let obj = json!({"spec": {"hostnames": ["evil.com"], "host": "evil.com", "listeners": [{"hostname": "evil.com"}]}});
+    let req = mk_request(group, version, kind, "CREATE", "tenant-test", obj, None);
+    assert_eq!(
+        decide(&req, &Settings::default(), |_| unreachable!("not guarded")),
+        Verdict::Allow
+    );
+}
+
+#[test]
+fn tenant_invalid_host_message_keeps_the_tenant_phrase() {
+    let v = tenant("CREATE", Some("*.example.org"), None, "admin", &["system:masters"]);
+    assert_eq!(
+        message(v).as_deref(),
+        Some(
+            "Tenant tenant-root/obj: spec.host can only be set to a valid lowercase DNS name; \"*.example.org\" is not: \
+             a wildcard cannot be a tenant apex"
+        )
+    );
+}
+
+#[test]
+fn tenant_gateway_invalid_apex_names_the_namespace_apex() {
+    assert_eq!(
+        message(tgw(
+            "tenant-test",
+            json!({"apex": "*.test.example.org"}),
+            Some("test.example.org")
+        ))
+        .as_deref(),
+        Some(
+            "TenantGateway tenant-test/obj: spec.apex \"*.test.example.org\" is not a valid DNS name (an apex cannot be a \
+             wildcard); a TenantGateway's spec.apex must equal test.example.org or be a subdomain of it"
+        )
     );
 }

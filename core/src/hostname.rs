@@ -35,7 +35,7 @@ pub enum HostnameError {
     InvalidCharacter { label: String, ch: char },
     #[error("label \"{label}\" starts or ends with '-'")]
     HyphenAtEdge { label: String },
-    #[error("it is an IP address, not a DNS name")]
+    #[error("it is an IP address (every label is numeric), not a DNS name")]
     IpAddress,
 }
 
@@ -211,13 +211,13 @@ fn validate(name: &str) -> Result<(), HostnameError> {
         return Err(HostnameError::TrailingDot);
     }
     let rest = name.strip_prefix("*.").unwrap_or(name);
-    let mut last = "";
+    let mut all_numeric = true;
     for label in rest.split('.') {
         validate_label(label)?;
-        last = label;
+        all_numeric &= label.bytes().all(|b| b.is_ascii_digit());
     }
-    if last.bytes().all(|b| b.is_ascii_digit()) {
-        // No top-level domain is numeric: `10.0.0.1`, `1.2.3` and `foo.123` are addresses or typos.
+    if all_numeric {
+        // `10.0.0.1`, `1.2.3`, `123`: an address (or a typo of one), never a DNS name.
         return Err(HostnameError::IpAddress);
     }
     Ok(())

@@ -19,6 +19,7 @@ fn h(s: &str) -> Hostname {
 #[case::wildcard_tld("*.com")]
 #[case::digits_inside("a1.b2-c.example.org")]
 #[case::numeric_label_not_last("123.example.org")]
+#[case::numeric_last_label("alice.123")]
 #[case::uppercase_is_normalised("Test.Example.ORG")]
 #[case::max_label(&format!("{}.org", "a".repeat(63)))]
 fn valid_hostnames(#[case] raw: &str) {
@@ -42,7 +43,8 @@ fn valid_hostnames(#[case] raw: &str) {
 #[case::leading_hyphen("-a.org", HostnameError::HyphenAtEdge { label: "-a".into() })]
 #[case::trailing_hyphen("a-.org", HostnameError::HyphenAtEdge { label: "a-".into() })]
 #[case::ipv4("10.0.0.1", HostnameError::IpAddress)]
-#[case::numeric_tld("foo.123", HostnameError::IpAddress)]
+#[case::dotted_triple("1.2.3", HostnameError::IpAddress)]
+#[case::single_number("123", HostnameError::IpAddress)]
 #[case::long_label(&format!("{}.org", "a".repeat(64)), HostnameError::LabelTooLong { label: "a".repeat(64) })]
 #[case::too_long(&format!("{}.org", ["a"; 126].join(".")), HostnameError::TooLong { len: 255 })]
 fn invalid_hostnames(#[case] raw: &str, #[case] expected: HostnameError) {

@@ -46,6 +46,7 @@ pub(crate) fn check_tenant_gateway(
         subject: subject.clone(),
         value: value.to_string(),
         reason,
+        apex: apex.hostname.original().to_string(),
     };
     let parsed = Hostname::parse(value).map_err(|e| invalid(e.to_string()))?;
     if parsed.is_wildcard() {

@@ -94,10 +94,12 @@ pub enum Denial {
         rule: Rule,
     },
     #[error(
-        "{subject}: {kind} is not allowed in tenant namespaces because no hostname can scope it to the tenant \
+        "{subject}: {kind} is not allowed in tenant namespaces because no hostname can scope it to the tenant: \
+         route hostnames must equal the namespace's {label} label or be subdomains of it, and a {kind} has none \
          (namespace {namespace}; setting allowL4RoutesInTenantNamespaces)"
     )]
     L4RouteInTenantNamespace {
+        label: String,
         subject: String,
         kind: String,
         namespace: String,
@@ -128,7 +130,7 @@ pub enum Denial {
         old: String,
         new: String,
     },
-    #[error("{subject}: spec.host {host:?} must be a valid lowercase DNS name: {reason}")]
+    #[error("{subject}: spec.host can only be set to a valid lowercase DNS name; {host:?} is not: {reason}")]
     TenantHostInvalid {
         subject: String,
         host: String,
@@ -171,8 +173,12 @@ pub enum Denial {
         namespace: String,
         label: String,
     },
-    #[error("{subject}: spec.apex {value:?} is not a valid DNS name ({reason})")]
+    #[error(
+        "{subject}: spec.apex {value:?} is not a valid DNS name ({reason}); a TenantGateway's spec.apex must equal \
+         {apex} or be a subdomain of it"
+    )]
     TenantGatewayApexInvalid {
+        apex: String,
         subject: String,
         value: String,
         reason: String,

@@ -65,9 +65,13 @@ fn rule(req: &Request, settings: &Settings, apex: Option<&str>) -> Rule {
     Rule(match apex {
         Some(apex) => format!("{kind} listener hostnames must equal {apex} or end with .{apex}"),
         None => format!(
-            "{kind} listener hostnames must equal the namespace's {} label or end with . + that label \
-             (allowGatewayWithoutHostLabel is false)",
-            settings.host_label
+            "{kind} listener hostnames must equal the namespace's {} label or end with . + that label ({})",
+            settings.host_label,
+            if settings.allow_gateway_without_host_label {
+                "allowGatewayWithoutHostLabel tolerates only a missing, empty or unreadable label"
+            } else {
+                "allowGatewayWithoutHostLabel is false"
+            }
         ),
     })
 }

@@ -50,6 +50,7 @@ pub(crate) fn check_l4(req: &Request, settings: &Settings) -> Result<(), Denial>
         subject: req.subject(),
         kind: req.kind.kind.clone(),
         namespace: req.namespace.clone(),
+        label: settings.host_label.clone(),
     })
 }
 
