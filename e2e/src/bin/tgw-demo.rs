@@ -294,6 +294,18 @@ async fn report(admin: &Client, attempts: &[(String, std::result::Result<(), Str
             s(&ready["reason"]),
             s(&ready["message"])
         );
+        for l in t.data["status"]["listeners"].as_array().cloned().unwrap_or_default() {
+            println!(
+                "{:<28}   listener {:<28} {:<24} ready={:<5} certificate={} ready={} {}",
+                "",
+                s(&l["name"]),
+                s(&l["hostname"]),
+                s(&l["ready"]),
+                s(&l["certificateName"]),
+                s(&l["certificateReady"]),
+                s(&l["reason"])
+            );
+        }
         for c in conds.iter().filter(|c| c["type"] != "Ready") {
             println!(
                 "{:<28}   {:<20} {:<6} {:<22} {}",
