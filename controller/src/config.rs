@@ -120,7 +120,7 @@ impl Config {
         );
         let ns = self.watch_namespace.trim();
         anyhow::ensure!(
-            ns.is_empty() || is_dns_label(ns),
+            ns.is_empty() || tgw_core::dns::is_dns_label(ns),
             "--watch-namespace/TGW_WATCH_NAMESPACE={ns:?} is not a namespace name"
         );
         anyhow::ensure!(
@@ -252,15 +252,6 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         total += Duration::from_secs_f64(value * scale);
     }
     Ok(total)
-}
-
-/// A namespace name: an RFC 1123 DNS label.
-fn is_dns_label(s: &str) -> bool {
-    (1..=63).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
 }
 
 /// A Gateway API controllerName: `<domain>/<path>` (the CRD pattern, simplified).

@@ -210,14 +210,7 @@ pub fn label_key_problem(key: &str) -> Option<String> {
         if p.is_empty() || p.len() > 253 {
             return Some("the prefix must be 1-253 characters".to_string());
         }
-        let ok = p.split('.').all(|l| {
-            !l.is_empty()
-                && l.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-        });
-        if !ok {
+        if !p.split('.').all(crate::dns::is_dns_label) {
             return Some("the prefix must be a lowercase DNS subdomain".to_string());
         }
     }

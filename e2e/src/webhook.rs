@@ -8,5 +8,5 @@ mod config;
 mod server;
 mod tls;
 
-pub use config::{load_policy_rules, webhook_configuration};
+pub use config::{load_policy_rules, register, webhook_configuration};
 pub use server::PolicyWebhook;

@@ -13,7 +13,7 @@ use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use kube::api::{ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams};
 use kube::{Api, Client};
 use serde_json::{Value, json};
-use tgw_e2e::webhook::{PolicyWebhook, load_policy_rules, webhook_configuration};
+use tgw_e2e::webhook::{PolicyWebhook, register};
 use tgw_e2e::{Identity, TestCluster};
 
 const MANAGER: &str = "tgw-e2e-admission";
@@ -144,16 +144,14 @@ async fn setup_cluster(admin: &Client) -> Result<()> {
 }
 
 async fn register_webhook(admin: &Client, webhook: &PolicyWebhook) -> Result<()> {
-    let deploy = repo().join("deploy/policy");
-    let policies = [
-        ("hostnames", load_policy_rules(&deploy.join("hostnames.yaml"))?),
-        ("identity", load_policy_rules(&deploy.join("identity.yaml"))?),
-    ];
-    let config = webhook_configuration(WEBHOOK, webhook.url(), webhook.ca_pem(), &policies);
-    Api::<ValidatingWebhookConfiguration>::all(admin.clone())
-        .patch(WEBHOOK, &PatchParams::apply(MANAGER).force(), &Patch::Apply(&config))
-        .await?;
-    Ok(())
+    register(
+        admin,
+        WEBHOOK,
+        webhook.url(),
+        webhook.ca_pem(),
+        &repo().join("deploy/policy"),
+    )
+    .await
 }
 
 /// The API server picks up webhook configurations asynchronously; probe until a hijack is denied.

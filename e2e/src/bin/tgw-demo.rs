@@ -8,14 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration;
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams};
 use kube::{Api, Client};
 use serde_json::{Value, json};
-use tgw_e2e::webhook::{PolicyWebhook, load_policy_rules, webhook_configuration};
+use tgw_e2e::webhook::{PolicyWebhook, register};
 use tgw_e2e::{Identity, TestCluster};
 
 const MANAGER: &str = "tgw-demo";
@@ -144,19 +143,14 @@ async fn start_webhook(admin: &Client) -> Result<PolicyWebhook> {
     let wasm_path = repo().join("policy/annotated-policy.wasm");
     let wasm = std::fs::read(&wasm_path).with_context(|| format!("{} (run `make policy`)", wasm_path.display()))?;
     let webhook = PolicyWebhook::start(&wasm, json!({"platformRootHost": "example.org"}), admin.clone()).await?;
-    let deploy = repo().join("deploy/policy");
-    let policies = [
-        ("hostnames", load_policy_rules(&deploy.join("hostnames.yaml"))?),
-        ("identity", load_policy_rules(&deploy.join("identity.yaml"))?),
-    ];
-    let config = webhook_configuration("tenant-gateway-demo", webhook.url(), webhook.ca_pem(), &policies);
-    Api::<ValidatingWebhookConfiguration>::all(admin.clone())
-        .patch(
-            "tenant-gateway-demo",
-            &PatchParams::apply(MANAGER).force(),
-            &Patch::Apply(&config),
-        )
-        .await?;
+    register(
+        admin,
+        "tenant-gateway-demo",
+        webhook.url(),
+        webhook.ca_pem(),
+        &repo().join("deploy/policy"),
+    )
+    .await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     Ok(webhook)
 }

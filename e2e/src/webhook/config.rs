@@ -8,7 +8,8 @@ use k8s_openapi::ByteString;
 use k8s_openapi::api::admissionregistration::v1::{
     RuleWithOperations, ValidatingWebhook, ValidatingWebhookConfiguration, WebhookClientConfig,
 };
-use kube::api::ObjectMeta;
+use kube::api::{ObjectMeta, Patch, PatchParams};
+use kube::{Api, Client};
 
 /// The admission rules of one ClusterAdmissionPolicy manifest.
 pub fn load_policy_rules(manifest: &Path) -> Result<Vec<RuleWithOperations>> {
@@ -22,6 +23,25 @@ pub fn load_policy_rules(manifest: &Path) -> Result<Vec<RuleWithOperations>> {
         rule.scope = Some("*".to_string());
     }
     Ok(rules)
+}
+
+/// Registers `url` for the rules of both ClusterAdmissionPolicies in `deploy_dir`
+/// (`hostnames.yaml`, `identity.yaml`) as the ValidatingWebhookConfiguration `name`.
+pub async fn register(client: &Client, name: &str, url: &str, ca_pem: &str, deploy_dir: &Path) -> Result<()> {
+    let policies = [
+        ("hostnames", load_policy_rules(&deploy_dir.join("hostnames.yaml"))?),
+        ("identity", load_policy_rules(&deploy_dir.join("identity.yaml"))?),
+    ];
+    let config = webhook_configuration(name, url, ca_pem, &policies);
+    Api::<ValidatingWebhookConfiguration>::all(client.clone())
+        .patch(
+            name,
+            &PatchParams::apply("tgw-e2e-webhook").force(),
+            &Patch::Apply(&config),
+        )
+        .await
+        .with_context(|| format!("registering ValidatingWebhookConfiguration {name}"))?;
+    Ok(())
 }
 
 /// One webhook per policy manifest, all pointing at `url`.
