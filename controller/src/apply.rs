@@ -3,8 +3,9 @@
 
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use kube::core::{ApiResource, DynamicObject};
-use serde_json::Value;
+use serde_json::{Value, json};
 use tgw_core::render::is_subset;
+use tgw_core::takeover;
 use tgw_core::tenantgateway::TgwInput;
 
 use crate::context::Context;
@@ -47,8 +48,9 @@ pub async fn ensure(
                 tgw: tgw.meta.name.clone(),
             });
         }
+        let taken_over = take_over(ctx, &api, kind, &obj).await?;
         let observed = serde_json::to_value(&obj).unwrap_or(Value::Null);
-        if is_subset(desired, &observed) {
+        if !taken_over && is_subset(desired, &observed) {
             return Ok(obj);
         }
     }
@@ -60,6 +62,44 @@ pub async fn ensure(
     )
     .await
     .map_err(|e| Error::kube("apply", kind, ns, &name, e))
+}
+
+fn managed_fields(obj: &DynamicObject) -> Vec<Value> {
+    obj.metadata
+        .managed_fields
+        .iter()
+        .flatten()
+        .filter_map(|e| serde_json::to_value(e).ok())
+        .collect()
+}
+
+/// Whether another field manager holds non-status fields of `obj` (see [`take_over`]).
+pub fn needs_takeover(ctx: &Context, obj: &DynamicObject) -> bool {
+    takeover::merged_managed_fields(&managed_fields(obj), &ctx.settings.field_manager).is_some()
+}
+
+/// Moves every non-status field another manager holds on `obj` (which we own) to our apply
+/// entry, so the next apply owns the whole spec and removes what our plan does not have
+/// (`tgw_core::takeover`). Returns whether it rewrote `managedFields`.
+async fn take_over(ctx: &Context, api: &Api<DynamicObject>, kind: &'static str, obj: &DynamicObject) -> Result<bool> {
+    let entries = managed_fields(obj);
+    let Some(merged) = takeover::merged_managed_fields(&entries, &ctx.settings.field_manager) else {
+        return Ok(false);
+    };
+    let ns = obj.metadata.namespace.clone().unwrap_or_default();
+    let name = obj.metadata.name.clone().unwrap_or_default();
+    tracing::info!(
+        kind,
+        object = format!("{ns}/{name}"),
+        from = takeover::foreign_managers(&entries, &ctx.settings.field_manager).join(", "),
+        "taking over fields held by other field managers"
+    );
+    ctx.metrics.write();
+    let patch = json!({"metadata": {"managedFields": merged, "resourceVersion": obj.metadata.resource_version}});
+    api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map_err(|e| Error::kube("take over fields of", kind, &ns, &name, e))?;
+    Ok(true)
 }
 
 /// Deletes `name` if it exists and this TenantGateway controls it; foreign objects are left alone.

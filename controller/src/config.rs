@@ -8,7 +8,9 @@ use clap::builder::BoolishValueParser;
 use clap::{Parser, ValueEnum};
 use tgw_core::conflict::PlatformPrefixes;
 use tgw_core::decide::Settings;
-use tgw_core::keys::{ACME_CHALLENGE_NAMESPACE, CONTROLLER_NAME, FIELD_MANAGER};
+use tgw_core::attach_trust::AttachTrust;
+use tgw_core::consts::TENANT_NAMESPACE_PREFIX;
+use tgw_core::keys::{ACME_CHALLENGE_NAMESPACE, CONTROLLER_NAME, DEFAULT_ATTACH_OWNER_NAMESPACE, FIELD_MANAGER};
 
 use crate::leader::LeaderConfig;
 
@@ -26,7 +28,7 @@ pub enum LogFormat {
 #[derive(Clone, Debug, Parser)]
 #[command(name = "tenantgateway-controller", version, about, long_about = None)]
 pub struct Config {
-    /// controllerName written into route status.parents. Fixed in tgw-core: only the default is accepted.
+    /// controllerName written into route status.parents (a Gateway API controllerName: `<domain>/<path>`).
     #[arg(long, env = "TGW_CONTROLLER_NAME", default_value = CONTROLLER_NAME)]
     pub controller_name: String,
 
@@ -34,15 +36,29 @@ pub struct Config {
     #[arg(long, env = "TGW_PLATFORM_PREFIXES", default_value = "cozy-", value_delimiter = ',')]
     pub platform_prefixes: Vec<String>,
 
+    /// Namespaces whose TenantGateways may list attachedNamespaces (comma-separated; `*`: any).
+    /// Entries on other TenantGateways are refused and reported in NamespacesAttached.
+    #[arg(
+        long,
+        env = "TGW_ATTACH_OWNER_NAMESPACES",
+        default_value = DEFAULT_ATTACH_OWNER_NAMESPACE,
+        value_delimiter = ','
+    )]
+    pub attach_owner_namespaces: Vec<String>,
+
+    /// Tenant namespace prefix: attachedNamespaces never attach a tenant namespace.
+    #[arg(long, env = "TGW_TENANT_NAMESPACE_PREFIX", default_value = TENANT_NAMESPACE_PREFIX)]
+    pub tenant_namespace_prefix: String,
+
     /// Namespace of the ACME HTTP-01 challenge solvers (cert-manager's namespace).
     #[arg(long, env = "TGW_ACME_CHALLENGE_NAMESPACE", default_value = ACME_CHALLENGE_NAMESPACE)]
     pub acme_challenge_namespace: String,
 
-    /// Server-side apply field manager. Fixed in tgw-core: only the default is accepted.
+    /// Server-side apply field manager of every write (non-empty).
     #[arg(long, env = "TGW_FIELD_MANAGER", default_value = FIELD_MANAGER)]
     pub field_manager: String,
 
-    /// Only reconcile TenantGateways of this namespace (not supported yet: refused when non-empty).
+    /// Only reconcile TenantGateways of this namespace (empty: all namespaces).
     #[arg(long, env = "TGW_WATCH_NAMESPACE", default_value = "")]
     pub watch_namespace: String,
 
@@ -123,6 +139,13 @@ impl Config {
             ns.is_empty() || tgw_core::dns::is_dns_label(ns),
             "--watch-namespace/TGW_WATCH_NAMESPACE={ns:?} is not a namespace name"
         );
+        for o in &self.attach_owner_namespaces {
+            let o = o.trim();
+            anyhow::ensure!(
+                o.is_empty() || o == "*" || tgw_core::dns::is_dns_label(o),
+                "--attach-owner-namespaces/TGW_ATTACH_OWNER_NAMESPACES entry {o:?} is not a namespace name or *"
+            );
+        }
         anyhow::ensure!(
             !self.acme_challenge_namespace.is_empty(),
             "--acme-challenge-namespace is empty"
@@ -167,6 +190,15 @@ impl Config {
             controller_name: self.controller_name.clone(),
             field_manager: self.field_manager.clone(),
             watch_namespace: (!ns.is_empty()).then(|| ns.to_owned()),
+            attach: AttachTrust {
+                owner_namespaces: self
+                    .attach_owner_namespaces
+                    .iter()
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect(),
+                tenant_prefix: self.tenant_namespace_prefix.clone(),
+            },
         }
     }
 
@@ -294,6 +326,7 @@ mod tests {
         assert_eq!(c.log_format, LogFormat::Json);
         c.validate().expect("defaults are valid");
         assert_eq!(c.settings().challenge_namespace, "cozy-cert-manager");
+        assert_eq!(c.settings().attach, AttachTrust::default());
     }
 
     #[test]
@@ -364,6 +397,7 @@ mod tests {
             &["--controller-name", "example.com/"],
             &["--field-manager", " "],
             &["--watch-namespace", "Tenant_Root"],
+            &["--attach-owner-namespaces", "tenant-root,Not A Namespace"],
             &["--leader-election", "true", "--leader-election-lease-duration", "5s"],
             &["--leader-election", "true", "--leader-election-retry-period", "10s"],
         ] {

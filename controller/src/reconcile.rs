@@ -12,6 +12,7 @@ use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
 use serde_json::{Value, json};
 use tgw_core::attach::{self, AttachPlan};
+use tgw_core::attach_trust;
 use tgw_core::conditions::types;
 use tgw_core::decide::{Decision, decide};
 use tgw_core::keys::{ANNOTATION_ATTACHED_BY, FINALIZER, LABEL_GATEWAY, LABEL_MANAGED_BY, MANAGED_BY_VALUE};
@@ -92,7 +93,9 @@ async fn reconcile_one(tgw: Arc<TenantGateway>, ctx: Arc<Context>) -> Result<Act
     let routes = snapshot::routes(&ctx);
 
     // 1. Namespace labels (before the attach set is computed, so both agree).
-    let plan = attach::plan(&t, &namespaces, false);
+    let (t_attach, refused) = attach_trust::honoured_input(&t, &ctx.settings.attach);
+    let mut plan = attach::plan(&t_attach, &namespaces, false);
+    plan.report.refused = refused.iter().map(|(n, why)| (n.clone(), why.to_string())).collect();
     if let Err(e) = patch_namespaces(&ctx, &t, &plan, &mut namespaces).await {
         errors.push((types::NAMESPACES_ATTACHED, e.to_string()));
     }
@@ -142,8 +145,10 @@ async fn reconcile_one(tgw: Arc<TenantGateway>, ctx: Arc<Context>) -> Result<Act
         errors.push((types::GATEWAY_APPLIED, e.to_string()));
     }
 
-    // 7. Route status.
-    if let Err(e) = route_statuses(&ctx, &t, &routes, Some(&d)).await {
+    // 7. Route status. Only failures on routes this TenantGateway admits (its attach set) count
+    // against its conditions; a route elsewhere naming our Gateway cannot turn Ready false.
+    let route_writes = route_statuses(&ctx, &t, &routes, Some(&d)).await;
+    if let Some(e) = route_writes.attached_message() {
         errors.push((types::ROUTES_UPDATED, e));
     }
 
@@ -170,8 +175,17 @@ async fn reconcile_one(tgw: Arc<TenantGateway>, ctx: Arc<Context>) -> Result<Act
         .await
         .map_err(|e| Error::kube("update status of", "tenantgateway", &t.meta.namespace, &t.meta.name, e))?;
     }
-    if errors.is_empty() {
+    if route_writes.outside > 0 {
+        tracing::warn!(
+            tgw = %t.key(),
+            failed = route_writes.outside,
+            "route status writes failed on routes outside the attach set; retrying"
+        );
+    }
+    if errors.is_empty() && route_writes.outside == 0 {
         Ok(Action::await_change())
+    } else if errors.is_empty() {
+        Ok(Action::requeue(Duration::from_secs(15)))
     } else {
         ctx.metrics.failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         for (step, e) in &errors {
@@ -297,7 +311,10 @@ async fn certificates(ctx: &Context, t: &TgwInput, d: &Decision) -> Result<BTree
                 name: name.clone(),
                 tgw: t.meta.name.clone(),
             }),
-            Some(o) if tgw_core::render::is_subset(desired, &serde_json::to_value(o).unwrap_or(Value::Null)) => {
+            Some(o)
+                if !apply::needs_takeover(ctx, o)
+                    && tgw_core::render::is_subset(desired, &serde_json::to_value(o).unwrap_or(Value::Null)) =>
+            {
                 Ok(o.clone())
             }
             _ => ensure(ctx, &ctx.resources.certificate, "certificate", desired, t).await,
@@ -329,6 +346,44 @@ async fn certificates(ctx: &Context, t: &TgwInput, d: &Decision) -> Result<BTree
     first_err.map_or(Ok(ready), Err)
 }
 
+/// Failed route-status writes of one pass, split by whether the route's namespace is in the
+/// TenantGateway's attach set.
+#[derive(Debug, Default)]
+struct RouteWrites {
+    /// Failures on attached routes (bounded messages).
+    attached: Vec<String>,
+    /// Number of failures on routes outside the attach set (logged, retried, never a condition).
+    outside: usize,
+}
+
+/// At most this many route failures are named in the condition message.
+const ROUTE_FAILURES_NAMED: usize = 3;
+
+impl RouteWrites {
+    fn attached_message(&self) -> Option<String> {
+        if self.attached.is_empty() {
+            return None;
+        }
+        let mut msg = self.attached[..self.attached.len().min(ROUTE_FAILURES_NAMED)].join("; ");
+        if self.attached.len() > ROUTE_FAILURES_NAMED {
+            msg.push_str(&format!("; and {} more", self.attached.len() - ROUTE_FAILURES_NAMED));
+        }
+        Some(msg)
+    }
+}
+
+/// A kube error's text, cut to `max` bytes on a char boundary (API errors echo whole objects).
+fn bounded(text: String, max: usize) -> String {
+    if text.len() <= max {
+        return text;
+    }
+    let mut cut = max;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}…", &text[..cut])
+}
+
 /// Writes our `status.parents` entries for this Gateway on every route that has a parentRef to
 /// it or still carries an entry from us; `d = None` removes them all (deletion).
 async fn route_statuses(
@@ -336,10 +391,10 @@ async fn route_statuses(
     t: &TgwInput,
     routes: &[(RouteView, Vec<Value>, String)],
     d: Option<&Decision>,
-) -> std::result::Result<(), String> {
+) -> RouteWrites {
     let now = now();
     let gw = naming::gateway(&t.meta.name);
-    let mut failures = Vec::new();
+    let mut out = RouteWrites::default();
     for (route, parents, rv) in routes {
         let ours = d
             .and_then(|d| d.routes.iter().find(|(id, _)| *id == route.id))
@@ -364,14 +419,17 @@ async fn route_statuses(
             .patch_status(&route.id.name, &PatchParams::default(), &Patch::Merge(patch))
             .await
         {
-            failures.push(format!("update status of {}: {e}", route.id));
+            let attached = d.is_some_and(|d| d.attach.contains(&route.id.namespace));
+            if attached {
+                out.attached
+                    .push(bounded(format!("update status of {}: {e}", route.id), 512));
+            } else {
+                out.outside += 1;
+                tracing::debug!(route = %route.id, error = %bounded(e.to_string(), 512), "route status write failed");
+            }
         }
     }
-    if failures.is_empty() {
-        Ok(())
-    } else {
-        Err(failures.join("; "))
-    }
+    out
 }
 
 /// Finalizer work: remove the labels/annotations and route-status entries this TenantGateway wrote.
@@ -380,7 +438,13 @@ async fn cleanup(ctx: &Context, t: &TgwInput) -> Result<()> {
     let plan = attach::plan(t, &namespaces, true);
     patch_namespaces(ctx, t, &plan, &mut namespaces).await?;
     let routes = snapshot::routes(ctx);
-    route_statuses(ctx, t, &routes, None).await.map_err(Error::Other)?;
+    let writes = route_statuses(ctx, t, &routes, None).await;
+    if writes.outside > 0 || !writes.attached.is_empty() {
+        return Err(Error::Other(format!(
+            "{} route status entries could not be removed; retrying",
+            writes.outside + writes.attached.len()
+        )));
+    }
     Ok(())
 }
 

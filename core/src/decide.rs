@@ -23,6 +23,8 @@ pub struct Settings {
     pub field_manager: String,
     /// Reconcile only the TenantGateways of this namespace (`None`: all namespaces).
     pub watch_namespace: Option<String>,
+    /// Which TenantGateways may use `attachedNamespaces` ([`crate::attach_trust`]).
+    pub attach: crate::attach_trust::AttachTrust,
 }
 
 impl Default for Settings {
@@ -33,6 +35,7 @@ impl Default for Settings {
             controller_name: crate::keys::CONTROLLER_NAME.to_owned(),
             field_manager: crate::keys::FIELD_MANAGER.to_owned(),
             watch_namespace: None,
+            attach: crate::attach_trust::AttachTrust::default(),
         }
     }
 }

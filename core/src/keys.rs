@@ -41,6 +41,8 @@ pub const DEFAULT_TSIG_ALGORITHM: &str = "HMACSHA256";
 pub const DEFAULT_PLATFORM_PREFIX: &str = "cozy-";
 /// Namespace where cert-manager runs its ACME challenge solvers (port-80 selector).
 pub const ACME_CHALLENGE_NAMESPACE: &str = "cozy-cert-manager";
+/// Namespace whose TenantGateways may list `attachedNamespaces` (Cozystack's publishing tenant).
+pub const DEFAULT_ATTACH_OWNER_NAMESPACE: &str = "tenant-root";
 
 /// Let's Encrypt directories.
 pub const ACME_PROD_URL: &str = "https://acme-v02.api.letsencrypt.org/directory";

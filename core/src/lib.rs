@@ -15,6 +15,7 @@ pub mod settings;
 // --- TenantGateway model, rendering and route status (controller side) ---
 // (modules added by the controller work go below this line)
 pub mod attach;
+pub mod attach_trust;
 pub mod claims;
 pub mod conditions;
 pub mod conflict;
@@ -26,5 +27,6 @@ pub mod naming;
 pub mod render;
 pub mod route_status;
 pub mod snapshot;
+pub mod takeover;
 pub mod tenantgateway;
 pub mod tgw_status;

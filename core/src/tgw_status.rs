@@ -18,6 +18,8 @@ pub struct AttachReport {
     pub conflicts: Vec<(String, String)>,
     /// Wanted namespaces that do not exist.
     pub missing: Vec<String>,
+    /// `attachedNamespaces` entries the controller does not honour, with the reason.
+    pub refused: Vec<(String, String)>,
 }
 
 /// Everything the status depends on.
@@ -200,12 +202,17 @@ pub fn compute(input: &StatusInput<'_>) -> TenantGatewayStatus {
     });
     conds.push(match err(types::NAMESPACES_ATTACHED) {
         Some(m) => (types::NAMESPACES_ATTACHED, false, reasons::RECONCILE_ERROR, m),
-        None if input.attach.conflicts.is_empty() && input.attach.missing.is_empty() => (
+        None if input.attach.conflicts.is_empty()
+            && input.attach.missing.is_empty()
+            && input.attach.refused.is_empty() =>
+        {
+            (
             types::NAMESPACES_ATTACHED,
             true,
             reasons::ATTACHED,
             "All namespaces attached".to_owned(),
-        ),
+            )
+        }
         None => {
             let mut parts = Vec::new();
             if !input.attach.conflicts.is_empty() {
@@ -219,6 +226,15 @@ pub fn compute(input: &StatusInput<'_>) -> TenantGatewayStatus {
             }
             if !input.attach.missing.is_empty() {
                 parts.push(format!("not found: {}", input.attach.missing.join(", ")));
+            }
+            if !input.attach.refused.is_empty() {
+                let r: Vec<String> = input
+                    .attach
+                    .refused
+                    .iter()
+                    .map(|(ns, why)| format!("{ns} ({why})"))
+                    .collect();
+                parts.push(format!("refused: {}", r.join("; ")));
             }
             (
                 types::NAMESPACES_ATTACHED,

@@ -481,6 +481,7 @@ fn attach_plan_adds_reports_and_removes_only_its_own() {
             report: AttachReport {
                 conflicts: vec![("cozy-b".into(), "tenant-other".into())],
                 missing: vec!["cozy-missing".into()],
+                refused: vec![],
             },
         }
     );

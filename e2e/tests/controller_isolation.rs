@@ -1,0 +1,235 @@
+//! Isolation that holds when admission is absent (issue 9): the controller alone, on a real
+//! kube-apiserver + etcd, with no admission policy installed. Each failure the issue lists is its
+//! own test, named for what it proves; every test starts its own control plane.
+
+mod controller_support;
+
+use std::collections::BTreeSet;
+
+use anyhow::Context;
+use controller_support::*;
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, ObjectMeta, PostParams};
+use kube::{Client, ResourceExt};
+use serde_json::{Value, json};
+use tgw_core::conditions::{reasons, types};
+use tgw_core::keys::{ANNOTATION_ATTACHED_BY, LABEL_GATEWAY, LABEL_HOST, MANAGED_BY_VALUE};
+use tgw_core::naming;
+use tgw_core::tenantgateway::TenantGateway;
+
+/// The field manager Cozystack's Go controller writes with (an `Update`, not an apply).
+const GO_MANAGER: &str = "cozystack-controller";
+
+async fn named_namespace(client: &Client, name: &str, labels: &[(&str, &str)]) -> anyhow::Result<()> {
+    let ns = Namespace {
+        metadata: ObjectMeta {
+            name: Some(name.to_owned()),
+            labels: Some(labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    Api::<Namespace>::all(client.clone())
+        .create(&PostParams::default(), &ns)
+        .await
+        .with_context(|| format!("create namespace {name}"))?;
+    Ok(())
+}
+
+/// Issue 9, failure 2: a tenant's TenantGateway listing a platform namespace in
+/// `attachedNamespaces` must not make the controller label that namespace for the tenant. Only
+/// the publishing namespace (`tenant-root`) may attach, and never a tenant namespace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenant_tenantgateway_cannot_attach_a_platform_namespace() -> anyhow::Result<()> {
+    let (_cluster, admin) = cluster().await?;
+    named_namespace(&admin, "tenant-root", &[(LABEL_HOST, "example.org")]).await?;
+    named_namespace(&admin, "tenant-x", &[(LABEL_HOST, "x.example.org")]).await?;
+    named_namespace(&admin, "tenant-y", &[]).await?;
+    named_namespace(&admin, "cozy-newapp", &[]).await?;
+    named_namespace(&admin, "cozy-dashboard", &[]).await?;
+    let controller = start_controller(admin.clone()).await;
+
+    apply_tgw(
+        &admin,
+        "tenant-x",
+        json!({"apex": "x.example.org", "attachedNamespaces": ["cozy-newapp"]}),
+    )
+    .await?;
+    apply_tgw(
+        &admin,
+        "tenant-root",
+        json!({"apex": "example.org", "attachedNamespaces": ["cozy-dashboard", "tenant-y"]}),
+    )
+    .await?;
+
+    let x = await_tgw(&admin, "tenant-x", types::NAMESPACES_ATTACHED, "False", reasons::ATTACH_CONFLICT).await?;
+    let msg = &condition(&x, types::NAMESPACES_ATTACHED).context("condition")?.message;
+    assert_eq!(
+        msg,
+        "Namespaces not attached: refused: cozy-newapp (only TenantGateways in tenant-root may list \
+         attachedNamespaces (this one is in tenant-x))"
+    );
+    let root = await_tgw(&admin, "tenant-root", types::NAMESPACES_ATTACHED, "False", reasons::ATTACH_CONFLICT).await?;
+    assert_eq!(
+        condition(&root, types::NAMESPACES_ATTACHED).context("condition")?.message,
+        "Namespaces not attached: refused: tenant-y (tenant-y is a tenant namespace (prefix tenant-); \
+         tenants attach with tenant.spec.gateway)"
+    );
+
+    // The publishing namespace's platform entry is labelled; the refused ones are untouched.
+    eventually("cozy-dashboard attached to tenant-root", || async {
+        Ok(ns_labels(&admin, "cozy-dashboard").await?.0.get(LABEL_GATEWAY).map(String::as_str) == Some("tenant-root"))
+    })
+    .await?;
+    for ns in ["cozy-newapp", "tenant-y"] {
+        let (labels, annotations) = ns_labels(&admin, ns).await?;
+        assert_eq!(labels.get(LABEL_GATEWAY), None, "{ns} must not be labelled");
+        assert_eq!(annotations.get(ANNOTATION_ATTACHED_BY), None, "{ns} must not be annotated");
+    }
+    controller.stop().await?;
+    Ok(())
+}
+
+/// A TenantGateway's uid, once it exists.
+async fn tgw_uid(client: &Client, ns: &str) -> anyhow::Result<String> {
+    let t: TenantGateway = get_tgw(client, ns).await?;
+    t.uid().context("TenantGateway without uid")
+}
+
+/// Creates `obj` as Cozystack's Go controller does: a plain create (operation `Update` in
+/// managedFields) by field manager `cozystack-controller`, owned by the TenantGateway.
+async fn create_as_go_controller(client: &Client, group: &str, mut obj: Value, uid: &str) -> anyhow::Result<()> {
+    let kind = obj["kind"].as_str().context("kind")?.to_owned();
+    let ns = obj["metadata"]["namespace"].as_str().context("namespace")?.to_owned();
+    obj["metadata"]["ownerReferences"] = json!([{
+        "apiVersion": "gateway.cozystack.io/v1alpha1", "kind": "TenantGateway", "name": "cozystack",
+        "uid": uid, "controller": true, "blockOwnerDeletion": true,
+    }]);
+    obj["metadata"]["labels"]["cozystack.io/managed-by"] = json!(MANAGED_BY_VALUE);
+    let api = dynapi(client, group, &kind, &ns).await?;
+    let obj: kube::api::DynamicObject = serde_json::from_value(obj)?;
+    let pp = PostParams {
+        field_manager: Some(GO_MANAGER.to_owned()),
+        ..Default::default()
+    };
+    api.create(&pp, &obj).await.with_context(|| format!("create {kind} as {GO_MANAGER}"))?;
+    Ok(())
+}
+
+fn managers(obj: &kube::api::DynamicObject) -> BTreeSet<String> {
+    obj.metadata
+        .managed_fields
+        .iter()
+        .flatten()
+        .filter(|m| m.subresource.as_deref() != Some("status"))
+        .filter_map(|m| m.manager.clone())
+        .collect()
+}
+
+/// Issue 9, failure 5: objects last written by Cozystack's Go controller keep fields our plan
+/// does not have unless the controller takes the fields over. After the first reconcile the
+/// Gateway, Issuer, Certificate and redirect route carry exactly our plan, and only our field
+/// manager holds their fields.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn takeover_from_the_go_controller_drops_its_extra_fields() -> anyhow::Result<()> {
+    let (_cluster, admin) = cluster().await?;
+    let ns = "tenant-m";
+    let apex = "m.example.org";
+    named_namespace(&admin, ns, &[(LABEL_HOST, apex)]).await?;
+    apply_tgw(
+        &admin,
+        ns,
+        json!({"apex": apex, "certMode": "dns01", "dns01": {"provider": "cloudflare",
+            "cloudflare": {"apiTokenSecretRef": {"name": "cf", "key": "token"}}}}),
+    )
+    .await?;
+    let uid = tgw_uid(&admin, ns).await?;
+    let (gw, issuer, cert, redirect) = (
+        naming::gateway("cozystack"),
+        naming::issuer("cozystack"),
+        naming::wildcard_certificate("cozystack"),
+        naming::redirect_route("cozystack"),
+    );
+    let legacy = format!("legacy.{apex}");
+    let legacy_listener = naming::host_listener(&format!("api.{apex}"));
+    create_as_go_controller(
+        &admin,
+        GW,
+        json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+            "metadata": {"name": gw, "namespace": ns, "labels": {}},
+            "spec": {"gatewayClassName": "cilium", "listeners": [
+                {"name": "http", "port": 80, "protocol": "HTTP"},
+                {"name": legacy_listener, "port": 443, "protocol": "HTTPS", "hostname": format!("api.{apex}"),
+                 "tls": {"mode": "Terminate", "certificateRefs": [{"name": "old-api-tls"}]}},
+            ]}}),
+        &uid,
+    )
+    .await?;
+    create_as_go_controller(
+        &admin,
+        CM,
+        json!({"apiVersion": "cert-manager.io/v1", "kind": "Issuer",
+            "metadata": {"name": issuer, "namespace": ns, "labels": {}},
+            "spec": {"acme": {"email": "old@example.org", "server": "https://acme-v02.api.letsencrypt.org/directory",
+                "privateKeySecretRef": {"name": "old-account"},
+                "solvers": [{"dns01": {"cloudflare": {"apiTokenSecretRef": {"name": "cf", "key": "token"}}}}]}}}),
+        &uid,
+    )
+    .await?;
+    create_as_go_controller(
+        &admin,
+        CM,
+        json!({"apiVersion": "cert-manager.io/v1", "kind": "Certificate",
+            "metadata": {"name": cert, "namespace": ns, "labels": {}},
+            "spec": {"secretName": cert, "dnsNames": [apex, format!("*.{apex}"), legacy],
+                "issuerRef": {"kind": "Issuer", "name": issuer}, "duration": "2160h0m0s"}}),
+        &uid,
+    )
+    .await?;
+    create_as_go_controller(
+        &admin,
+        GW,
+        json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+            "metadata": {"name": redirect, "namespace": ns, "labels": {}},
+            "spec": {"parentRefs": [{"name": gw, "sectionName": "http"}], "hostnames": [legacy],
+                "rules": [{"filters": [{"type": "RequestRedirect", "requestRedirect": {"scheme": "https", "statusCode": 301}}]}]}}),
+        &uid,
+    )
+    .await?;
+
+    let controller = start_controller(admin.clone()).await;
+    eventually("Gateway without the Go controller's listener", || async {
+        let g = get(&admin, GW, "Gateway", ns, &gw).await?.context("no Gateway")?;
+        let names = listener_names(&g);
+        if names.contains(&legacy_listener) || managers(&g).contains(GO_MANAGER) {
+            anyhow::bail!("listeners {names:?}, managers {:?}", managers(&g));
+        }
+        Ok(names.iter().any(|n| n == "https"))
+    })
+    .await?;
+    eventually("Issuer without the Go controller's email", || async {
+        let i = get(&admin, CM, "Issuer", ns, &issuer).await?.context("no Issuer")?;
+        Ok(i.data["spec"]["acme"].get("email").is_none() && !managers(&i).contains(GO_MANAGER))
+    })
+    .await?;
+    eventually("Certificate with our dnsNames only", || async {
+        let c = get(&admin, CM, "Certificate", ns, &cert).await?.context("no Certificate")?;
+        let names = c.data["spec"]["dnsNames"].clone();
+        if names.to_string().contains("legacy") || c.data["spec"].get("duration").is_some() {
+            anyhow::bail!("dnsNames {names}, duration {}", c.data["spec"]["duration"]);
+        }
+        Ok(!managers(&c).contains(GO_MANAGER))
+    })
+    .await?;
+    eventually("redirect route with our hostnames only", || async {
+        let r = get(&admin, GW, "HTTPRoute", ns, &redirect).await?.context("no redirect")?;
+        let hosts = r.data["spec"]["hostnames"].clone();
+        if hosts.to_string().contains("legacy") {
+            anyhow::bail!("hostnames {hosts}");
+        }
+        Ok(!managers(&r).contains(GO_MANAGER))
+    })
+    .await?;
+    controller.stop().await?;
+    Ok(())
+}
