@@ -233,3 +233,117 @@ async fn takeover_from_the_go_controller_drops_its_extra_fields() -> anyhow::Res
     controller.stop().await?;
     Ok(())
 }
+
+/// The namespaces the Gateway's per-host listener for `host` admits by name.
+fn listener_admits(gw: &kube::api::DynamicObject, host: &str) -> Option<Vec<String>> {
+    let name = naming::host_listener(host);
+    let l = gw.data["spec"]["listeners"].as_array()?.iter().find(|l| l["name"] == name.as_str())?;
+    Some(
+        l["allowedRoutes"]["namespaces"]["selector"]["matchExpressions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["key"] == "kubernetes.io/metadata.name")
+            .flat_map(|e| e["values"].as_array().cloned().unwrap_or_default())
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+    )
+}
+
+/// Issue 9, failure 1: a sibling's older route for a hostname inside another tenant's apex does
+/// not take it. Alice (`alice.r2.example.org`) routes `shop.bob.r2.example.org` first, Bob
+/// (`bob.r2.example.org`) second: the listener admits only Bob, the certificate is Bob's claim, and
+/// Alice's parentRef is refused with a reason naming her namespace's apex.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sibling_cannot_take_another_tenants_hostname() -> anyhow::Result<()> {
+    let (_cluster, admin) = cluster().await?;
+    let (root, alice, bob) = ("tenant-r2", "tenant-r2-alice", "tenant-r2-bob");
+    named_namespace(&admin, root, &[(LABEL_HOST, "r2.example.org"), (LABEL_GATEWAY, root)]).await?;
+    named_namespace(&admin, alice, &[(LABEL_HOST, "alice.r2.example.org"), (LABEL_GATEWAY, root)]).await?;
+    named_namespace(&admin, bob, &[(LABEL_HOST, "bob.r2.example.org"), (LABEL_GATEWAY, root)]).await?;
+    let shop = "shop.bob.r2.example.org";
+    apply(&admin, GW, http_route(alice, "steal", &[shop], root)).await?;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await; // strictly newer
+    apply(&admin, GW, http_route(bob, "shop", &[shop], root)).await?;
+    apply_tgw(&admin, root, json!({"apex": "r2.example.org"})).await?;
+    let controller = start_controller(admin.clone()).await;
+
+    eventually("the shop listener admits only Bob", || async {
+        let gw = get(&admin, GW, "Gateway", root, "cozystack").await?.context("no Gateway")?;
+        let admits = listener_admits(&gw, shop);
+        if admits.as_deref() != Some(&[bob.to_owned()][..]) {
+            anyhow::bail!("listener for {shop} admits {admits:?}");
+        }
+        Ok(true)
+    })
+    .await?;
+    let cert = get(&admin, CM, "Certificate", root, &naming::host_certificate("cozystack", shop))
+        .await?
+        .context("no certificate for the shop hostname")?;
+    assert_eq!(cert.data["spec"]["dnsNames"], json!([shop]));
+    eventually("route verdicts", || async {
+        let a = get(&admin, GW, "HTTPRoute", alice, "steal").await?.context("alice's route")?;
+        let b = get(&admin, GW, "HTTPRoute", bob, "shop").await?.context("bob's route")?;
+        let want_a = vec![(
+            format!("{root}/cozystack"),
+            "False".to_owned(),
+            reasons::HOSTNAME_OUTSIDE_NAMESPACE_APEX.to_owned(),
+        )];
+        let want_b = vec![(format!("{root}/cozystack"), "True".to_owned(), "Accepted".to_owned())];
+        if our_parents(&a) != want_a || our_parents(&b) != want_b {
+            anyhow::bail!("alice {:?}, bob {:?}", our_parents(&a), our_parents(&b));
+        }
+        let msg = a.data["status"]["parents"][0]["conditions"][0]["message"].to_string();
+        anyhow::ensure!(
+            msg.contains(shop) && msg.contains("alice.r2.example.org") && msg.contains(alice),
+            "alice's message names neither the hostname, her apex nor her namespace: {msg}"
+        );
+        Ok(true)
+    })
+    .await?;
+    controller.stop().await?;
+    Ok(())
+}
+
+/// Issue 9, failure 4: 90 routes × 16 unservable hostnames in a child namespace used to make a
+/// condition message longer than 32768 bytes, so every status write of the parent failed with
+/// 422. Every message is bounded now and the parent's status keeps following its spec.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_unservable_claims_do_not_freeze_the_parent_status() -> anyhow::Result<()> {
+    let (_cluster, admin) = cluster().await?;
+    let (root, kid) = ("tenant-big", "tenant-big-kid");
+    named_namespace(&admin, root, &[(LABEL_HOST, "big.example.org")]).await?;
+    named_namespace(&admin, kid, &[(LABEL_HOST, "kid.big.example.org"), (LABEL_GATEWAY, root)]).await?;
+    for r in 0..90 {
+        let hosts: Vec<String> = (0..16).map(|h| format!("host-{h:02}-route-{r:02}.elsewhere-{r:02}.org")).collect();
+        let hosts: Vec<&str> = hosts.iter().map(String::as_str).collect();
+        apply(&admin, GW, http_route(kid, &format!("r{r:02}"), &hosts, root)).await?;
+    }
+    apply(&admin, GW, http_route(root, "own", &["www.big.example.org"], root)).await?;
+    apply_tgw(&admin, root, json!({"apex": "big.example.org"})).await?;
+    let controller = start_controller(admin.clone()).await;
+
+    let t = await_tgw(&admin, root, types::GATEWAY_APPLIED, "True", reasons::APPLIED).await?;
+    for c in t.status.as_ref().and_then(|s| s.conditions.clone()).unwrap_or_default() {
+        assert!(
+            c.message.len() <= tgw_core::bounded::CONDITION_MESSAGE_BYTES,
+            "{} message is {} bytes",
+            c.type_,
+            c.message.len()
+        );
+    }
+    // The status keeps following the spec: the next generation is observed too.
+    apply_tgw(&admin, root, json!({"apex": "big.example.org", "issuerName": "letsencrypt-stage"})).await?;
+    await_tgw(&admin, root, types::GATEWAY_APPLIED, "True", reasons::APPLIED).await?;
+    let r = get(&admin, GW, "HTTPRoute", kid, "r42").await?.context("route r42")?;
+    let msg = r.data["status"]["parents"][0]["conditions"][0]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        !msg.is_empty() && msg.len() <= tgw_core::bounded::ROUTE_MESSAGE_BYTES && msg.contains("more"),
+        "route r42 message: {msg}"
+    );
+    controller.stop().await?;
+    Ok(())
+}
