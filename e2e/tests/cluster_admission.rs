@@ -457,6 +457,12 @@ async fn tenant_gateway_fields_are_guarded_through_the_real_api_server() -> Resu
             "certMode=existingSecret requires spec.wildcardSecretRef.name to be set",
         ),
         (
+            "existingSecret with a null wildcardSecretRef",
+            "null-ref".to_string(),
+            json!({"apex": "test.example.org", "certMode": "existingSecret", "wildcardSecretRef": null}),
+            "certMode=existingSecret requires spec.wildcardSecretRef.name to be set",
+        ),
+        (
             "existingSecret with an empty wildcardSecretRef.name",
             "empty-ref".to_string(),
             json!({"apex": "test.example.org", "certMode": "existingSecret", "wildcardSecretRef": {"name": ""}}),
