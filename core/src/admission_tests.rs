@@ -665,10 +665,10 @@ fn tenant_gateway(#[case] v: Verdict, #[case] allowed: bool) {
 }
 
 #[test]
-fn tenant_gateway_attachment_by_a_tenant_names_the_field_the_added_namespaces_and_who_may() {
+fn tenant_gateway_attachment_by_a_tenant_names_the_field_the_added_namespaces_in_order_and_who_may() {
     let v = tgw_as(
         "tenant-x",
-        json!({"apex": "x.example.org", "attachedNamespaces": ["cozy-old", "cozy-newapp", "kube-system"]}),
+        json!({"apex": "x.example.org", "attachedNamespaces": ["kube-system", "cozy-old", "cozy-newapp", "kube-system"]}),
         Some(json!({"apex": "x.example.org", "attachedNamespaces": ["cozy-old"]})),
         TENANT_SA,
         SA_GROUPS,
@@ -678,8 +678,8 @@ fn tenant_gateway_attachment_by_a_tenant_names_the_field_the_added_namespaces_an
         message(v),
         Some(format!(
             "TenantGateway tenant-x/obj: spec.attachedNamespaces can only be set or extended by trusted callers \
-             ({TRUSTED}); request user is system:serviceaccount:tenant-test:default, who adds \"cozy-newapp\", \
-             \"kube-system\". A listed namespace may publish routes through the Gateway (the controller gives it the \
+             ({TRUSTED}); request user is system:serviceaccount:tenant-test:default, who adds \"kube-system\", \
+             \"cozy-newapp\". A listed namespace may publish routes through the Gateway (the controller gives it the \
              namespace.cozystack.io/gateway label); removing entries is allowed for anyone"
         ))
     );

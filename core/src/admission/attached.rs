@@ -4,8 +4,6 @@
 //! namespace gets the gateway label from the controller, so the list is as sensitive as that label.
 //! Entries are compared as sets of non-empty names; keeping or removing entries is allowed for anyone.
 
-use std::collections::BTreeSet;
-
 use super::objects::Package;
 use super::{Denial, Request, describe_trusted, new_object, old_object};
 use crate::settings::Settings;
@@ -44,8 +42,7 @@ pub(crate) fn check_attached(
     if settings.is_trusted(&req.user.username, &req.user.groups) {
         return Ok(());
     }
-    let before = entries(old.unwrap_or_default());
-    let added: Vec<&str> = entries(new).into_iter().filter(|ns| !before.contains(ns)).collect();
+    let added = added(new, old.unwrap_or_default());
     if added.is_empty() {
         return Ok(());
     }
@@ -59,10 +56,17 @@ pub(crate) fn check_attached(
     })
 }
 
-/// The non-empty entries as a set, as the controller reads them (an entry with blanks is a
-/// different name, so it counts as added).
-fn entries(list: &[String]) -> BTreeSet<&str> {
-    list.iter().map(String::as_str).filter(|ns| !ns.is_empty()).collect()
+/// The non-empty entries of `new` that `old` lacks, in `new`'s order and each once: the lists are
+/// compared as sets of names, as the controller reads them (an entry with blanks is another name).
+/// Both are at most 256 entries (CRD), so plain scans do.
+fn added<'a>(new: &'a [String], old: &[String]) -> Vec<&'a str> {
+    let mut out: Vec<&str> = Vec::new();
+    for ns in new.iter().map(String::as_str) {
+        if !ns.is_empty() && !old.iter().any(|o| o == ns) && !out.contains(&ns) {
+            out.push(ns);
+        }
+    }
+    out
 }
 
 /// `"a", "b"`, or the first few and `and N more`.
