@@ -380,6 +380,66 @@ load policy_helpers
   assert_accepted
 }
 
+@test "TenantGateway v1alpha1: tenantgateway attached by tenant is rejected" {
+  run_policy -r policy/test_data/requests/tenantgateway-attached-by-tenant.json --settings-json '{}'
+  assert_rejected 'TenantGateway tenant-test/cozystack: spec.attachedNamespaces can only be set or extended by trusted callers (groups system:masters'
+}
+
+@test "TenantGateway v1alpha1: tenantgateway attached by flux is accepted" {
+  run_policy -r policy/test_data/requests/tenantgateway-attached-by-flux.json --settings-json '{}' --allow-context-aware --replay-host-capabilities-interactions policy/test_data/sessions/tenant-test.yml
+  assert_accepted
+}
+
+@test "TenantGateway v1alpha1: tenantgateway attached by admin is accepted" {
+  run_policy -r policy/test_data/requests/tenantgateway-attached-by-admin.json --settings-json '{}' --allow-context-aware --replay-host-capabilities-interactions policy/test_data/sessions/tenant-test.yml
+  assert_accepted
+}
+
+@test "TenantGateway v1alpha1: tenantgateway attached unchanged by tenant is accepted" {
+  run_policy -r policy/test_data/requests/tenantgateway-attached-unchanged-by-tenant.json --settings-json '{}' --allow-context-aware --replay-host-capabilities-interactions policy/test_data/sessions/tenant-test.yml
+  assert_accepted
+}
+
+@test "TenantGateway v1alpha1: tenantgateway attached extended by tenant is rejected" {
+  run_policy -r policy/test_data/requests/tenantgateway-attached-extended-by-tenant.json --settings-json '{}'
+  assert_rejected 'request user is system:serviceaccount:tenant-test:default, who adds "cozy-other"'
+}
+
+@test "TenantGateway v1alpha1: tenantgateway attached reduced by tenant is accepted" {
+  run_policy -r policy/test_data/requests/tenantgateway-attached-reduced-by-tenant.json --settings-json '{}' --allow-context-aware --replay-host-capabilities-interactions policy/test_data/sessions/tenant-test.yml
+  assert_accepted
+}
+
+@test "TenantGateway v1alpha1: tenantgateway nameserver by tenant is rejected" {
+  run_policy -r policy/test_data/requests/tenantgateway-nameserver-by-tenant.json --settings-json '{}'
+  assert_rejected 'spec.dns01.rfc2136.nameserver can only be set or changed by trusted callers'
+}
+
+@test "TenantGateway v1alpha1: tenantgateway nameserver by flux is accepted" {
+  run_policy -r policy/test_data/requests/tenantgateway-nameserver-by-flux.json --settings-json '{}' --allow-context-aware --replay-host-capabilities-interactions policy/test_data/sessions/tenant-test.yml
+  assert_accepted
+}
+
+@test "TenantGateway v1alpha1: tenantgateway nameserver unchanged by tenant is accepted" {
+  run_policy -r policy/test_data/requests/tenantgateway-nameserver-unchanged-by-tenant.json --settings-json '{}' --allow-context-aware --replay-host-capabilities-interactions policy/test_data/sessions/tenant-test.yml
+  assert_accepted
+}
+
+@test "TenantGateway v1alpha1: tenantgateway gatewayclass other by tenant is rejected" {
+  run_policy -r policy/test_data/requests/tenantgateway-gatewayclass-other-by-tenant.json --settings-json '{}'
+  assert_rejected 'spec.gatewayClassName "internal-lb" is not in allowedGatewayClasses (cilium)'
+}
+
+@test "TenantGateway v1alpha1: tenantgateway gatewayclass other by admin is accepted" {
+  run_policy -r policy/test_data/requests/tenantgateway-gatewayclass-other-by-admin.json --settings-json '{}' --allow-context-aware --replay-host-capabilities-interactions policy/test_data/sessions/tenant-test.yml
+  assert_accepted
+}
+
+@test "TenantGateway v1alpha1: tenantgateway gatewayclass allowed by setting is accepted" {
+  run_policy -r policy/test_data/requests/tenantgateway-gatewayclass-allowed-by-setting.json --settings-json '{"allowedGatewayClasses":["cilium","envoy"]}' --allow-context-aware --replay-host-capabilities-interactions policy/test_data/sessions/tenant-test.yml
+  assert_accepted
+}
+
 @test "Package v1alpha1: package tenant attached is rejected" {
   run_policy -r policy/test_data/requests/package-tenant-attached.json --settings-json '{}'
   assert_rejected 'must not contain any tenant namespace'
@@ -388,6 +448,26 @@ load policy_helpers
 @test "Package v1alpha1: package platform attached is accepted" {
   run_policy -r policy/test_data/requests/package-platform-attached.json --settings-json '{}'
   assert_accepted
+}
+
+@test "Package v1alpha1: package attached by tenant is rejected" {
+  run_policy -r policy/test_data/requests/package-attached-by-tenant.json --settings-json '{}'
+  assert_rejected 'Package cozystack.cozystack-platform: spec.components.platform.values.gateway.attachedNamespaces can only be set or extended by trusted callers'
+}
+
+@test "Package v1alpha1: package attached by flux is accepted" {
+  run_policy -r policy/test_data/requests/package-attached-by-flux.json --settings-json '{}'
+  assert_accepted
+}
+
+@test "Package v1alpha1: package attached unchanged by tenant is accepted" {
+  run_policy -r policy/test_data/requests/package-attached-unchanged-by-tenant.json --settings-json '{}'
+  assert_accepted
+}
+
+@test "Package v1alpha1: package attached extended by tenant is rejected" {
+  run_policy -r policy/test_data/requests/package-attached-extended-by-tenant.json --settings-json '{}'
+  assert_rejected 'who adds "cozy-newapp"'
 }
 
 @test "Pod v1: pod unrelated is accepted" {

@@ -1,5 +1,5 @@
-//! The generated CRD is a compatible superset of Cozystack's reference CRD, and the committed
-//! `deploy/crds/` file is what `crdgen` prints.
+//! The generated CRD is a compatible superset of Cozystack's reference CRD (kept in
+//! `controller/tests/reference/`), and the committed `deploy/crds/` file is what `crdgen` prints.
 
 use std::path::PathBuf;
 
@@ -16,7 +16,9 @@ fn generated() -> Value {
 fn reference() -> Value {
     let path = std::env::var_os("TGW_REFERENCE_CRD")
         .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("../shared/reference/cozystack-tenantgateways-crd.yaml"));
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/reference/cozystack-tenantgateways-crd.yaml")
+        });
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read reference CRD {}: {e}", path.display()));
     serde_yaml::from_str(&text).expect("reference CRD parses")
 }
@@ -117,4 +119,39 @@ fn deployed_crd_is_up_to_date() {
     let path = workspace().join("deploy/crds/gateway.cozystack.io_tenantgateways.yaml");
     let on_disk = std::fs::read_to_string(&path).expect("deploy/crds file exists (run `make crd`)");
     assert_eq!(on_disk, tgw_controller::crd::yaml().expect("yaml"), "run `make crd`");
+}
+
+/// Every `x-kubernetes-validations` message, by schema path.
+fn cel_messages(path: &str, schema: &Value, out: &mut Vec<(String, String)>) {
+    for rule in schema["x-kubernetes-validations"].as_array().into_iter().flatten() {
+        out.push((path.to_owned(), rule["message"].as_str().unwrap_or_default().to_owned()));
+    }
+    for (k, v) in schema["properties"].as_object().into_iter().flatten() {
+        cel_messages(&format!("{path}.{k}"), v, out);
+    }
+    if let Some(items) = schema.get("items") {
+        cel_messages(&format!("{path}[]"), items, out);
+    }
+}
+
+#[test]
+fn cel_rules_guard_what_a_tenant_controls() {
+    let crd = generated();
+    let mut got = Vec::new();
+    cel_messages("", &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"], &mut got);
+    let want: Vec<(String, String)> = [
+        ("", "metadata.name must be at most 63 characters: it becomes the cozystack.io/tenantgateway label value of the per-host Certificates"),
+        (".spec", "certMode=existingSecret requires spec.wildcardSecretRef.name to be set"),
+        (".spec.apex", "apex must be a lowercase RFC 1123 DNS name"),
+        (".spec.attachedNamespaces", "attachedNamespaces entries must be namespace names"),
+        (".spec.dns01.rfc2136.nameserver", "nameserver must be host:port (a DNS name, an IPv4 address or a bracketed IPv6 address, and a port 1-65535)"),
+        (".spec.gatewayClassName", "gatewayClassName must be a GatewayClass name (a lowercase RFC 1123 subdomain)"),
+        (".spec.tlsPassthroughServices", "tlsPassthroughServices entries must be lowercase DNS labels"),
+        (".spec.tlsPassthroughServices", "tlsPassthroughServices entries must be unique"),
+    ]
+    .iter()
+    .map(|(p, m)| ((*p).to_owned(), (*m).to_owned()))
+    .collect();
+    got.sort();
+    assert_eq!(got, want);
 }

@@ -23,6 +23,7 @@ mod listeners;
 pub(crate) mod objects;
 mod request;
 mod routes;
+mod tenant_gateway;
 
 pub use denial::{ApexProblem, Denial, Rule};
 pub use request::{GroupVersionKind, Operation, Request, RequestError, UserInfo};
@@ -102,7 +103,7 @@ pub fn decide(req: &Request, settings: &Settings, lookup: impl FnOnce(&str) -> N
         Guarded::Ingress => ingress::check(req, settings, lookup),
         Guarded::Tenant => identity::check_tenant(req, settings),
         Guarded::Namespace => identity::check_namespace(req, settings),
-        Guarded::TenantGateway => attached::check_tenant_gateway(req, settings, lookup),
+        Guarded::TenantGateway => tenant_gateway::check(req, settings, lookup),
         Guarded::Package => attached::check_package(req, settings),
     };
     match result {

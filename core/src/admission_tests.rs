@@ -607,17 +607,36 @@ fn namespace_denial_says_immutable_and_names_values() {
 
 // --- TenantGateway and Package attachedNamespaces -----------------------------------------------
 
-fn tgw(ns: &str, spec: Value, label: Option<&str>) -> Verdict {
-    let req = mk_request(
+const FLUX_SA: &str = "system:serviceaccount:cozy-fluxcd:flux";
+const FLUX_GROUPS: &[&str] = &["system:serviceaccounts", "system:serviceaccounts:cozy-fluxcd"];
+const ADMIN_GROUPS: &[&str] = &["system:masters"];
+const TRUSTED: &str = "groups system:masters, system:serviceaccounts:cozy-system, \
+                       system:serviceaccounts:cozy-cert-manager, system:serviceaccounts:cozy-fluxcd, \
+                       system:serviceaccounts:kube-system";
+
+/// A TenantGateway request: CREATE when `old` is `None`, else UPDATE from `old`.
+fn tgw_as(ns: &str, spec: Value, old: Option<Value>, user: &str, groups: &[&str], label: Option<&str>) -> Verdict {
+    let op = if old.is_some() { "UPDATE" } else { "CREATE" };
+    let req = mk_request_as(
         "gateway.cozystack.io",
         "v1alpha1",
         "TenantGateway",
-        "CREATE",
+        op,
         ns,
         json!({"spec": spec}),
-        None,
+        old.map(|o| json!({"spec": o})),
+        user,
+        groups,
     );
     decide(&req, &Settings::default(), ns_labels(label))
+}
+
+fn tgw(ns: &str, spec: Value, label: Option<&str>) -> Verdict {
+    tgw_as(ns, spec, None, TENANT_SA, SA_GROUPS, label)
+}
+
+fn root_tgw(attached: &[&str]) -> Value {
+    json!({"apex": "example.org", "gatewayClassName": "cilium", "attachedNamespaces": attached})
 }
 
 #[rstest]
@@ -625,40 +644,283 @@ fn tgw(ns: &str, spec: Value, label: Option<&str>) -> Verdict {
 #[case::sub_apex(tgw("tenant-alice", json!({"apex": "shop.alice.example.org"}), Some("alice.example.org")), true)]
 #[case::foreign_apex(tgw("tenant-alice", json!({"apex": "example.org"}), Some("alice.example.org")), false)]
 #[case::no_label(tgw("tenant-alice", json!({"apex": "alice.example.org"}), None), false)]
-#[case::tenant_attached(tgw("tenant-root", json!({"apex": "example.org", "attachedNamespaces": ["cozy-dashboard", "tenant-alice"]}), Some("example.org")), false)]
-#[case::platform_attached(tgw("tenant-root", json!({"apex": "example.org", "attachedNamespaces": ["cozy-dashboard"]}), Some("example.org")), true)]
-#[case::platform_ns_unchecked_apex(tgw("cozy-system", json!({"apex": "anything.org"}), None), true)]
-#[case::platform_ns_attached_tenant(tgw("cozy-system", json!({"apex": "anything.org", "attachedNamespaces": ["tenant-x"]}), None), false)]
+#[case::foreign_apex_even_by_admin(tgw_as("tenant-alice", json!({"apex": "example.org"}), None, "admin", ADMIN_GROUPS, Some("alice.example.org")), false)]
+#[case::tenant_attached_by_admin(tgw_as("tenant-root", root_tgw(&["cozy-dashboard", "tenant-alice"]), None, "admin", ADMIN_GROUPS, Some("example.org")), false)]
+#[case::platform_attached_by_admin(tgw_as("tenant-root", root_tgw(&["cozy-dashboard"]), None, "admin", ADMIN_GROUPS, Some("example.org")), true)]
+#[case::platform_attached_by_flux(tgw_as("tenant-root", root_tgw(&["cozy-dashboard"]), None, FLUX_SA, FLUX_GROUPS, Some("example.org")), true)]
+#[case::platform_attached_by_tenant(tgw("tenant-root", root_tgw(&["cozy-dashboard"]), Some("example.org")), false)]
+#[case::empty_entries_by_tenant(tgw("tenant-root", root_tgw(&["", ""]), Some("example.org")), true)]
+#[case::unchanged_by_tenant(tgw_as("tenant-root", root_tgw(&["cozy-dashboard"]), Some(root_tgw(&["cozy-dashboard"])), TENANT_SA, SA_GROUPS, Some("example.org")), true)]
+#[case::reordered_and_repeated_by_tenant(tgw_as("tenant-root", root_tgw(&["cozy-b", "cozy-a", "cozy-a", ""]), Some(root_tgw(&["cozy-a", "cozy-b"])), TENANT_SA, SA_GROUPS, Some("example.org")), true)]
+#[case::removed_by_tenant(tgw_as("tenant-root", root_tgw(&["cozy-a"]), Some(root_tgw(&["cozy-a", "cozy-b"])), TENANT_SA, SA_GROUPS, Some("example.org")), true)]
+#[case::cleared_by_tenant(tgw_as("tenant-root", json!({"apex": "example.org"}), Some(root_tgw(&["cozy-a"])), TENANT_SA, SA_GROUPS, Some("example.org")), true)]
+#[case::extended_by_tenant(tgw_as("tenant-root", root_tgw(&["cozy-a", "cozy-b"]), Some(root_tgw(&["cozy-a"])), TENANT_SA, SA_GROUPS, Some("example.org")), false)]
+#[case::replaced_by_tenant(tgw_as("tenant-root", root_tgw(&["cozy-b"]), Some(root_tgw(&["cozy-a"])), TENANT_SA, SA_GROUPS, Some("example.org")), false)]
+#[case::extended_by_admin(tgw_as("tenant-root", root_tgw(&["cozy-a", "cozy-b"]), Some(root_tgw(&["cozy-a"])), "admin", ADMIN_GROUPS, Some("example.org")), true)]
+#[case::platform_ns_unchecked_apex(tgw_as("cozy-system", json!({"apex": "anything.org"}), None, FLUX_SA, FLUX_GROUPS, None), true)]
+#[case::platform_ns_attached_by_tenant(tgw("cozy-system", json!({"apex": "anything.org", "attachedNamespaces": ["cozy-x"]}), None), false)]
+#[case::platform_ns_attached_tenant(tgw_as("cozy-system", json!({"apex": "anything.org", "attachedNamespaces": ["tenant-x"]}), None, "admin", ADMIN_GROUPS, None), false)]
 fn tenant_gateway(#[case] v: Verdict, #[case] allowed: bool) {
     assert_eq!(v == Verdict::Allow, allowed, "{v:?}");
 }
 
 #[test]
-fn package_attached_namespaces() {
-    let mk = |attached: Value| {
-        let obj =
-            json!({"spec": {"components": {"platform": {"values": {"gateway": {"attachedNamespaces": attached}}}}}});
-        let req = mk_request_as(
-            "cozystack.io",
-            "v1alpha1",
-            "Package",
-            "UPDATE",
-            "",
-            obj,
-            None,
-            "admin",
-            &["system:masters"],
-        );
-        decide(&req, &Settings::default(), |_| unreachable!())
-    };
-    assert_eq!(mk(json!(["cozy-dashboard", "kube-system"])), Verdict::Allow);
+fn tenant_gateway_attachment_by_a_tenant_names_the_field_the_added_namespaces_in_order_and_who_may() {
+    let v = tgw_as(
+        "tenant-x",
+        json!({"apex": "x.example.org", "attachedNamespaces": ["kube-system", "cozy-old", "cozy-newapp", "kube-system"]}),
+        Some(json!({"apex": "x.example.org", "attachedNamespaces": ["cozy-old"]})),
+        TENANT_SA,
+        SA_GROUPS,
+        Some("x.example.org"),
+    );
     assert_eq!(
-        message(mk(json!(["tenant-alice"]))).as_deref(),
+        message(v),
+        Some(format!(
+            "TenantGateway tenant-x/obj: spec.attachedNamespaces can only be set or extended by trusted callers \
+             ({TRUSTED}); request user is system:serviceaccount:tenant-test:default, who adds \"kube-system\", \
+             \"cozy-newapp\". A listed namespace may publish routes through the Gateway (the controller gives it the \
+             namespace.cozystack.io/gateway label); removing entries is allowed for anyone"
+        ))
+    );
+}
+
+#[test]
+fn a_long_list_of_added_namespaces_is_cut_short() {
+    let many: Vec<String> = (0..8).map(|i| format!("cozy-{i}")).collect();
+    let v = tgw(
+        "tenant-root",
+        json!({"apex": "example.org", "attachedNamespaces": many}),
+        Some("example.org"),
+    );
+    assert!(message(v).is_some_and(|m| m.contains(
+        "who adds \"cozy-0\", \"cozy-1\", \"cozy-2\", \"cozy-3\", \"cozy-4\" and 3 more. A listed namespace"
+    )),);
+}
+
+#[test]
+fn a_tenant_namespace_keeps_its_own_message_whoever_adds_it() {
+    let v = tgw_as(
+        "tenant-root",
+        root_tgw(&["tenant-alice"]),
+        None,
+        "admin",
+        ADMIN_GROUPS,
+        Some("example.org"),
+    );
+    assert_eq!(
+        message(v).as_deref(),
         Some(
-            "Package obj: spec.components.platform.values.gateway.attachedNamespaces must not contain any tenant \
-             namespace (\"tenant-alice\" starts with \"tenant-\"); use tenant.spec.gateway=true instead of adding a \
-             tenant namespace to the publishing Gateway's whitelist"
+            "TenantGateway tenant-root/obj: spec.attachedNamespaces must not contain any tenant namespace \
+             (\"tenant-alice\" starts with \"tenant-\"); use tenant.spec.gateway=true instead of adding a tenant \
+             namespace to the publishing Gateway's whitelist"
         )
+    );
+}
+
+#[test]
+fn trusted_users_may_attach_too() {
+    let settings = Settings {
+        trusted_users: vec!["ops@example.org".into()],
+        ..Settings::default()
+    };
+    let req = mk_request_as(
+        "gateway.cozystack.io",
+        "v1alpha1",
+        "TenantGateway",
+        "CREATE",
+        "cozy-system",
+        json!({"spec": {"apex": "example.org", "attachedNamespaces": ["cozy-a"]}}),
+        None,
+        "ops@example.org",
+        &["system:authenticated"],
+    );
+    assert_eq!(decide(&req, &settings, |_| unreachable!()), Verdict::Allow);
+}
+
+fn package_as(new: &[&str], old: Option<&[&str]>, user: &str, groups: &[&str]) -> Verdict {
+    let obj = |attached: &[&str]| {
+        json!({"metadata": {"name": "cozystack.cozystack-platform"},
+               "spec": {"components": {"platform": {"values": {"gateway": {"attachedNamespaces": attached}}}}}})
+    };
+    let req = mk_request_as(
+        "cozystack.io",
+        "v1alpha1",
+        "Package",
+        if old.is_some() { "UPDATE" } else { "CREATE" },
+        "",
+        obj(new),
+        old.map(obj),
+        user,
+        groups,
+    );
+    decide(&req, &Settings::default(), |_| {
+        unreachable!("Package rules need no lookup")
+    })
+}
+
+#[rstest]
+#[case::platform_by_admin(package_as(&["cozy-dashboard", "kube-system"], None, "admin", ADMIN_GROUPS), true)]
+#[case::platform_by_flux(package_as(&["cozy-dashboard"], Some(&[]), FLUX_SA, FLUX_GROUPS), true)]
+#[case::tenant_ns_by_admin(package_as(&["tenant-alice"], None, "admin", ADMIN_GROUPS), false)]
+#[case::set_by_tenant(package_as(&["cozy-dashboard"], None, TENANT_SA, SA_GROUPS), false)]
+#[case::unchanged_by_tenant(package_as(&["cozy-dashboard"], Some(&["cozy-dashboard"]), TENANT_SA, SA_GROUPS), true)]
+#[case::removed_by_tenant(package_as(&[], Some(&["cozy-dashboard"]), TENANT_SA, SA_GROUPS), true)]
+#[case::extended_by_tenant(package_as(&["cozy-dashboard", "cozy-x"], Some(&["cozy-dashboard"]), TENANT_SA, SA_GROUPS), false)]
+fn package_attached_namespaces(#[case] v: Verdict, #[case] allowed: bool) {
+    assert_eq!(v == Verdict::Allow, allowed, "{v:?}");
+}
+
+#[test]
+fn package_messages_name_the_package_field() {
+    assert_eq!(
+        message(package_as(&["tenant-alice"], None, "admin", ADMIN_GROUPS)).as_deref(),
+        Some(
+            "Package obj: spec.components.platform.values.gateway.attachedNamespaces must not \
+             contain any tenant namespace (\"tenant-alice\" starts with \"tenant-\"); use tenant.spec.gateway=true \
+             instead of adding a tenant namespace to the publishing Gateway's whitelist"
+        )
+    );
+    assert_eq!(
+        message(package_as(
+            &["cozy-dashboard", "cozy-x"],
+            Some(&["cozy-dashboard"]),
+            TENANT_SA,
+            SA_GROUPS
+        )),
+        Some(format!(
+            "Package obj: spec.components.platform.values.gateway.attachedNamespaces can only \
+             be set or extended by trusted callers ({TRUSTED}); request user is \
+             system:serviceaccount:tenant-test:default, who adds \"cozy-x\". A listed namespace may publish routes \
+             through the Gateway (the controller gives it the namespace.cozystack.io/gateway label); removing entries \
+             is allowed for anyone"
+        ))
+    );
+}
+
+// --- TenantGateway dns01 nameserver and gatewayClassName -----------------------------------------
+
+fn rfc2136(nameserver: &str) -> Value {
+    json!({"apex": "test.example.org", "certMode": "dns01", "dns01": {"provider": "rfc2136", "rfc2136": {
+        "nameserver": nameserver, "tsigKeyName": "k", "tsigSecretSecretRef": {"name": "s", "key": "k"}}}})
+}
+
+fn tenant_tgw(spec: Value, old: Option<Value>) -> Verdict {
+    tgw_as("tenant-test", spec, old, TENANT_SA, SA_GROUPS, Some("test.example.org"))
+}
+
+fn admin_tgw(spec: Value, old: Option<Value>) -> Verdict {
+    tgw_as(
+        "tenant-test",
+        spec,
+        old,
+        "admin",
+        ADMIN_GROUPS,
+        Some("test.example.org"),
+    )
+}
+
+#[rstest]
+#[case::set_by_tenant(tenant_tgw(rfc2136("10.0.0.53:53"), None), false)]
+#[case::set_by_admin(admin_tgw(rfc2136("10.0.0.53:53"), None), true)]
+#[case::set_by_flux(
+    tgw_as(
+        "tenant-test",
+        rfc2136("ns1.example.net:53"),
+        None,
+        FLUX_SA,
+        FLUX_GROUPS,
+        Some("test.example.org")
+    ),
+    true
+)]
+#[case::unchanged_by_tenant(tenant_tgw(rfc2136("ns1.example.net:53"), Some(rfc2136("ns1.example.net:53"))), true)]
+#[case::changed_by_tenant(tenant_tgw(rfc2136("10.96.0.10:53"), Some(rfc2136("ns1.example.net:53"))), false)]
+#[case::cleared_by_tenant(tenant_tgw(json!({"apex": "test.example.org"}), Some(rfc2136("ns1.example.net:53"))), true)]
+#[case::parked_under_another_provider(tenant_tgw(json!({"apex": "test.example.org", "dns01": {"provider": "cloudflare", "rfc2136": {"nameserver": "10.0.0.1:53"}}}), None), false)]
+#[case::other_provider(tenant_tgw(json!({"apex": "test.example.org", "certMode": "dns01", "dns01": {"provider": "cloudflare", "cloudflare": {"apiTokenSecretRef": {"name": "cf", "key": "t"}}}}), None), true)]
+fn dns01_nameserver(#[case] v: Verdict, #[case] allowed: bool) {
+    assert_eq!(v == Verdict::Allow, allowed, "{v:?}");
+}
+
+#[test]
+fn nameserver_denial_names_old_new_and_who_may() {
+    assert_eq!(
+        message(tenant_tgw(
+            rfc2136("10.96.0.10:53"),
+            Some(rfc2136("ns1.example.net:53"))
+        )),
+        Some(format!(
+            "TenantGateway tenant-test/obj: spec.dns01.rfc2136.nameserver can only be set or changed by trusted callers \
+             ({TRUSTED}); request user is system:serviceaccount:tenant-test:default (was \"ns1.example.net:53\", \
+             requested \"10.96.0.10:53\"). cert-manager sends DNS updates to this address from inside the cluster"
+        ))
+    );
+}
+
+fn class(name: Option<&str>) -> Value {
+    match name {
+        Some(c) => json!({"apex": "test.example.org", "gatewayClassName": c}),
+        None => json!({"apex": "test.example.org"}),
+    }
+}
+
+#[rstest]
+#[case::default_class(tenant_tgw(class(Some("cilium")), None), true)]
+#[case::absent_means_default(tenant_tgw(class(None), None), true)]
+#[case::empty_means_default(tenant_tgw(class(Some("")), None), true)]
+#[case::other_class_by_tenant(tenant_tgw(class(Some("internal-lb")), None), false)]
+#[case::other_class_by_admin(admin_tgw(class(Some("internal-lb")), None), true)]
+#[case::kept_by_tenant(tenant_tgw(class(Some("internal-lb")), Some(class(Some("internal-lb")))), true)]
+#[case::switched_by_tenant(tenant_tgw(class(Some("internal-lb")), Some(class(Some("cilium")))), false)]
+#[case::back_to_allowed_by_tenant(tenant_tgw(class(Some("cilium")), Some(class(Some("internal-lb")))), true)]
+fn gateway_class(#[case] v: Verdict, #[case] allowed: bool) {
+    assert_eq!(v == Verdict::Allow, allowed, "{v:?}");
+}
+
+#[test]
+fn gateway_class_follows_the_setting_and_names_it() {
+    let settings = Settings {
+        allowed_gateway_classes: vec!["envoy".into(), "envoy-internal".into()],
+        ..Settings::default()
+    };
+    let decide_as_tenant = |spec: Value| {
+        let req = mk_request(
+            "gateway.cozystack.io",
+            "v1alpha1",
+            "TenantGateway",
+            "CREATE",
+            "tenant-test",
+            json!({"spec": spec}),
+            None,
+        );
+        decide(&req, &settings, ns_labels(Some("test.example.org")))
+    };
+    assert_eq!(decide_as_tenant(class(Some("envoy-internal"))), Verdict::Allow);
+    assert_eq!(
+        message(decide_as_tenant(class(None))),
+        Some(format!(
+            "TenantGateway tenant-test/obj: spec.gatewayClassName \"cilium\" is not in allowedGatewayClasses (envoy, \
+             envoy-internal); other GatewayClasses can only be chosen by trusted callers ({TRUSTED}). Request user: \
+             system:serviceaccount:tenant-test:default"
+        ))
+    );
+    let none = Settings {
+        allowed_gateway_classes: vec![],
+        ..Settings::default()
+    };
+    let req = mk_request(
+        "gateway.cozystack.io",
+        "v1alpha1",
+        "TenantGateway",
+        "CREATE",
+        "tenant-test",
+        json!({"spec": class(Some("cilium"))}),
+        None,
+    );
+    assert!(
+        message(decide(&req, &none, ns_labels(Some("test.example.org"))))
+            .is_some_and(|m| m.contains("is not in allowedGatewayClasses (none)"))
     );
 }
 

@@ -7,6 +7,7 @@ use thiserror::Error;
 
 use crate::consts::{DEFAULT_TRUSTED_GROUPS, GATEWAY_LABEL, HOST_LABEL, TENANT_NAMESPACE_PREFIX};
 use crate::hostname::{Hostname, HostnameError};
+use crate::keys::DEFAULT_GATEWAY_CLASS;
 
 /// Resolved settings, every field concrete.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -24,6 +25,8 @@ pub struct Settings {
     pub allow_l4_routes_in_tenant_namespaces: bool,
     pub platform_root_host: Option<String>,
     pub forbid_tenant_attached_namespaces: bool,
+    /// GatewayClasses a caller who is not trusted may choose for a TenantGateway.
+    pub allowed_gateway_classes: Vec<String>,
 }
 
 /// A settings document that cannot be used. The text is shown to the operator as is.
@@ -72,6 +75,8 @@ struct RawSettings {
     platform_root_host: Option<String>,
     #[serde(rename = "forbidTenantAttachedNamespaces")]
     forbid_tenant_attached_namespaces: Option<bool>,
+    #[serde(rename = "allowedGatewayClasses")]
+    allowed_gateway_classes: Option<Vec<String>>,
 }
 
 impl Default for Settings {
@@ -88,6 +93,7 @@ impl Default for Settings {
             allow_l4_routes_in_tenant_namespaces: false,
             platform_root_host: None,
             forbid_tenant_attached_namespaces: true,
+            allowed_gateway_classes: vec![DEFAULT_GATEWAY_CLASS.to_string()],
         }
     }
 }
@@ -156,6 +162,7 @@ fn resolve(raw: RawSettings) -> Result<Settings, SettingsError> {
         forbid_tenant_attached_namespaces: raw
             .forbid_tenant_attached_namespaces
             .unwrap_or(d.forbid_tenant_attached_namespaces),
+        allowed_gateway_classes: raw.allowed_gateway_classes.unwrap_or(d.allowed_gateway_classes),
     };
     validate(&settings)?;
     Ok(settings)
@@ -170,7 +177,11 @@ fn validate(s: &Settings) -> Result<(), SettingsError> {
     for key in &s.protected_namespace_labels {
         check_label_key("protectedNamespaceLabels", key)?;
     }
-    for (setting, list) in [("trustedGroups", &s.trusted_groups), ("trustedUsers", &s.trusted_users)] {
+    for (setting, list) in [
+        ("trustedGroups", &s.trusted_groups),
+        ("trustedUsers", &s.trusted_users),
+        ("allowedGatewayClasses", &s.allowed_gateway_classes),
+    ] {
         if list.iter().any(|e| e.trim().is_empty()) {
             return Err(SettingsError::EmptyEntry {
                 setting: setting.to_string(),

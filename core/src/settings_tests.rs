@@ -30,6 +30,7 @@ fn empty_and_null_settings_are_the_defaults() {
         allow_l4_routes_in_tenant_namespaces: false,
         platform_root_host: None,
         forbid_tenant_attached_namespaces: true,
+        allowed_gateway_classes: vec!["cilium".into()],
     };
     assert_eq!(parse(json!({})), Ok(defaults.clone()));
     assert_eq!(parse(json!(null)), Ok(defaults.clone()));
@@ -57,6 +58,7 @@ fn every_setting_can_be_overridden() {
         "allowL4RoutesInTenantNamespaces": true,
         "platformRootHost": "Example.ORG",
         "forbidTenantAttachedNamespaces": false,
+        "allowedGatewayClasses": ["envoy", "cilium"],
     }));
     let expected = Settings {
         tenant_namespace_prefix: "team-".into(),
@@ -68,13 +70,14 @@ fn every_setting_can_be_overridden() {
         allow_l4_routes_in_tenant_namespaces: true,
         platform_root_host: Some("example.org".into()),
         forbid_tenant_attached_namespaces: false,
+        allowed_gateway_classes: vec!["envoy".into(), "cilium".into()],
         ..Settings::default()
     };
     assert_eq!(s, Ok(expected));
 }
 
 #[rstest]
-#[case::unknown_key(json!({"tenantPrefix": "x"}), "settings could not be parsed: tenantPrefix: unknown field `tenantPrefix`, expected one of `tenantNamespacePrefix`, `hostLabel`, `gatewayLabel`, `protectedNamespaceLabels`, `trustedGroups`, `trustedUsers`, `requireRouteHostnames`, `allowGatewayWithoutHostLabel`, `allowL4RoutesInTenantNamespaces`, `platformRootHost`, `forbidTenantAttachedNamespaces`")]
+#[case::unknown_key(json!({"tenantPrefix": "x"}), "settings could not be parsed: tenantPrefix: unknown field `tenantPrefix`, expected one of `tenantNamespacePrefix`, `hostLabel`, `gatewayLabel`, `protectedNamespaceLabels`, `trustedGroups`, `trustedUsers`, `requireRouteHostnames`, `allowGatewayWithoutHostLabel`, `allowL4RoutesInTenantNamespaces`, `platformRootHost`, `forbidTenantAttachedNamespaces`, `allowedGatewayClasses`")]
 #[case::wrong_type_bool(json!({"requireRouteHostnames": "yes"}), "settings could not be parsed: requireRouteHostnames: invalid type: string \"yes\", expected a boolean")]
 #[case::wrong_type_list(json!({"trustedGroups": "system:masters"}), "settings could not be parsed: trustedGroups: invalid type: string \"system:masters\", expected a sequence")]
 #[case::wrong_type_entry(json!({"trustedUsers": [1]}), "settings could not be parsed: trustedUsers[0]: invalid type: integer `1`, expected a string")]
@@ -85,6 +88,8 @@ fn every_setting_can_be_overridden() {
 #[case::bad_gateway_label(json!({"gatewayLabel": "UPPER.case/x"}), "settings.gatewayLabel: \"UPPER.case/x\" is not a valid label key: the prefix must be a lowercase DNS subdomain")]
 #[case::bad_protected(json!({"protectedNamespaceLabels": [""]}), "settings.protectedNamespaceLabels: \"\" is not a valid label key: the name must be 1-63 characters")]
 #[case::empty_group(json!({"trustedGroups": [""]}), "settings.trustedGroups must not contain an empty entry")]
+#[case::empty_gateway_class(json!({"allowedGatewayClasses": ["cilium", " "]}), "settings.allowedGatewayClasses must not contain an empty entry")]
+#[case::gateway_class_not_a_list(json!({"allowedGatewayClasses": "cilium"}), "settings could not be parsed: allowedGatewayClasses: invalid type: string \"cilium\", expected a sequence")]
 #[case::bad_root(json!({"platformRootHost": "example..org"}), "settings.platformRootHost: \"example..org\" is not a valid hostname: it has an empty label")]
 #[case::wildcard_root(json!({"platformRootHost": "*.example.org"}), "settings.platformRootHost: \"*.example.org\" must be a DNS name, not a wildcard")]
 fn invalid_settings_are_explained(#[case] input: serde_json::Value, #[case] message: &str) {
@@ -97,6 +102,14 @@ fn invalid_settings_are_explained(#[case] input: serde_json::Value, #[case] mess
 #[case::dots_and_underscores("example.com/a_b.c-d")]
 fn valid_label_keys(#[case] key: &str) {
     assert_eq!(label_key_problem(key), None);
+}
+
+#[test]
+fn no_allowed_gateway_class_is_a_valid_choice() {
+    assert_eq!(
+        parse(json!({"allowedGatewayClasses": []})).map(|s| s.allowed_gateway_classes),
+        Ok(vec![])
+    );
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Property-based fuzzing of everything the policy feeds with user input: hostnames, admission
 //! requests (arbitrary JSON and request-shaped JSON for every guarded kind) and settings. The
-//! property is totality: no panic, and every input gets a decision or a typed error.
+//! property is totality: no panic, and every input gets a decision or a typed error. One property
+//! is about meaning: a caller who is not trusted never gets a new attached namespace admitted.
 //!
 //! CI runs the default 256 cases per property; run longer with
 //! `PROPTEST_CASES=100000 cargo test -p tgw-core --release --test fuzz_admission`.
@@ -73,6 +74,9 @@ fn arb_object() -> impl Strategy<Value = Value> {
                     "host": a,
                     "apex": b,
                     "attachedNamespaces": [a, "tenant-x"],
+                    "gatewayClassName": b,
+                    "dns01": {"rfc2136": {"nameserver": junk}},
+                    "components": {"platform": {"values": {"gateway": {"attachedNamespaces": [b]}}}},
                 }
             })
         })
@@ -117,7 +121,48 @@ fn decide_json(request: &Value, settings: &Settings, ns: NamespaceFacts) -> Opti
     Some(decide(&req, settings, move |_| ns))
 }
 
+/// A TenantGateway or Package object carrying `list` as its attached namespaces.
+fn attachment_body(kind: &str, list: &[String]) -> Value {
+    match kind {
+        "Package" => {
+            json!({"spec": {"components": {"platform": {"values": {"gateway": {"attachedNamespaces": list}}}}}})
+        }
+        _ => json!({"spec": {"apex": "x.org", "attachedNamespaces": list}}),
+    }
+}
+
+fn attachment_request(kind: &str, new: &[String], old: Option<&[String]>, groups: &[String]) -> Value {
+    let group = if kind == "Package" {
+        "cozystack.io"
+    } else {
+        "gateway.cozystack.io"
+    };
+    json!({
+        "uid": "u", "kind": {"group": group, "version": "v1alpha1", "kind": kind},
+        "operation": if old.is_some() { "UPDATE" } else { "CREATE" }, "namespace": "cozy-x", "name": "n",
+        "userInfo": {"username": "u", "groups": groups},
+        "object": attachment_body(kind, new), "oldObject": old.map(|o| attachment_body(kind, o)),
+    })
+}
+
 proptest! {
+    #[test]
+    fn only_trusted_callers_ever_add_an_attached_namespace(
+        kind in prop::sample::select(&["TenantGateway", "Package"][..]),
+        new in prop::collection::vec(prop::sample::select(&["", "cozy-a", "cozy-b", "kube-system"][..]), 0..4),
+        old in prop::option::of(prop::collection::vec(prop::sample::select(&["", "cozy-a", "cozy-b"][..]), 0..3)),
+        trusted in any::<bool>(),
+    ) {
+        let new: Vec<String> = new.iter().map(|s| s.to_string()).collect();
+        let old: Option<Vec<String>> = old.map(|o| o.iter().map(|s| s.to_string()).collect());
+        let groups = vec![if trusted { "system:masters" } else { "system:serviceaccounts:tenant-x" }.to_string()];
+        let request = attachment_request(kind, &new, old.as_deref(), &groups);
+        let verdict = decide_json(&request, &Settings::default(), NamespaceFacts::Found { labels: BTreeMap::new() });
+        let before: Vec<&String> = old.iter().flatten().collect();
+        let adds = new.iter().any(|n| !n.is_empty() && !before.contains(&n));
+        prop_assert_eq!(verdict == Some(Verdict::Allow), trusted || !adds, "{:?}", verdict);
+    }
+
     #[test]
     fn hostname_parsing_is_total_and_normalising(raw in arb_hostname()) {
         if let Ok(h) = Hostname::parse(&raw) {

@@ -1,7 +1,8 @@
 //! The policy through the real API server: kube-apiserver sends real AdmissionReviews (real
 //! userInfo, oldObject, server-side apply, every version) to a webhook that runs the annotated
 //! module with the project's waPC runtime; Namespace lookups are answered from the live cluster.
-//! Needs `make policy` first (policy/annotated-policy.wasm, or TGW_POLICY_WASM).
+//! Needs `make policy` first (policy/annotated-policy.wasm, or TGW_POLICY_WASM). The TenantGateway
+//! suite also installs our CRD, so its CEL rules answer before the webhook is asked.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -10,11 +11,14 @@ use anyhow::{Context, Result, bail};
 use k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration;
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams};
+use kube::runtime::wait::Condition;
+use kube::runtime::wait::conditions::is_crd_established;
 use kube::{Api, Client};
 use serde_json::{Value, json};
 use tgw_e2e::webhook::{PolicyWebhook, register};
-use tgw_e2e::{Identity, TestCluster};
+use tgw_e2e::{Identity, TestCluster, await_condition};
 
 const MANAGER: &str = "tgw-e2e-admission";
 const WEBHOOK: &str = "tenant-gateway-e2e";
@@ -114,6 +118,7 @@ async fn setup_cluster(admin: &Client) -> Result<()> {
         "rules": [
             {"apiGroups": ["gateway.networking.k8s.io"], "resources": ["*"], "verbs": ["*"]},
             {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"], "verbs": ["*"]},
+            {"apiGroups": ["gateway.cozystack.io"], "resources": ["tenantgateways"], "verbs": ["*"]},
             {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "list", "patch", "update"]}
         ]
     }))?;
@@ -330,6 +335,169 @@ async fn policy_guards_writes_through_the_real_api_server() -> Result<()> {
         )
         .await?,
         &["must equal"],
+    )?;
+
+    Api::<ValidatingWebhookConfiguration>::all(admin.clone())
+        .delete(WEBHOOK, &DeleteParams::default())
+        .await?;
+    Ok(())
+}
+
+/// Installs our TenantGateway CRD (with its CEL rules) and waits until it is served.
+async fn install_tenant_gateway_crd(admin: &Client) -> Result<()> {
+    let crds: Api<CustomResourceDefinition> = Api::all(admin.clone());
+    let crd = tgw_controller::crd::crd();
+    let name = crd.metadata.name.clone().context("the CRD has a name")?;
+    crds.patch(&name, &PatchParams::apply(MANAGER).force(), &Patch::Apply(&crd))
+        .await
+        .context("applying the TenantGateway CRD")?;
+    let established = is_crd_established();
+    await_condition(crds, &name, |c| established.matches_object(c), Duration::from_secs(60)).await
+}
+
+fn tenant_gateway(name: &str, ns: &str, spec: Value) -> Result<DynamicObject> {
+    object("gateway.cozystack.io", "v1alpha1", "TenantGateway", name, ns, spec)
+}
+
+#[tokio::test]
+async fn tenant_gateway_fields_are_guarded_through_the_real_api_server() -> Result<()> {
+    let cluster = TestCluster::start().await?;
+    let admin = cluster.admin().await?;
+    install_tenant_gateway_crd(&admin).await?;
+    setup_cluster(&admin).await.context("setup")?;
+    let webhook = PolicyWebhook::start(&policy_wasm()?, json!({}), admin.clone()).await?;
+    register_webhook(&admin, &webhook)
+        .await
+        .context("webhook registration")?;
+    let tenant = cluster.client(Identity::Tenant).await?;
+    let flux = cluster.client(Identity::Flux).await?;
+    wait_until_enforced(&tenant).await?;
+    let t = "tenant-test";
+    let attached = |list: &[&str]| json!({"apex": "test.example.org", "attachedNamespaces": list});
+
+    // attachedNamespaces: the tenant may not set it; an admin may, and Flux may extend it.
+    expect_denied(
+        "tenant sets attachedNamespaces",
+        create(&tenant, tenant_gateway("mine", t, attached(&["cozy-newapp"]))?).await?,
+        &[
+            "TenantGateway tenant-test/mine: spec.attachedNamespaces can only be set or extended by trusted callers",
+            "request user is system:serviceaccount:tenant-test:default, who adds \"cozy-newapp\"",
+        ],
+    )?;
+    expect_admitted(
+        "admin sets attachedNamespaces",
+        create(&admin, tenant_gateway("cozystack", t, attached(&["cozy-newapp"]))?).await?,
+    )?;
+    // Updates carry the real oldObject: unchanged is fine for the tenant, extending is not.
+    let tgws = api(&tenant, "gateway.cozystack.io", "v1alpha1", "TenantGateway", Some(t));
+    tgws.patch(
+        "cozystack",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"tlsPassthroughServices": ["db"]}})),
+    )
+    .await
+    .context("the tenant edits another field, attachedNamespaces unchanged")?;
+    match tgws
+        .patch(
+            "cozystack",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"attachedNamespaces": ["cozy-newapp", "kube-system"]}})),
+        )
+        .await
+    {
+        Err(kube::Error::Api(s)) if s.message.contains("who adds \"kube-system\"") => {}
+        other => bail!("tenant extending attachedNamespaces: {other:?}"),
+    }
+    api(&flux, "gateway.cozystack.io", "v1alpha1", "TenantGateway", Some(t))
+        .patch(
+            "cozystack",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"attachedNamespaces": ["cozy-newapp", "cozy-other"]}})),
+        )
+        .await
+        .context("flux extends attachedNamespaces")?;
+    tgws.patch(
+        "cozystack",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"attachedNamespaces": ["cozy-other"]}})),
+    )
+    .await
+    .context("the tenant removes an entry")?;
+
+    // The GatewayClass and the RFC 2136 nameserver are the trusted callers' choice too.
+    expect_denied(
+        "tenant picks another GatewayClass",
+        create(
+            &tenant,
+            tenant_gateway(
+                "lb",
+                t,
+                json!({"apex": "test.example.org", "gatewayClassName": "internal-lb"}),
+            )?,
+        )
+        .await?,
+        &["spec.gatewayClassName \"internal-lb\" is not in allowedGatewayClasses (cilium)"],
+    )?;
+    let rfc2136 = |nameserver: &str| {
+        json!({"apex": "test.example.org", "certMode": "dns01", "dns01": {"provider": "rfc2136", "rfc2136": {
+            "nameserver": nameserver, "tsigKeyName": "k", "tsigSecretSecretRef": {"name": "tsig", "key": "k"}}}})
+    };
+    expect_denied(
+        "tenant aims the DNS-01 updates at an internal address",
+        create(&tenant, tenant_gateway("dns", t, rfc2136("10.96.0.10:53"))?).await?,
+        &["spec.dns01.rfc2136.nameserver can only be set or changed by trusted callers"],
+    )?;
+
+    // CEL in our CRD: refused whoever writes, before any webhook.
+    for (what, name, spec, phrase) in [
+        (
+            "existingSecret without wildcardSecretRef",
+            "secretless".to_string(),
+            json!({"apex": "test.example.org", "certMode": "existingSecret"}),
+            "certMode=existingSecret requires spec.wildcardSecretRef.name to be set",
+        ),
+        (
+            "existingSecret with a null wildcardSecretRef",
+            "null-ref".to_string(),
+            json!({"apex": "test.example.org", "certMode": "existingSecret", "wildcardSecretRef": null}),
+            "certMode=existingSecret requires spec.wildcardSecretRef.name to be set",
+        ),
+        (
+            "existingSecret with an empty wildcardSecretRef.name",
+            "empty-ref".to_string(),
+            json!({"apex": "test.example.org", "certMode": "existingSecret", "wildcardSecretRef": {"name": ""}}),
+            "certMode=existingSecret requires spec.wildcardSecretRef.name to be set",
+        ),
+        (
+            "a name longer than a label value",
+            "a".repeat(64),
+            json!({"apex": "test.example.org"}),
+            "metadata.name must be at most 63 characters",
+        ),
+        (
+            "a nameserver without a port",
+            "noport".to_string(),
+            rfc2136("ns1.example.net"),
+            "nameserver must be host:port",
+        ),
+    ] {
+        expect_denied(what, create(&admin, tenant_gateway(&name, t, spec)?).await?, &[phrase])?;
+    }
+    expect_admitted(
+        "existingSecret with its Secret named",
+        create(
+            &admin,
+            tenant_gateway(
+                &"b".repeat(63),
+                t,
+                json!({"apex": "test.example.org", "certMode": "existingSecret", "wildcardSecretRef": {"name": "wild"}}),
+            )?,
+        )
+        .await?,
+    )?;
+    expect_admitted(
+        "admin sets an IPv6 nameserver",
+        create(&admin, tenant_gateway("dns6", t, rfc2136("[fd00::53]:5353"))?).await?,
     )?;
 
     Api::<ValidatingWebhookConfiguration>::all(admin.clone())

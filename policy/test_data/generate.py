@@ -115,10 +115,15 @@ def namespace(labels, name="tenant-test"):
     return {"metadata": {"name": name, "labels": labels}}
 
 
-def tgw(apex, attached=None, name="cozystack", ns="tenant-test"):
-    spec = {"apex": apex, "gatewayClassName": "cilium", "certMode": "http01"}
+def tgw(apex, attached=None, name="cozystack", ns="tenant-test", cls="cilium", nameserver=None):
+    spec = {"apex": apex, "gatewayClassName": cls, "certMode": "http01"}
     if attached is not None:
         spec["attachedNamespaces"] = attached
+    if nameserver is not None:
+        spec["certMode"] = "dns01"
+        spec["dns01"] = {"provider": "rfc2136", "rfc2136": {
+            "nameserver": nameserver, "tsigKeyName": "tenant-test", "tsigAlgorithm": "HMACSHA256",
+            "tsigSecretSecretRef": {"name": "tsig", "key": "secret"}}}
     return {**meta(name, ns), "spec": spec}
 
 
@@ -208,13 +213,31 @@ CASES = [
     Case("namespace-created-with-host-by-flux", "Namespace", "v1", namespace({HOST: "test.example.org", GWL: "tenant-root"}), True, ns="", user=FLUX, state=None),
     Case("namespace-host-label-changed-by-admin", "Namespace", "v1", namespace({HOST: "new.example.org"}), True, op="UPDATE", old=namespace({HOST: "test.example.org"}), ns="", user=ADMIN, state=None),
     Case("namespace-custom-protected-label", "Namespace", "v1", namespace({"example.com/team": "b"}), False, "label example.com/team is immutable", op="UPDATE", old=namespace({"example.com/team": "a"}), ns="", settings={"protectedNamespaceLabels": ["example.com/team"]}, state=None),
-    # TenantGateway and Package attachedNamespaces
-    Case("tenantgateway-apex-within", "TenantGateway", "v1alpha1", tgw("shop.test.example.org", ["cozy-dashboard"]), True),
+    # TenantGateway: apex within the namespace apex; attachedNamespaces never lists a tenant
+    # namespace, and only trusted callers set or extend it; nameserver and GatewayClass by identity
+    Case("tenantgateway-apex-within", "TenantGateway", "v1alpha1", tgw("shop.test.example.org"), True),
     Case("tenantgateway-apex-outside", "TenantGateway", "v1alpha1", tgw("example.org"), False, "spec.apex \"example.org\" must equal test.example.org"),
     Case("tenantgateway-tenant-attached", "TenantGateway", "v1alpha1", tgw("test.example.org", ["tenant-alice"]), False, "spec.attachedNamespaces must not contain any tenant namespace", state=None),
-    Case("tenantgateway-tenant-attached-allowed-by-setting", "TenantGateway", "v1alpha1", tgw("test.example.org", ["tenant-alice"]), True, settings={"forbidTenantAttachedNamespaces": False}),
+    Case("tenantgateway-tenant-attached-allowed-by-setting", "TenantGateway", "v1alpha1", tgw("test.example.org", ["tenant-alice"]), True, user=ADMIN, settings={"forbidTenantAttachedNamespaces": False}),
+    Case("tenantgateway-attached-by-tenant", "TenantGateway", "v1alpha1", tgw("test.example.org", ["cozy-newapp"]), False, "TenantGateway tenant-test/cozystack: spec.attachedNamespaces can only be set or extended by trusted callers (groups system:masters", state=None),
+    Case("tenantgateway-attached-by-flux", "TenantGateway", "v1alpha1", tgw("test.example.org", ["cozy-newapp"]), True, user=FLUX),
+    Case("tenantgateway-attached-by-admin", "TenantGateway", "v1alpha1", tgw("test.example.org", ["cozy-newapp"]), True, user=ADMIN),
+    Case("tenantgateway-attached-unchanged-by-tenant", "TenantGateway", "v1alpha1", tgw("test.example.org", ["cozy-newapp"]), True, op="UPDATE", old=tgw("test.example.org", ["cozy-newapp"])),
+    Case("tenantgateway-attached-extended-by-tenant", "TenantGateway", "v1alpha1", tgw("test.example.org", ["cozy-newapp", "cozy-other"]), False, "request user is system:serviceaccount:tenant-test:default, who adds \"cozy-other\"", op="UPDATE", old=tgw("test.example.org", ["cozy-newapp"]), state=None),
+    Case("tenantgateway-attached-reduced-by-tenant", "TenantGateway", "v1alpha1", tgw("test.example.org", ["cozy-newapp"]), True, op="UPDATE", old=tgw("test.example.org", ["cozy-newapp", "cozy-other"])),
+    Case("tenantgateway-nameserver-by-tenant", "TenantGateway", "v1alpha1", tgw("test.example.org", nameserver="10.96.0.10:53"), False, "spec.dns01.rfc2136.nameserver can only be set or changed by trusted callers", state=None),
+    Case("tenantgateway-nameserver-by-flux", "TenantGateway", "v1alpha1", tgw("test.example.org", nameserver="ns1.example.net:53"), True, user=FLUX),
+    Case("tenantgateway-nameserver-unchanged-by-tenant", "TenantGateway", "v1alpha1", tgw("test.example.org", nameserver="ns1.example.net:53"), True, op="UPDATE", old=tgw("test.example.org", nameserver="ns1.example.net:53")),
+    Case("tenantgateway-gatewayclass-other-by-tenant", "TenantGateway", "v1alpha1", tgw("test.example.org", cls="internal-lb"), False, "spec.gatewayClassName \"internal-lb\" is not in allowedGatewayClasses (cilium)", state=None),
+    Case("tenantgateway-gatewayclass-other-by-admin", "TenantGateway", "v1alpha1", tgw("test.example.org", cls="internal-lb"), True, user=ADMIN),
+    Case("tenantgateway-gatewayclass-allowed-by-setting", "TenantGateway", "v1alpha1", tgw("test.example.org", cls="envoy"), True, settings={"allowedGatewayClasses": ["cilium", "envoy"]}),
+    # Package: the platform Gateway's attachedNamespaces, same two rules
     Case("package-tenant-attached", "Package", "v1alpha1", package(["cozy-dashboard", "tenant-alice"]), False, "must not contain any tenant namespace", ns="", user=ADMIN, state=None),
     Case("package-platform-attached", "Package", "v1alpha1", package(["cozy-dashboard"]), True, ns="", user=ADMIN, state=None),
+    Case("package-attached-by-tenant", "Package", "v1alpha1", package(["cozy-dashboard"]), False, "Package cozystack.cozystack-platform: spec.components.platform.values.gateway.attachedNamespaces can only be set or extended by trusted callers", ns="", state=None),
+    Case("package-attached-by-flux", "Package", "v1alpha1", package(["cozy-dashboard"]), True, ns="", user=FLUX, state=None),
+    Case("package-attached-unchanged-by-tenant", "Package", "v1alpha1", package(["cozy-dashboard"]), True, op="UPDATE", old=package(["cozy-dashboard"]), ns="", state=None),
+    Case("package-attached-extended-by-tenant", "Package", "v1alpha1", package(["cozy-dashboard", "cozy-newapp"]), False, "who adds \"cozy-newapp\"", op="UPDATE", old=package(["cozy-dashboard"]), ns="", state=None),
     # Not guarded
     Case("pod-unrelated", "Pod", "v1", {**meta("p"), "spec": {"containers": [{"name": "c", "image": "x"}]}}, True, state=None),
 ]

@@ -53,7 +53,10 @@ fn cluster_admission_policies_cover_exactly_the_metadata_rules() {
     covered.extend(identity_rules.clone());
     assert_eq!(covered, expand(&metadata["rules"]));
     let identity_resources: BTreeSet<&str> = identity_rules.iter().map(|(_, _, r, _)| r.as_str()).collect();
-    assert_eq!(identity_resources, BTreeSet::from(["namespaces", "tenants"]));
+    assert_eq!(
+        identity_resources,
+        BTreeSet::from(["namespaces", "packages", "tenantgateways", "tenants"])
+    );
 }
 
 #[test]
@@ -79,10 +82,13 @@ fn cluster_admission_policies_are_fail_closed_and_split_by_audit_safety() {
         );
     }
     let metadata = load("policy/metadata.yml");
-    assert_eq!(
-        load("deploy/policy/hostnames.yaml")["spec"]["contextAwareResources"],
-        metadata["contextAwareResources"]
-    );
+    for file in ["deploy/policy/hostnames.yaml", "deploy/policy/identity.yaml"] {
+        assert_eq!(
+            load(file)["spec"]["contextAwareResources"],
+            metadata["contextAwareResources"],
+            "{file}"
+        );
+    }
 }
 
 #[test]

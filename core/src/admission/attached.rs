@@ -1,101 +1,84 @@
 //! Who can publish through a Gateway: TenantGateway `spec.attachedNamespaces` and the platform
-//! Package's `gateway.attachedNamespaces` must not list tenant namespaces (tenants attach through
-//! their own gateway label), and a TenantGateway's apex must lie within its namespace's apex.
+//! Package's `gateway.attachedNamespaces`. No one may list a tenant namespace (tenants attach
+//! through their own gateway label), and only trusted callers may add any entry: an attached
+//! namespace gets the gateway label from the controller, so the list is as sensitive as that label.
+//! Entries are compared as sets of non-empty names; keeping or removing entries is allowed for anyone.
 
-use super::objects::{Package, TenantGateway};
-use super::{Denial, NamespaceFacts, Request, Rule, new_object, require_apex};
-use crate::hostname::Hostname;
+use super::objects::Package;
+use super::{Denial, Request, describe_trusted, new_object, old_object};
 use crate::settings::Settings;
 
-const PACKAGE_FIELD: &str = "spec.components.platform.values.gateway.attachedNamespaces";
-
-pub(crate) fn check_tenant_gateway(
-    req: &Request,
-    settings: &Settings,
-    lookup: impl FnOnce(&str) -> NamespaceFacts,
-) -> Result<(), Denial> {
-    let tgw: TenantGateway = new_object(req)?;
-    let spec = tgw.spec.unwrap_or_default();
-    let subject = req.subject();
-    check_attached(
-        &subject,
-        "spec.attachedNamespaces",
-        spec.attached_namespaces.as_deref(),
-        settings,
-    )?;
-    if !settings.is_tenant_namespace(&req.namespace) {
-        return Ok(());
-    }
-    let rule = || {
-        Rule(format!(
-            "a TenantGateway's spec.apex must equal the namespace's {} label or be a subdomain of it",
-            settings.host_label
-        ))
-    };
-    let apex = require_apex(req, settings, lookup, rule)?;
-    let value = match spec.apex.as_deref() {
-        None | Some("") => {
-            return Err(Denial::TenantGatewayWithoutApex {
-                subject,
-                apex: apex.hostname.original().to_string(),
-            });
-        }
-        Some(v) => v,
-    };
-    let invalid = |reason: String| Denial::TenantGatewayApexInvalid {
-        subject: subject.clone(),
-        value: value.to_string(),
-        reason,
-        apex: apex.hostname.original().to_string(),
-    };
-    let parsed = Hostname::parse(value).map_err(|e| invalid(e.to_string()))?;
-    if parsed.is_wildcard() {
-        return Err(invalid("an apex cannot be a wildcard".into()));
-    }
-    if !parsed.within_apex(&apex.hostname) {
-        return Err(Denial::TenantGatewayApexOutside {
-            subject,
-            value: value.to_string(),
-            apex: apex.hostname.original().to_string(),
-            namespace: req.namespace.clone(),
-            label: settings.host_label.clone(),
-        });
-    }
-    Ok(())
-}
+pub(crate) const PACKAGE_FIELD: &str = "spec.components.platform.values.gateway.attachedNamespaces";
+pub(crate) const TENANT_GATEWAY_FIELD: &str = "spec.attachedNamespaces";
+/// How many added namespaces a message lists before "and N more".
+const LISTED: usize = 5;
 
 pub(crate) fn check_package(req: &Request, settings: &Settings) -> Result<(), Denial> {
-    let package: Package = new_object(req)?;
-    let attached = package
-        .spec
-        .and_then(|s| s.components)
-        .and_then(|c| c.platform)
-        .and_then(|p| p.values)
-        .and_then(|v| v.gateway)
-        .and_then(|g| g.attached_namespaces);
-    check_attached(&req.subject(), PACKAGE_FIELD, attached.as_deref(), settings)
+    let new = new_object::<Package>(req)?.attached_namespaces();
+    let old = old_object::<Package>(req)?.attached_namespaces();
+    check_attached(req, PACKAGE_FIELD, new.as_deref(), old.as_deref(), settings)
 }
 
-fn check_attached(
-    subject: &str,
+/// Both attachment rules for one field: no tenant namespace (for everyone, when
+/// `forbidTenantAttachedNamespaces`), and no new entry unless the caller is trusted.
+pub(crate) fn check_attached(
+    req: &Request,
     field: &str,
-    namespaces: Option<&[String]>,
+    new: Option<&[String]>,
+    old: Option<&[String]>,
     settings: &Settings,
 ) -> Result<(), Denial> {
-    if !settings.forbid_tenant_attached_namespaces {
-        return Ok(());
-    }
-    match namespaces
-        .unwrap_or_default()
-        .iter()
-        .find(|ns| settings.is_tenant_namespace(ns.trim()))
+    let new = new.unwrap_or_default();
+    if settings.forbid_tenant_attached_namespaces
+        && let Some(ns) = new.iter().find(|ns| settings.is_tenant_namespace(ns.trim()))
     {
-        Some(ns) => Err(Denial::TenantAttachedNamespace {
-            subject: subject.to_string(),
+        return Err(Denial::TenantAttachedNamespace {
+            subject: req.subject(),
             field: field.to_string(),
             namespace: ns.clone(),
             prefix: settings.tenant_namespace_prefix.clone(),
-        }),
-        None => Ok(()),
+        });
     }
+    if settings.is_trusted(&req.user.username, &req.user.groups) {
+        return Ok(());
+    }
+    let added = added(new, old.unwrap_or_default());
+    if added.is_empty() {
+        return Ok(());
+    }
+    Err(Denial::AttachedNamespacesAdded {
+        subject: req.subject(),
+        field: field.to_string(),
+        added: describe_added(&added),
+        trusted: describe_trusted(settings),
+        username: req.user.username.clone(),
+        label: settings.gateway_label.clone(),
+    })
+}
+
+/// The non-empty entries of `new` that `old` lacks, in `new`'s order and each once: the lists are
+/// compared as sets of names, as the controller reads them (an entry with blanks is another name).
+/// Both are at most 256 entries (CRD), so plain scans do.
+fn added<'a>(new: &'a [String], old: &[String]) -> Vec<&'a str> {
+    let mut out: Vec<&str> = Vec::new();
+    for ns in new.iter().map(String::as_str) {
+        if !ns.is_empty() && !old.iter().any(|o| o == ns) && !out.contains(&ns) {
+            out.push(ns);
+        }
+    }
+    out
+}
+
+/// `"a", "b"`, or the first few and `and N more`.
+fn describe_added(added: &[&str]) -> String {
+    let mut out = added
+        .iter()
+        .take(LISTED)
+        .map(|ns| format!("{ns:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if added.len() > LISTED {
+        out.push_str(&format!(" and {} more", added.len() - LISTED));
+    }
+    out
 }

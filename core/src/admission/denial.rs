@@ -160,6 +160,42 @@ pub enum Denial {
         namespace: String,
         prefix: String,
     },
+    #[error(
+        "{subject}: {field} can only be set or extended by trusted callers ({trusted}); request user is {username}, \
+         who adds {added}. A listed namespace may publish routes through the Gateway (the controller gives it the \
+         {label} label); removing entries is allowed for anyone"
+    )]
+    AttachedNamespacesAdded {
+        subject: String,
+        field: String,
+        added: String,
+        trusted: String,
+        username: String,
+        label: String,
+    },
+    #[error(
+        "{subject}: spec.dns01.rfc2136.nameserver can only be set or changed by trusted callers ({trusted}); request \
+         user is {username} (was {old:?}, requested {new:?}). cert-manager sends DNS updates to this address from \
+         inside the cluster"
+    )]
+    NameserverChange {
+        subject: String,
+        trusted: String,
+        username: String,
+        old: String,
+        new: String,
+    },
+    #[error(
+        "{subject}: spec.gatewayClassName {class:?} is not in allowedGatewayClasses ({allowed}); other GatewayClasses \
+         can only be chosen by trusted callers ({trusted}). Request user: {username}"
+    )]
+    GatewayClassNotAllowed {
+        subject: String,
+        class: String,
+        allowed: String,
+        trusted: String,
+        username: String,
+    },
     #[error("{subject}: spec.apex is missing; a TenantGateway in a tenant namespace must name an apex within {apex}")]
     TenantGatewayWithoutApex { subject: String, apex: String },
     #[error(

@@ -105,7 +105,8 @@ pub(crate) struct Namespace {
     pub metadata: Option<Metadata>,
 }
 
-/// TenantGateway: `spec.apex`, `spec.attachedNamespaces`.
+/// TenantGateway: `spec.apex`, `spec.attachedNamespaces`, `spec.gatewayClassName`,
+/// `spec.dns01.rfc2136.nameserver`.
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct TenantGateway {
     #[serde(default)]
@@ -118,6 +119,33 @@ pub(crate) struct TenantGatewaySpec {
     pub apex: Option<String>,
     #[serde(default, rename = "attachedNamespaces")]
     pub attached_namespaces: Option<Vec<String>>,
+    #[serde(default, rename = "gatewayClassName")]
+    pub gateway_class_name: Option<String>,
+    #[serde(default)]
+    pub dns01: Option<Dns01>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Dns01 {
+    #[serde(default)]
+    pub rfc2136: Option<Rfc2136>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Rfc2136 {
+    #[serde(default)]
+    pub nameserver: Option<String>,
+}
+
+impl TenantGatewaySpec {
+    /// `spec.dns01.rfc2136.nameserver`, empty when unset.
+    pub fn nameserver(&self) -> &str {
+        self.dns01
+            .as_ref()
+            .and_then(|d| d.rfc2136.as_ref())
+            .and_then(|r| r.nameserver.as_deref())
+            .unwrap_or_default()
+    }
 }
 
 /// Package (cozystack.io): `spec.components.platform.values.gateway.attachedNamespaces`.
@@ -155,4 +183,16 @@ pub(crate) struct PackageValues {
 pub(crate) struct PackageGateway {
     #[serde(default, rename = "attachedNamespaces")]
     pub attached_namespaces: Option<Vec<String>>,
+}
+
+impl Package {
+    /// `spec.components.platform.values.gateway.attachedNamespaces`.
+    pub fn attached_namespaces(self) -> Option<Vec<String>> {
+        self.spec
+            .and_then(|s| s.components)
+            .and_then(|c| c.platform)
+            .and_then(|p| p.values)
+            .and_then(|v| v.gateway)
+            .and_then(|g| g.attached_namespaces)
+    }
 }

@@ -1,5 +1,7 @@
 //! `TenantGateway.spec`: field names, types, enums and defaults as in Cozystack's CRD, plus CEL
-//! rules for what that CRD leaves unvalidated (apex format, passthrough service names, list bounds).
+//! rules for what that CRD leaves unvalidated (apex format, passthrough service names, list bounds,
+//! the name length, the RFC 2136 nameserver format, the GatewayClass name, and the Secret an
+//! `existingSecret` TenantGateway needs). Who may set which field is the admission policy's part.
 
 use serde::{Deserialize, Serialize};
 
@@ -8,6 +10,10 @@ pub const MAX_PASSTHROUGH_SERVICES: usize = 61;
 /// Upper bound for `attachedNamespaces`.
 pub const MAX_ATTACHED_NAMESPACES: usize = 256;
 
+// The name rule: the TenantGateway name is the value of the `cozystack.io/tenantgateway` label on
+// per-host Certificates, and label values are at most 63 characters. The derived object names stay
+// within 253 for longer names: the longest, the per-host Certificate
+// `<name>-<first label ≤63>-<hash8>-tls`, up to 176. Listener names do not contain it.
 /// TenantGatewaySpec is the operator-facing intent for one tenant's Gateway: the apex it serves,
 /// how certificates are obtained, and which extra namespaces may publish routes through it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -27,8 +33,13 @@ pub const MAX_ATTACHED_NAMESPACES: usize = 256;
         printcolumn = r#"{"name":"Mode","type":"string","jsonPath":".spec.certMode"}"#,
         printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
         printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
-        doc = "TenantGateway declares one tenant's Gateway; the controller renders the Gateway, Issuer, Certificates and redirect route from it."
+        doc = "TenantGateway declares one tenant's Gateway; the controller renders the Gateway, Issuer, Certificates and redirect route from it.",
+        validation = Rule::new("size(self.metadata.name) <= 63").message("metadata.name must be at most 63 characters: it becomes the cozystack.io/tenantgateway label value of the per-host Certificates")
     )
+)]
+#[cfg_attr(
+    feature = "crd",
+    x_kube(validation = Rule::new("!has(self.certMode) || self.certMode != 'existingSecret' || (has(self.wildcardSecretRef) && has(self.wildcardSecretRef.name) && self.wildcardSecretRef.name != '')").message("certMode=existingSecret requires spec.wildcardSecretRef.name to be set"))
 )]
 #[serde(rename_all = "camelCase")]
 pub struct TenantGatewaySpec {
@@ -80,8 +91,13 @@ pub struct TenantGatewaySpec {
     )]
     pub tls_passthrough_services: Option<Vec<String>>,
 
-    /// GatewayClassName of the rendered Gateway.
+    /// GatewayClassName of the rendered Gateway (empty means the default).
     #[serde(default = "default_gateway_class")]
+    #[cfg_attr(feature = "crd", schemars(length(max = 253)))]
+    #[cfg_attr(
+        feature = "crd",
+        x_kube(validation = Rule::new(r"self == '' || self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')").message("gatewayClassName must be a GatewayClass name (a lowercase RFC 1123 subdomain)"))
+    )]
     pub gateway_class_name: String,
 }
 
@@ -249,10 +265,16 @@ pub struct DigitalOceanConfig {
 
 /// RFC 2136 (dynamic DNS update) DNS-01 settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "crd", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "crd", derive(kube::KubeSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Rfc2136Config {
-    /// host:port of the authoritative nameserver.
+    /// host:port of the authoritative nameserver (a DNS name, an IPv4 address or a bracketed
+    /// IPv6 address, and a port 1-65535).
+    #[cfg_attr(feature = "crd", schemars(length(max = 259)))]
+    #[cfg_attr(
+        feature = "crd",
+        x_kube(validation = Rule::new(r"self.matches('^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*):([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$')").message("nameserver must be host:port (a DNS name, an IPv4 address or a bracketed IPv6 address, and a port 1-65535)"))
+    )]
     pub nameserver: String,
     /// Name of the TSIG key.
     pub tsig_key_name: String,
