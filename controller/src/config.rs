@@ -167,6 +167,7 @@ impl Config {
             controller_name: self.controller_name.clone(),
             field_manager: self.field_manager.clone(),
             watch_namespace: (!ns.is_empty()).then(|| ns.to_owned()),
+            ..Settings::default()
         }
     }
 

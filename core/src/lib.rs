@@ -15,6 +15,7 @@ pub mod settings;
 // --- TenantGateway model, rendering and route status (controller side) ---
 // (modules added by the controller work go below this line)
 pub mod attach;
+pub mod bounded;
 pub mod claims;
 pub mod conditions;
 pub mod conflict;
@@ -25,6 +26,7 @@ pub mod listeners;
 pub mod naming;
 pub mod render;
 pub mod route_status;
+pub mod scope;
 pub mod snapshot;
 pub mod tenantgateway;
 pub mod tgw_status;
