@@ -294,7 +294,8 @@ pub fn merge_parents(
             "type": ROUTE_ACCEPTED_TYPE,
             "status": status,
             "reason": v.reason,
-            "message": v.message,
+            // Verdicts are built capped; cap again at the write boundary for any other caller.
+            "message": bounded::route_message(&v.message),
             "lastTransitionTime": time,
         });
         if let Some(g) = route.generation {
