@@ -211,7 +211,9 @@ fn merge_errors(errors: Vec<(&'static str, String)>) -> Vec<(&'static str, Strin
     out
 }
 
-/// The other TenantGateways in `t`'s namespace (they share the namespace labels).
+/// The other TenantGateways in `t`'s namespace that are not being deleted (they share the
+/// namespace labels; see `tgw_core::attach`). One list call per reconcile; the controller's
+/// TenantGateway cache could answer this instead.
 async fn peers(api: &Api<TenantGateway>, t: &TgwInput) -> Result<Vec<TgwInput>> {
     let list = api
         .list(&ListParams::default())
@@ -220,6 +222,7 @@ async fn peers(api: &Api<TenantGateway>, t: &TgwInput) -> Result<Vec<TgwInput>> 
     Ok(list
         .items
         .iter()
+        .filter(|o| o.meta().deletion_timestamp.is_none())
         .filter_map(|o| input(o).ok())
         .filter(|p| p.meta.name != t.meta.name)
         .collect())
