@@ -111,7 +111,7 @@ pub struct Claims {
 
 /// Collects per-host HTTPS claims (HTTP-01 only; other modes have no per-host listeners).
 /// Hostnames the claiming namespace may not publish ([`Scopes::check`]) never become claims.
-pub fn collect(tgw: &TgwInput, attach: &BTreeSet<String>, scopes: &Scopes, routes: &[RouteView]) -> Claims {
+pub fn collect(tgw: &TgwInput, attach: &BTreeSet<String>, scopes: &Scopes<'_>, routes: &[RouteView]) -> Claims {
     let mut claims = Claims::default();
     if tgw.spec.cert_mode != CertMode::Http01 {
         return claims;

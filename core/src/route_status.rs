@@ -46,7 +46,7 @@ pub struct RouteContext<'a> {
     pub plan: &'a ListenerPlan,
     pub claims: &'a Claims,
     pub ownership: &'a Ownership,
-    pub scopes: &'a Scopes,
+    pub scopes: &'a Scopes<'a>,
 }
 
 /// Our entries for one route: (parentRef as written, verdict).
@@ -134,6 +134,9 @@ pub fn verdicts(ctx: &RouteContext<'_>, route: &RouteView) -> Vec<(usize, Verdic
     let (tgw_ns, tgw_name) = (&ctx.tgw.meta.namespace, &ctx.tgw.meta.name);
     let key = ctx.tgw.key();
     let ns = route.id.namespace.as_str();
+    if !route.parent_refs.iter().any(|pr| pr.targets(ns, tgw_ns, tgw_name)) {
+        return Vec::new();
+    }
     let hosts: Vec<HostPattern> = route.hostnames.iter().filter_map(|h| HostPattern::parse(h)).collect();
     // Hostnames this namespace may not publish, in every cert mode.
     let refused: BTreeMap<&str, String> = hosts

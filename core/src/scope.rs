@@ -60,71 +60,59 @@ impl Classes<'_> {
     }
 }
 
-/// Scopes of every namespace for one TenantGateway.
+/// Scopes of every namespace for one TenantGateway (borrows the snapshot; built once per
+/// decision).
 #[derive(Clone, Debug)]
-pub struct Scopes {
-    tgw_apex: String,
-    owner: String,
-    tenant_prefix: String,
-    platform: PlatformPrefixes,
+pub struct Scopes<'a> {
+    tgw_apex: &'a str,
+    owner: &'a str,
+    classes: Classes<'a>,
     /// Namespace → its host label value (as written).
-    labels: BTreeMap<String, String>,
+    labels: BTreeMap<&'a str, &'a str>,
     /// Valid host-label apex → the first namespace (by name) carrying it.
-    apexes: BTreeMap<String, String>,
+    apexes: BTreeMap<&'a str, &'a str>,
 }
 
-impl Scopes {
-    pub fn new(tgw: &TgwInput, namespaces: &[NamespaceView], classes: Classes<'_>) -> Scopes {
+impl<'a> Scopes<'a> {
+    pub fn new(tgw: &'a TgwInput, namespaces: &'a [NamespaceView], classes: Classes<'a>) -> Scopes<'a> {
         let mut labels = BTreeMap::new();
-        let mut apexes: BTreeMap<String, String> = BTreeMap::new();
+        let mut apexes: BTreeMap<&str, &str> = BTreeMap::new();
         for ns in namespaces {
             let Some(v) = ns.label(LABEL_HOST).filter(|v| !v.is_empty()) else {
                 continue;
             };
-            labels.insert(ns.name.clone(), v.to_owned());
+            labels.insert(ns.name.as_str(), v);
             if is_dns_name(v) {
-                apexes
-                    .entry(v.to_owned())
-                    .and_modify(|n| {
-                        if ns.name < *n {
-                            n.clone_from(&ns.name);
-                        }
-                    })
-                    .or_insert_with(|| ns.name.clone());
+                let first = apexes.entry(v).or_insert(ns.name.as_str());
+                if ns.name.as_str() < *first {
+                    *first = ns.name.as_str();
+                }
             }
         }
         Scopes {
-            tgw_apex: tgw.spec.apex.clone(),
-            owner: tgw.meta.namespace.clone(),
-            tenant_prefix: classes.tenant_prefix.to_owned(),
-            platform: classes.platform.clone(),
+            tgw_apex: &tgw.spec.apex,
+            owner: &tgw.meta.namespace,
+            classes,
             labels,
             apexes,
-        }
-    }
-
-    fn classes(&self) -> Classes<'_> {
-        Classes {
-            platform: &self.platform,
-            tenant_prefix: &self.tenant_prefix,
         }
     }
 
     /// The scope of namespace `ns` (rule 1 of the module docs).
     pub fn of(&self, ns: &str) -> NsScope {
         match self.labels.get(ns) {
-            Some(v) if is_dns_name(v) => NsScope::Apex(v.clone()),
-            Some(v) => NsScope::InvalidHostLabel(v.clone()),
-            None if ns == self.owner => NsScope::Apex(self.tgw_apex.clone()),
-            None if self.classes().is_tenant(ns) => NsScope::NoHostLabel,
-            None => NsScope::Apex(self.tgw_apex.clone()),
+            Some(v) if is_dns_name(v) => NsScope::Apex((*v).to_owned()),
+            Some(v) => NsScope::InvalidHostLabel((*v).to_owned()),
+            None if ns == self.owner => NsScope::Apex(self.tgw_apex.to_owned()),
+            None if self.classes.is_tenant(ns) => NsScope::NoHostLabel,
+            None => NsScope::Apex(self.tgw_apex.to_owned()),
         }
     }
 
     /// Whether namespace `ns` may publish hostname `h` (exact or `*.x`). Hostnames outside the
     /// TenantGateway apex pass here; the apex rule reports them.
     pub fn check(&self, ns: &str, h: &str) -> Result<(), Rejection> {
-        if !within_apex(h, &self.tgw_apex) {
+        if !within_apex(h, self.tgw_apex) {
             return Ok(());
         }
         let apex = match self.of(ns) {
@@ -153,7 +141,7 @@ impl Scopes {
         while is_strict_subdomain(rest, &apex) {
             if let Some(owner) = self.apexes.get(rest) {
                 return Err(Rejection::ChildApex {
-                    namespace: owner.clone(),
+                    namespace: (*owner).to_owned(),
                     apex: rest.to_owned(),
                 });
             }
@@ -185,7 +173,7 @@ mod tests {
         }
     }
 
-    fn scopes() -> Scopes {
+    fn fixture() -> (TgwInput, Vec<NamespaceView>) {
         let tgw = TgwInput {
             meta: TgwMeta {
                 namespace: "tenant-r2".into(),
@@ -208,15 +196,7 @@ mod tests {
             ns("cozy-labelled", Some("ops.r2.example.org")),
             ns("default", None),
         ];
-        let platform = PlatformPrefixes::default();
-        Scopes::new(
-            &tgw,
-            &namespaces,
-            Classes {
-                platform: &platform,
-                tenant_prefix: "tenant-",
-            },
-        )
+        (tgw, namespaces)
     }
 
     fn outside(ns: &str, apex: &str) -> Result<(), Rejection> {
@@ -281,7 +261,17 @@ mod tests {
     #[case::unknown_tenant_namespace("tenant-gone", "x.r2.example.org", Err(Rejection::NoHostLabel { namespace: "tenant-gone".into() }))]
     #[case::outside_tgw_apex_left_to_apex_rule("tenant-r2-alice", "shop.victim.com", Ok(()))]
     fn namespace_scope(#[case] ns: &str, #[case] h: &str, #[case] want: Result<(), Rejection>) {
-        assert_eq!(scopes().check(ns, h), want);
+        let (tgw, namespaces) = fixture();
+        let platform = PlatformPrefixes::default();
+        let scopes = Scopes::new(
+            &tgw,
+            &namespaces,
+            Classes {
+                platform: &platform,
+                tenant_prefix: "tenant-",
+            },
+        );
+        assert_eq!(scopes.check(ns, h), want);
     }
 
     #[test]
@@ -296,9 +286,10 @@ mod tests {
             spec: TenantGatewaySpec::with_apex("example.org"),
         };
         let platform = PlatformPrefixes::default();
+        let namespaces = [ns("tenant-root", None)];
         let s = Scopes::new(
             &tgw,
-            &[ns("tenant-root", None)],
+            &namespaces,
             Classes {
                 platform: &platform,
                 tenant_prefix: "tenant-",
