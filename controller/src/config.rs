@@ -8,6 +8,7 @@ use clap::builder::BoolishValueParser;
 use clap::{Parser, ValueEnum};
 use tgw_core::conflict::PlatformPrefixes;
 use tgw_core::decide::Settings;
+use tgw_core::attach::AttachedByFormat;
 use tgw_core::attach_trust::AttachTrust;
 use tgw_core::consts::TENANT_NAMESPACE_PREFIX;
 use tgw_core::keys::{ACME_CHALLENGE_NAMESPACE, CONTROLLER_NAME, DEFAULT_ATTACH_OWNER_NAMESPACE, FIELD_MANAGER};
@@ -49,6 +50,12 @@ pub struct Config {
     /// Tenant namespace prefix: attachedNamespaces never attach a tenant namespace.
     #[arg(long, env = "TGW_TENANT_NAMESPACE_PREFIX", default_value = TENANT_NAMESPACE_PREFIX)]
     pub tenant_namespace_prefix: String,
+
+    /// Value written into the cozystack.io/gateway-attached-by namespace annotation: `auto`
+    /// (Cozystack's `<ns>` while the TenantGateway is alone in its namespace, so a rollback to
+    /// Cozystack's controller cleans up; else `<ns>/<tgw>`), `cozystack` (`<ns>`) or `qualified`.
+    #[arg(long, env = "TGW_ATTACHED_BY_FORMAT", default_value = "auto")]
+    pub attached_by_format: String,
 
     /// Namespace of the ACME HTTP-01 challenge solvers (cert-manager's namespace).
     #[arg(long, env = "TGW_ACME_CHALLENGE_NAMESPACE", default_value = ACME_CHALLENGE_NAMESPACE)]
@@ -147,6 +154,15 @@ impl Config {
             );
         }
         anyhow::ensure!(
+            AttachedByFormat::parse(&self.attached_by_format).is_some(),
+            "--attached-by-format/TGW_ATTACHED_BY_FORMAT={:?} must be auto, cozystack or qualified",
+            self.attached_by_format
+        );
+        anyhow::ensure!(
+            !self.tenant_namespace_prefix.trim().is_empty(),
+            "--tenant-namespace-prefix/TGW_TENANT_NAMESPACE_PREFIX is empty"
+        );
+        anyhow::ensure!(
             !self.acme_challenge_namespace.is_empty(),
             "--acme-challenge-namespace is empty"
         );
@@ -197,8 +213,9 @@ impl Config {
                     .map(|s| s.trim().to_owned())
                     .filter(|s| !s.is_empty())
                     .collect(),
-                tenant_prefix: self.tenant_namespace_prefix.clone(),
             },
+            tenant_prefix: self.tenant_namespace_prefix.clone(),
+            attached_by: AttachedByFormat::parse(&self.attached_by_format).unwrap_or_default(),
         }
     }
 
@@ -398,6 +415,8 @@ mod tests {
             &["--field-manager", " "],
             &["--watch-namespace", "Tenant_Root"],
             &["--attach-owner-namespaces", "tenant-root,Not A Namespace"],
+            &["--attached-by-format", "uid"],
+            &["--tenant-namespace-prefix", " "],
             &["--leader-election", "true", "--leader-election-lease-duration", "5s"],
             &["--leader-election", "true", "--leader-election-retry-period", "10s"],
         ] {

@@ -93,16 +93,25 @@ async fn reconcile_one(tgw: Arc<TenantGateway>, ctx: Arc<Context>) -> Result<Act
     let routes = snapshot::routes(&ctx);
 
     // 1. Namespace labels (before the attach set is computed, so both agree).
-    let (t_attach, refused) = attach_trust::honoured_input(&t, &ctx.settings.attach);
-    let mut plan = attach::plan(&t_attach, &namespaces, false);
-    plan.report.refused = refused.iter().map(|(n, why)| (n.clone(), why.to_string())).collect();
-    if let Err(e) = patch_namespaces(&ctx, &t, &plan, &mut namespaces).await {
-        errors.push((types::NAMESPACES_ATTACHED, e.to_string()));
-    }
+    let plan = match peers(&api, &t).await {
+        Ok(peers) => {
+            let (t_attach, refused) = attach_trust::honoured_input(&t, &ctx.settings.attach, &ctx.settings.tenant_prefix);
+            let mut plan = attach::plan(&t_attach, &namespaces, &peers, ctx.settings.attached_by, false);
+            plan.report.refused = refused.iter().map(|(n, why)| (n.clone(), why.to_string())).collect();
+            if let Err(e) = patch_namespaces(&ctx, &t, &plan, &mut namespaces).await {
+                errors.push((types::NAMESPACES_ATTACHED, e.to_string()));
+            }
+            plan
+        }
+        Err(e) => {
+            errors.push((types::NAMESPACES_ATTACHED, e.to_string()));
+            AttachPlan::default()
+        }
+    };
 
     // 2. Decide.
     let views: Vec<RouteView> = routes.iter().map(|(r, _, _)| r.clone()).collect();
-    let d = decide(&t, &namespaces, &views, &ctx.settings);
+    let mut d = decide(&t, &namespaces, &views, &ctx.settings);
     ctx.metrics
         .obs
         .set_conflicts(&t.key(), crate::metrics::hostname_conflicts(&d));
@@ -113,6 +122,7 @@ async fn reconcile_one(tgw: Arc<TenantGateway>, ctx: Arc<Context>) -> Result<Act
             Ok(obj) => Some(obj),
             Err(e) => {
                 errors.push((types::GATEWAY_APPLIED, e.to_string()));
+                d.gateway_not_written(&t, &e.to_string());
                 None
             }
         },
@@ -140,8 +150,10 @@ async fn reconcile_one(tgw: Arc<TenantGateway>, ctx: Arc<Context>) -> Result<Act
         }
     };
 
-    // 6. Redirect route.
-    if let Err(e) = ensure(&ctx, &ctx.resources.http_route, "httproute", &d.desired.redirect, &t).await {
+    // 6. Redirect route (not written while no Gateway is).
+    if let Some(redirect) = &d.desired.redirect
+        && let Err(e) = ensure(&ctx, &ctx.resources.http_route, "httproute", redirect, &t).await
+    {
         errors.push((types::GATEWAY_APPLIED, e.to_string()));
     }
 
@@ -164,6 +176,8 @@ async fn reconcile_one(tgw: Arc<TenantGateway>, ctx: Arc<Context>) -> Result<Act
         attach: &plan.report,
         previous: tgw.status.as_ref(),
         now: &now(),
+        gateway_not_written: d.gateway_not_written.as_deref(),
+        plaintext_routes: &d.plaintext_routes,
     });
     if tgw.status.as_ref() != Some(&status) {
         ctx.metrics.write();
@@ -211,6 +225,23 @@ fn merge_errors(errors: Vec<(&'static str, String)>) -> Vec<(&'static str, Strin
     out
 }
 
+/// The other TenantGateways in `t`'s namespace that are not being deleted (they share the
+/// namespace labels; see `tgw_core::attach`). One list call per reconcile; the controller's
+/// TenantGateway cache could answer this instead.
+async fn peers(api: &Api<TenantGateway>, t: &TgwInput) -> Result<Vec<TgwInput>> {
+    let list = api
+        .list(&ListParams::default())
+        .await
+        .map_err(|e| Error::kube("list", "tenantgateway", &t.meta.namespace, "*", e))?;
+    Ok(list
+        .items
+        .iter()
+        .filter(|o| o.meta().deletion_timestamp.is_none())
+        .filter_map(|o| input(o).ok())
+        .filter(|p| p.meta.name != t.meta.name)
+        .collect())
+}
+
 async fn patch_namespaces(ctx: &Context, t: &TgwInput, plan: &AttachPlan, views: &mut [NamespaceView]) -> Result<()> {
     let api: Api<Namespace> = Api::all(ctx.client.clone());
     let mut first_err = None;
@@ -218,14 +249,14 @@ async fn patch_namespaces(ctx: &Context, t: &TgwInput, plan: &AttachPlan, views:
         ctx.metrics.write();
         let patch = json!({"metadata": {
             "labels": {LABEL_GATEWAY: t.meta.namespace},
-            "annotations": {ANNOTATION_ATTACHED_BY: attach::writer(t)},
+            "annotations": {ANNOTATION_ATTACHED_BY: plan.writer},
         }});
         match api.patch(name, &PatchParams::default(), &Patch::Merge(patch)).await {
             Ok(_) => {
                 if let Some(v) = views.iter_mut().find(|v| &v.name == name) {
                     v.labels.insert(LABEL_GATEWAY.to_owned(), t.meta.namespace.clone());
                     v.annotations
-                        .insert(ANNOTATION_ATTACHED_BY.to_owned(), attach::writer(t));
+                        .insert(ANNOTATION_ATTACHED_BY.to_owned(), plan.writer.clone());
                 }
             }
             Err(e) => {
@@ -435,7 +466,9 @@ async fn route_statuses(
 /// Finalizer work: remove the labels/annotations and route-status entries this TenantGateway wrote.
 async fn cleanup(ctx: &Context, t: &TgwInput) -> Result<()> {
     let mut namespaces = snapshot::namespaces(ctx);
-    let plan = attach::plan(t, &namespaces, true);
+    let api: Api<TenantGateway> = Api::namespaced(ctx.client.clone(), &t.meta.namespace);
+    let peers = peers(&api, t).await?;
+    let plan = attach::plan(t, &namespaces, &peers, ctx.settings.attached_by, true);
     patch_namespaces(ctx, t, &plan, &mut namespaces).await?;
     let routes = snapshot::routes(ctx);
     let writes = route_statuses(ctx, t, &routes, None).await;

@@ -16,15 +16,12 @@ use crate::tenantgateway::TgwInput;
 pub struct AttachTrust {
     /// Namespaces whose TenantGateways may list `attachedNamespaces`; `*` allows every namespace.
     pub owner_namespaces: Vec<String>,
-    /// Tenant namespace prefix; entries with it are refused for every owner.
-    pub tenant_prefix: String,
 }
 
 impl Default for AttachTrust {
     fn default() -> Self {
         AttachTrust {
             owner_namespaces: vec![crate::keys::DEFAULT_ATTACH_OWNER_NAMESPACE.to_owned()],
-            tenant_prefix: crate::consts::TENANT_NAMESPACE_PREFIX.to_owned(),
         }
     }
 }
@@ -41,9 +38,9 @@ pub enum AttachRefusal {
 }
 
 /// The entries of `tgw.spec.attachedNamespaces` split into honoured and refused (spec order,
-/// duplicates and empty entries dropped). The owner namespace itself is always attached and is
-/// not an entry here.
-pub fn split(tgw: &TgwInput, trust: &AttachTrust) -> (Vec<String>, Vec<(String, AttachRefusal)>) {
+/// duplicates and empty entries dropped); entries starting with `tenant_prefix` are refused for
+/// every owner. The owner namespace itself is always attached and is not an entry here.
+pub fn split(tgw: &TgwInput, trust: &AttachTrust, tenant_prefix: &str) -> (Vec<String>, Vec<(String, AttachRefusal)>) {
     let ns = tgw.meta.namespace.as_str();
     let owner_ok = trust.owner_namespaces.iter().any(|o| o == "*" || o == ns);
     let mut honoured: Vec<String> = Vec::new();
@@ -52,10 +49,10 @@ pub fn split(tgw: &TgwInput, trust: &AttachTrust) -> (Vec<String>, Vec<(String, 
         if entry == ns || honoured.iter().any(|h| h == entry) || refused.iter().any(|(r, _)| r == entry) {
             continue;
         }
-        let why = if !trust.tenant_prefix.is_empty() && entry.starts_with(&trust.tenant_prefix) {
+        let why = if !tenant_prefix.is_empty() && entry.starts_with(tenant_prefix) {
             Some(AttachRefusal::TenantNamespace {
                 entry: entry.to_owned(),
-                prefix: trust.tenant_prefix.clone(),
+                prefix: tenant_prefix.to_owned(),
             })
         } else if !owner_ok {
             Some(AttachRefusal::NotAnOwner {
@@ -74,8 +71,12 @@ pub fn split(tgw: &TgwInput, trust: &AttachTrust) -> (Vec<String>, Vec<(String, 
 }
 
 /// `tgw` with only the honoured `attachedNamespaces` entries, for the attach plan.
-pub fn honoured_input(tgw: &TgwInput, trust: &AttachTrust) -> (TgwInput, Vec<(String, AttachRefusal)>) {
-    let (honoured, refused) = split(tgw, trust);
+pub fn honoured_input(
+    tgw: &TgwInput,
+    trust: &AttachTrust,
+    tenant_prefix: &str,
+) -> (TgwInput, Vec<(String, AttachRefusal)>) {
+    let (honoured, refused) = split(tgw, trust, tenant_prefix);
     let mut out = tgw.clone();
     out.spec.attached_namespaces = (!honoured.is_empty()).then_some(honoured);
     (out, refused)
@@ -85,6 +86,8 @@ pub fn honoured_input(tgw: &TgwInput, trust: &AttachTrust) -> (TgwInput, Vec<(St
 mod tests {
     use super::*;
     use crate::tenantgateway::{TenantGatewaySpec, TgwMeta};
+
+    const T: &str = "tenant-";
 
     fn tgw(ns: &str, attached: &[&str]) -> TgwInput {
         let mut spec = TenantGatewaySpec::with_apex("example.org");
@@ -109,6 +112,7 @@ mod tests {
         let (ok, refused) = split(
             &tgw("tenant-root", &["cozy-dashboard", "default", "", "cozy-dashboard", "tenant-root"]),
             &AttachTrust::default(),
+            T,
         );
         assert_eq!(ok, ["cozy-dashboard", "default"]);
         assert!(refused.is_empty());
@@ -116,7 +120,7 @@ mod tests {
 
     #[test]
     fn a_tenant_tenantgateway_cannot_attach_a_platform_namespace() {
-        let (ok, refused) = split(&tgw("tenant-x", &["cozy-newapp"]), &AttachTrust::default());
+        let (ok, refused) = split(&tgw("tenant-x", &["cozy-newapp"]), &AttachTrust::default(), T);
         assert!(ok.is_empty());
         assert_eq!(
             names(&refused),
@@ -126,7 +130,7 @@ mod tests {
 
     #[test]
     fn tenant_namespaces_are_refused_even_for_the_publishing_namespace() {
-        let (ok, refused) = split(&tgw("tenant-root", &["tenant-alice", "cozy-a"]), &AttachTrust::default());
+        let (ok, refused) = split(&tgw("tenant-root", &["tenant-alice", "cozy-a"]), &AttachTrust::default(), T);
         assert_eq!(ok, ["cozy-a"]);
         assert_eq!(
             names(&refused),
@@ -138,18 +142,17 @@ mod tests {
     fn a_star_owner_list_trusts_every_namespace() {
         let trust = AttachTrust {
             owner_namespaces: vec!["*".to_owned()],
-            ..AttachTrust::default()
         };
-        let (ok, refused) = split(&tgw("platform", &["apps"]), &trust);
+        let (ok, refused) = split(&tgw("platform", &["apps"]), &trust, T);
         assert_eq!((ok, refused.len()), (vec!["apps".to_owned()], 0));
     }
 
     #[test]
     fn honoured_input_keeps_only_honoured_entries() {
-        let (t, refused) = honoured_input(&tgw("tenant-x", &["cozy-newapp"]), &AttachTrust::default());
+        let (t, refused) = honoured_input(&tgw("tenant-x", &["cozy-newapp"]), &AttachTrust::default(), T);
         assert_eq!(t.spec.attached_namespaces, None);
         assert_eq!(refused.len(), 1);
-        let (t, _) = honoured_input(&tgw("tenant-root", &["cozy-a"]), &AttachTrust::default());
+        let (t, _) = honoured_input(&tgw("tenant-root", &["cozy-a"]), &AttachTrust::default(), T);
         assert_eq!(t.spec.attached_namespaces, Some(vec!["cozy-a".to_owned()]));
     }
 }

@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::dns::{HostPattern, within_apex};
 use crate::keys::LABEL_GATEWAY;
 use crate::naming;
+use crate::scope::Scopes;
 use crate::snapshot::{NamespaceView, RouteId, RouteKind, RouteView};
 use crate::tenantgateway::{CertMode, TgwInput};
 
@@ -33,24 +34,69 @@ pub struct Claimant {
     pub created: Option<String>,
 }
 
-/// Why a claimed hostname does not get a terminate listener.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+/// Why a claimed hostname does not get a terminate listener (or, for the namespace-scope
+/// variants, is refused in every mode — see [`crate::scope`]).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Rejection {
     Invalid,
     Wildcard,
     OutsideApex,
     Passthrough,
+    /// Outside the apex in the claiming namespace's host label.
+    OutsideNamespaceApex {
+        namespace: String,
+        apex: String,
+    },
+    /// Inside a more specific apex that another namespace's host label names.
+    ChildApex {
+        namespace: String,
+        apex: String,
+    },
+    /// A tenant namespace without a host label publishes nothing.
+    NoHostLabel {
+        namespace: String,
+    },
+    /// The namespace's host label is not a valid lowercase DNS name.
+    InvalidHostLabel {
+        namespace: String,
+        value: String,
+    },
 }
 
 impl Rejection {
-    /// Text used in route status messages.
-    pub fn describe(self, apex: &str) -> String {
+    /// Text used in route status messages, after the hostname (`<h> <describe>`).
+    pub fn describe(&self, apex: &str) -> String {
         match self {
             Rejection::Invalid => "is not a valid lowercase DNS name".to_owned(),
             Rejection::Wildcard => "is a wildcard, which HTTP-01 cannot certify".to_owned(),
             Rejection::OutsideApex => format!("is outside the apex {apex}"),
             Rejection::Passthrough => "is served by a TLS passthrough listener".to_owned(),
+            Rejection::OutsideNamespaceApex { namespace, apex } => {
+                format!("is outside the apex {apex} of namespace {namespace}")
+            }
+            Rejection::ChildApex { namespace, apex } => {
+                format!("is inside the apex {apex} of namespace {namespace}, which owns that subtree")
+            }
+            Rejection::NoHostLabel { namespace } => format!(
+                "cannot be published from namespace {namespace}: it has no {} label",
+                crate::keys::LABEL_HOST
+            ),
+            Rejection::InvalidHostLabel { namespace, value } => format!(
+                "cannot be published from namespace {namespace}: its {} label {value:?} is not a valid lowercase DNS name",
+                crate::keys::LABEL_HOST
+            ),
         }
+    }
+
+    /// Refused by the namespace-scope rule (reported as `HostnameOutsideNamespaceApex`).
+    pub fn is_scope(&self) -> bool {
+        matches!(
+            self,
+            Rejection::OutsideNamespaceApex { .. }
+                | Rejection::ChildApex { .. }
+                | Rejection::NoHostLabel { .. }
+                | Rejection::InvalidHostLabel { .. }
+        )
     }
 }
 
@@ -64,7 +110,8 @@ pub struct Claims {
 }
 
 /// Collects per-host HTTPS claims (HTTP-01 only; other modes have no per-host listeners).
-pub fn collect(tgw: &TgwInput, attach: &BTreeSet<String>, routes: &[RouteView]) -> Claims {
+/// Hostnames the claiming namespace may not publish ([`Scopes::check`]) never become claims.
+pub fn collect(tgw: &TgwInput, attach: &BTreeSet<String>, scopes: &Scopes<'_>, routes: &[RouteView]) -> Claims {
     let mut claims = Claims::default();
     if tgw.spec.cert_mode != CertMode::Http01 {
         return claims;
@@ -92,8 +139,11 @@ pub fn collect(tgw: &TgwInput, attach: &BTreeSet<String>, routes: &[RouteView]) 
                     None => Err(Rejection::Invalid),
                     Some(p) if p.is_wildcard() => Err(Rejection::Wildcard),
                     Some(_) if !within_apex(h, apex) => Err(Rejection::OutsideApex),
-                    Some(_) if passthrough.contains(h) => Err(Rejection::Passthrough),
-                    Some(_) => Ok(()),
+                    Some(_) => match scopes.check(&route.id.namespace, h) {
+                        Err(why) => Err(why),
+                        Ok(()) if passthrough.contains(h) => Err(Rejection::Passthrough),
+                        Ok(()) => Ok(()),
+                    },
                 };
                 match verdict {
                     Ok(()) => claims.valid.entry(h.clone()).or_default().push(Claimant {

@@ -21,6 +21,10 @@ pub mod types {
     pub const INPUTS_VALID: &str = "InputsValid";
     /// Route status entries were written.
     pub const ROUTES_UPDATED: &str = "RouteStatusUpdated";
+    /// No route attaches to the plaintext `http` listener by default (Cozystack gap 13).
+    pub const PLAINTEXT_ISOLATED: &str = "PlaintextIsolated";
+    /// No TLS passthrough listener shares an SNI with a terminate listener (Cozystack gap 12).
+    pub const PASSTHROUGH_ISOLATED: &str = "PassthroughIsolated";
 }
 
 /// Reasons.
@@ -45,6 +49,11 @@ pub mod reasons {
     pub const VALID: &str = "Valid";
     pub const INVALID_INPUTS: &str = "InvalidInputs";
     pub const UPDATED: &str = "Updated";
+    pub const GATEWAY_NOT_WRITTEN: &str = "GatewayNotWritten";
+    pub const NO_PLAINTEXT_ROUTES: &str = "NoPlaintextRoutes";
+    pub const PLAINTEXT_ROUTES: &str = "PlaintextRoutes";
+    pub const NO_OVERLAP: &str = "NoOverlap";
+    pub const PASSTHROUGH_OVERLAP: &str = "PassthroughOverlap";
     // listener status reasons
     pub const LISTENER_PENDING: &str = "Pending";
     pub const LISTENER_NOT_ACCEPTED: &str = "NotAccepted";
@@ -56,6 +65,8 @@ pub mod reasons {
     pub const NO_MATCHING_LISTENER_HOSTNAME: &str = "NoMatchingListenerHostname";
     pub const NO_MATCHING_PARENT: &str = "NoMatchingParent";
     pub const HOSTNAME_CONFLICT: &str = "HostnameConflict";
+    pub const HOSTNAME_OUTSIDE_NAMESPACE_APEX: &str = "HostnameOutsideNamespaceApex";
+    // (GatewayNotWritten is shared with the GatewayApplied condition.)
 }
 
 /// Route condition type.
@@ -78,10 +89,36 @@ pub mod messages {
     pub fn route_accepted(tgw: &str) -> String {
         format!("Route attached to TenantGateway {tgw}")
     }
-    pub fn hostname_conflict(hosts: &[String], tgw: &str) -> String {
+    /// `hosts`: an already bounded list.
+    pub fn hostname_conflict(hosts: &str, tgw: &str) -> String {
+        format!("Hostname(s) {hosts} already claimed by another route on TenantGateway {tgw}")
+    }
+    /// `refused`: an already bounded list of `<hostname> <why>`.
+    pub fn hostname_outside_namespace_apex(refused: &str, tgw: &str) -> String {
+        format!("Hostname(s) refused on TenantGateway {tgw}: {refused}")
+    }
+    pub fn gateway_not_written(tgw: &str, cause: &str) -> String {
+        format!("Gateway {tgw} was not written, so no listener serves this route: {cause}")
+    }
+    /// Appended to a route message when the parentRef also attaches to the `http` listener.
+    pub const PLAINTEXT_WARNING: &str = "warning: this parentRef pins neither sectionName nor port, so the route \
+         also attaches to the plaintext listener http (port 80) and its hostnames are served without TLS; \
+         set port: 443 or an HTTPS sectionName";
+    pub fn tgw_gateway_not_written(tgw: &str, cause: &str) -> String {
+        format!("Gateway {tgw} was not written, so status.listeners is empty: {cause}")
+    }
+    /// `routes`: an already bounded list of `ns/name`.
+    pub fn plaintext_routes(routes: &str) -> String {
         format!(
-            "Hostname(s) {} already claimed by another route on TenantGateway {tgw}",
-            hosts.join(", ")
+            "Routes attached to the plaintext listener http (port 80) because their parentRef pins neither \
+             sectionName nor port; their hostnames are served without TLS: {routes}"
+        )
+    }
+    /// `pairs`: an already bounded list of `<tls listener> overlaps <https listener>`.
+    pub fn passthrough_overlap(pairs: &str) -> String {
+        format!(
+            "TLS passthrough and terminate listeners share hostnames on port 443; Cilium >= 1.19.6 marks both \
+             Conflicted: {pairs}. Remove the service from tlsPassthroughServices or use certMode http01"
         )
     }
     pub fn no_matching_parent(tgw: &str) -> String {
@@ -97,5 +134,41 @@ pub mod messages {
         format!(
             "{kind} {ns}/{name} exists but is not owned by TenantGateway {tgw_name}; refusing to take over (delete it manually if you want the controller to manage it)"
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Operators' runbooks and the e2e suites grep for these.
+    #[test]
+    fn stable_strings_of_isolation_and_truthful_status() {
+        assert_eq!(
+            [
+                types::PLAINTEXT_ISOLATED,
+                types::PASSTHROUGH_ISOLATED,
+                reasons::GATEWAY_NOT_WRITTEN,
+                reasons::HOSTNAME_OUTSIDE_NAMESPACE_APEX,
+                reasons::PLAINTEXT_ROUTES,
+                reasons::NO_PLAINTEXT_ROUTES,
+                reasons::PASSTHROUGH_OVERLAP,
+                reasons::NO_OVERLAP,
+            ],
+            [
+                "PlaintextIsolated",
+                "PassthroughIsolated",
+                "GatewayNotWritten",
+                "HostnameOutsideNamespaceApex",
+                "PlaintextRoutes",
+                "NoPlaintextRoutes",
+                "PassthroughOverlap",
+                "NoOverlap",
+            ]
+        );
+        assert_eq!(
+            messages::gateway_not_written("ns/gw", "boom"),
+            "Gateway ns/gw was not written, so no listener serves this route: boom"
+        );
     }
 }

@@ -1,14 +1,23 @@
 //! One pass of decisions for a TenantGateway over a cluster snapshot:
-//! attach set → claims → ownership → listener plan → desired objects → route verdicts.
+//! attach set → namespace scopes → claims → ownership → listener plan → desired objects →
+//! route verdicts.
+//!
+//! Route verdicts describe the listeners actually written. `decide` assumes the rendered Gateway
+//! will be applied; when it cannot be rendered, every verdict is already
+//! `Accepted=False/GatewayNotWritten` and `desired.redirect` is `None`. When the controller then
+//! fails to apply the Gateway it calls [`Decision::gateway_not_written`] before writing route
+//! status and the redirect route.
 
 use std::collections::BTreeSet;
 
+use crate::attach::AttachedByFormat;
 use crate::claims::{self, Claims};
 use crate::conflict::{self, Ownership, PlatformPrefixes};
 use crate::listeners::{self, ListenerPlan};
 use crate::render::{self, Desired};
-use crate::route_status::{self, RouteContext, Verdict};
-use crate::snapshot::{NamespaceView, ParentRef, RouteId, RouteView};
+use crate::route_status::{self, RouteContext, RouteEntries};
+use crate::scope::{Classes, Scopes};
+use crate::snapshot::{NamespaceView, RouteId, RouteView};
 use crate::tenantgateway::{CertMode, TgwInput};
 
 /// Controller-wide settings the decisions depend on.
@@ -23,6 +32,11 @@ pub struct Settings {
     pub field_manager: String,
     /// Reconcile only the TenantGateways of this namespace (`None`: all namespaces).
     pub watch_namespace: Option<String>,
+    /// Namespaces starting with this are tenant namespaces: without a host label they publish
+    /// nothing ([`crate::scope`]). Cozystack's `tenant-`.
+    pub tenant_prefix: String,
+    /// Which `cozystack.io/gateway-attached-by` value is written ([`crate::attach`]).
+    pub attached_by: AttachedByFormat,
     /// Which TenantGateways may use `attachedNamespaces` ([`crate::attach_trust`]).
     pub attach: crate::attach_trust::AttachTrust,
 }
@@ -35,6 +49,8 @@ impl Default for Settings {
             controller_name: crate::keys::CONTROLLER_NAME.to_owned(),
             field_manager: crate::keys::FIELD_MANAGER.to_owned(),
             watch_namespace: None,
+            tenant_prefix: crate::keys::DEFAULT_TENANT_PREFIX.to_owned(),
+            attached_by: AttachedByFormat::default(),
             attach: crate::attach_trust::AttachTrust::default(),
         }
     }
@@ -49,12 +65,40 @@ pub struct Decision {
     pub plan: ListenerPlan,
     pub desired: Desired,
     /// Our status entries for every route with a parentRef naming this Gateway.
-    pub routes: Vec<(RouteId, Vec<(ParentRef, Verdict)>)>,
+    pub routes: Vec<(RouteId, RouteEntries)>,
+    /// `ns/name` of routes whose parentRefs attach to the plaintext `http` listener by default
+    /// (Cozystack gap 13; reported in the `PlaintextIsolated` condition), sorted.
+    pub plaintext_routes: Vec<String>,
+    /// Why no Gateway is written in this pass (render error, or apply error recorded by
+    /// [`Decision::gateway_not_written`]); `None` when it is.
+    pub gateway_not_written: Option<String>,
+}
+
+impl Decision {
+    /// The Gateway could not be written (`cause`: the apply error): every route verdict becomes
+    /// `Accepted=False/GatewayNotWritten` naming the cause, the redirect route is not written and
+    /// no route is reported as plaintext. Call before writing route status, the redirect and the
+    /// TenantGateway status.
+    pub fn gateway_not_written(&mut self, tgw: &TgwInput, cause: &str) {
+        route_status::not_written(&mut self.routes, &tgw.key(), cause);
+        self.desired.redirect = None;
+        // Nothing is served at all, in plaintext or otherwise.
+        self.plaintext_routes.clear();
+        self.gateway_not_written = Some(cause.to_owned());
+    }
 }
 
 pub fn decide(tgw: &TgwInput, namespaces: &[NamespaceView], routes: &[RouteView], settings: &Settings) -> Decision {
     let attach = claims::attach_set(tgw, namespaces);
-    let claims = claims::collect(tgw, &attach, routes);
+    let scopes = Scopes::new(
+        tgw,
+        namespaces,
+        Classes {
+            platform: &settings.platform,
+            tenant_prefix: &settings.tenant_prefix,
+        },
+    );
+    let claims = claims::collect(tgw, &attach, &scopes, routes);
     let ownership = conflict::resolve(&claims, &settings.platform);
     let mut ignored_children = Vec::new();
     let children = if tgw.spec.cert_mode == CertMode::Http01 {
@@ -71,20 +115,36 @@ pub fn decide(tgw: &TgwInput, namespaces: &[NamespaceView], routes: &[RouteView]
         plan: &plan,
         claims: &claims,
         ownership: &ownership,
+        scopes: &scopes,
     };
+    let mut plaintext_routes = Vec::new();
     let routes = routes
         .iter()
         .filter_map(|r| {
             let v = route_status::verdicts(&ctx, r);
+            if v.iter()
+                .any(|(i, _)| route_status::plaintext_by_default(&plan, r, &r.parent_refs[*i]))
+            {
+                plaintext_routes.push(format!("{}/{}", r.id.namespace, r.id.name));
+            }
             (!v.is_empty()).then(|| (r.id.clone(), route_status::entries(r, &v)))
         })
         .collect();
-    Decision {
+    plaintext_routes.sort();
+    plaintext_routes.dedup();
+    let mut d = Decision {
         attach,
         claims,
         ownership,
         plan,
         desired,
         routes,
+        plaintext_routes,
+        gateway_not_written: None,
+    };
+    if let Err(e) = &d.desired.gateway {
+        let cause = format!("render Gateway: {e}");
+        d.gateway_not_written(tgw, &cause);
     }
+    d
 }

@@ -24,8 +24,9 @@ pub const LABEL_GATEWAY: &str = "namespace.cozystack.io/gateway";
 pub const LABEL_HOST: &str = "namespace.cozystack.io/host";
 /// Namespace label written by the apiserver.
 pub const LABEL_METADATA_NAME: &str = "kubernetes.io/metadata.name";
-/// Namespace annotation marking a gateway label this controller wrote. Value `<ns>/<tgw>`.
-/// The legacy value `<ns>` (written by Cozystack's controller) is also recognised as ours.
+/// Namespace annotation marking a gateway label this controller wrote. Value `<ns>` (Cozystack's
+/// form) or `<ns>/<tgw>` (qualified); both are read, which one is written is a setting
+/// ([`crate::attach::AttachedByFormat`]).
 pub const ANNOTATION_ATTACHED_BY: &str = "cozystack.io/gateway-attached-by";
 
 /// Labels on rendered objects.
@@ -50,6 +51,10 @@ pub const ACME_STAGING_URL: &str = "https://acme-staging-v02.api.letsencrypt.org
 
 /// Gateway API's `maxItems` for `spec.listeners`.
 pub const MAX_LISTENERS: usize = 64;
+/// Gateway API's `maxItems` for a route's `status.parents`.
+pub const MAX_ROUTE_PARENTS: usize = 32;
+/// Namespaces whose name starts with this are tenant namespaces (fail closed without a host label).
+pub const DEFAULT_TENANT_PREFIX: &str = crate::consts::TENANT_NAMESPACE_PREFIX;
 
 #[cfg(test)]
 mod tests {
@@ -73,6 +78,7 @@ mod tests {
                 "cozystack.io/managed-by",
             ]
         );
-        assert_eq!(MAX_LISTENERS, 64);
+        assert_eq!((MAX_LISTENERS, MAX_ROUTE_PARENTS), (64, 32));
+        assert_eq!(DEFAULT_TENANT_PREFIX, "tenant-");
     }
 }

@@ -16,6 +16,7 @@ pub mod settings;
 // (modules added by the controller work go below this line)
 pub mod attach;
 pub mod attach_trust;
+pub mod bounded;
 pub mod claims;
 pub mod conditions;
 pub mod conflict;
@@ -26,6 +27,7 @@ pub mod listeners;
 pub mod naming;
 pub mod render;
 pub mod route_status;
+pub mod scope;
 pub mod snapshot;
 pub mod takeover;
 pub mod tenantgateway;

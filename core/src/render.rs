@@ -36,15 +36,19 @@ pub struct Desired {
     /// `Ok(None)` when the mode needs no Issuer (existingSecret).
     pub issuer: Result<Option<Value>, RenderError>,
     pub certificates: Vec<Value>,
-    pub redirect: Value,
+    /// The HTTP→HTTPS redirect route; `None` when no Gateway is written in this pass (it would
+    /// attach to nothing — see [`crate::decide::Decision::gateway_not_written`]).
+    pub redirect: Option<Value>,
 }
 
 pub fn render(tgw: &TgwInput, plan: &ListenerPlan) -> Desired {
+    let gateway = gateway(tgw, plan);
+    let redirect = gateway.is_ok().then(|| redirect(tgw));
     Desired {
-        gateway: gateway(tgw, plan),
+        gateway,
         issuer: issuer(tgw),
         certificates: certificates(tgw, plan),
-        redirect: redirect(tgw),
+        redirect,
     }
 }
 

@@ -1,20 +1,34 @@
 //! Route parent status computed from the rendered listener set, per parentRef, with the Gateway
 //! API reasons (`Accepted`, `NoMatchingParent`, `NotAllowedByListeners`,
-//! `NoMatchingListenerHostname`) plus `HostnameConflict`; then merged into the route's existing
-//! `status.parents`: entries of other controllers and other Gateways are kept, our entries for
-//! parentRefs that no longer exist are pruned, `lastTransitionTime` is carried over when the
-//! status did not change.
+//! `NoMatchingListenerHostname`) plus ours (`HostnameOutsideNamespaceApex`, `HostnameConflict`,
+//! `GatewayNotWritten`); then merged into the route's existing `status.parents`: entries of other
+//! controllers and other Gateways are kept, our entries for parentRefs that no longer exist are
+//! pruned, `lastTransitionTime` is carried over when the status did not change, and the list
+//! never exceeds the CRD's 32 entries.
+//!
+//! Precedence per parentRef: the Gateway admits the route's namespace (attached, or a port-80
+//! namespace) and a hostname is one the namespace may not publish ([`crate::scope`]) →
+//! `HostnameOutsideNamespaceApex` (the refusal is why there is no listener, so it comes first);
+//! a hostname lost to another namespace → `HostnameConflict`; no listener selected by
+//! sectionName/port → `NoMatchingParent`; none admits the route's namespace and kind →
+//! `NotAllowedByListeners`; no listener hostname intersects → `NoMatchingListenerHostname`;
+//! else `Accepted`. A parentRef that attaches to the plaintext
+//! `http` listener without pinning a sectionName or port gets a warning in its message (Cozystack
+//! gap 13, reported, not closed). Every message is capped ([`crate::bounded`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
+use crate::bounded;
 use crate::claims::{Claims, Rejection};
 use crate::conditions::{ROUTE_ACCEPTED_TYPE, messages, reasons};
 use crate::conflict::Ownership;
 use crate::dns::HostPattern;
-use crate::listeners::{Admits, Listener, ListenerPlan, Protocol};
-use crate::snapshot::{ParentRef, RouteKind, RouteView, wire};
+use crate::keys::MAX_ROUTE_PARENTS;
+use crate::listeners::{Admits, Listener, ListenerPlan, Protocol, Role};
+use crate::scope::Scopes;
+use crate::snapshot::{ParentRef, RouteId, RouteKind, RouteView, wire};
 use crate::tenantgateway::TgwInput;
 
 /// The Accepted condition for one parentRef.
@@ -32,6 +46,56 @@ pub struct RouteContext<'a> {
     pub plan: &'a ListenerPlan,
     pub claims: &'a Claims,
     pub ownership: &'a Ownership,
+    pub scopes: &'a Scopes<'a>,
+}
+
+/// Our entries for one route: (parentRef as written, verdict).
+pub type RouteEntries = Vec<(ParentRef, Verdict)>;
+
+impl Verdict {
+    /// A verdict with its message capped at [`bounded::ROUTE_MESSAGE_BYTES`].
+    pub fn new(accepted: bool, reason: &'static str, message: &str) -> Verdict {
+        Verdict {
+            accepted,
+            reason,
+            message: bounded::route_message(message),
+        }
+    }
+
+    /// The verdict when no Gateway was written in this pass (render or apply failed): nothing
+    /// serves the route, whatever the plan says.
+    pub fn gateway_not_written(tgw: &str, cause: &str) -> Verdict {
+        Verdict::new(
+            false,
+            reasons::GATEWAY_NOT_WRITTEN,
+            &messages::gateway_not_written(tgw, cause),
+        )
+    }
+}
+
+/// Every verdict of `routes` replaced by [`Verdict::gateway_not_written`] (same routes, same
+/// parentRefs).
+pub fn not_written(routes: &mut [(RouteId, RouteEntries)], tgw: &str, cause: &str) {
+    let v = Verdict::gateway_not_written(tgw, cause);
+    for (_, entries) in routes.iter_mut() {
+        for (_, verdict) in entries.iter_mut() {
+            *verdict = v.clone();
+        }
+    }
+}
+
+/// Whether parentRef `pr` of `route` attaches to the plaintext `http` listener only because it
+/// pins neither a sectionName nor a port (Cozystack gap 13): its hostnames are then served on
+/// port 80 without TLS next to the redirect. Explicit `sectionName: http` (the redirect, ACME
+/// challenge routes) and `port: 80` are deliberate and not reported.
+pub fn plaintext_by_default(plan: &ListenerPlan, route: &RouteView, pr: &ParentRef) -> bool {
+    pr.section_name.is_none()
+        && pr.port.is_none()
+        && plan.listeners.iter().any(|l| {
+            l.role == Role::Http
+                && kind_ok(l, route.id.kind)
+                && matches!(&l.admits, Admits::Port80(names) if names.contains(&route.id.namespace))
+        })
 }
 
 fn kind_ok(l: &Listener, kind: RouteKind) -> bool {
@@ -39,6 +103,15 @@ fn kind_ok(l: &Listener, kind: RouteKind) -> bool {
         Protocol::Http => matches!(kind, RouteKind::Http | RouteKind::Grpc),
         Protocol::Https => kind == RouteKind::Http,
         Protocol::Tls => kind == RouteKind::Tls,
+    }
+}
+
+/// Whether `l` admits namespace `ns` by its namespace selector, before a per-host listener is
+/// narrowed to its winner.
+fn admits_namespace(l: &Listener, ns: &str, attach: &BTreeSet<String>) -> bool {
+    match &l.admits {
+        Admits::Port80(names) => names.iter().any(|n| n == ns),
+        Admits::GatewayLabel { .. } => attach.contains(ns),
     }
 }
 
@@ -61,7 +134,23 @@ pub fn verdicts(ctx: &RouteContext<'_>, route: &RouteView) -> Vec<(usize, Verdic
     let (tgw_ns, tgw_name) = (&ctx.tgw.meta.namespace, &ctx.tgw.meta.name);
     let key = ctx.tgw.key();
     let ns = route.id.namespace.as_str();
+    if !route.parent_refs.iter().any(|pr| pr.targets(ns, tgw_ns, tgw_name)) {
+        return Vec::new();
+    }
     let hosts: Vec<HostPattern> = route.hostnames.iter().filter_map(|h| HostPattern::parse(h)).collect();
+    // Hostnames this namespace may not publish, in every cert mode.
+    let refused: BTreeMap<&str, String> = hosts
+        .iter()
+        .filter_map(|h| {
+            ctx.scopes
+                .check(ns, h.as_str())
+                .err()
+                .map(|why| (h.as_str(), why.describe(&ctx.tgw.spec.apex)))
+        })
+        .collect();
+    // The Gateway admits the namespace at all (attached, or the port-80 namespaces): only then
+    // is a refusal the reason the route is not served; otherwise the listener checks say it.
+    let eligible = ctx.attach.contains(ns) || ctx.plan.listeners.iter().any(|l| admits_namespace(l, ns, ctx.attach));
     let mut out = Vec::new();
     for (i, pr) in route.parent_refs.iter().enumerate() {
         if !pr.targets(ns, tgw_ns, tgw_name) {
@@ -81,38 +170,49 @@ pub fn verdicts(ctx: &RouteContext<'_>, route: &RouteView) -> Vec<(usize, Verdic
         let matching = allowed.iter().any(|l| hostname_ok(l, &hosts));
         let lost = ctx.ownership.losers.get(&(route.id.clone(), i));
         let unserved = unserved(ctx, route, i);
-        let verdict = if let Some(lost) = lost {
-            let lost: Vec<String> = lost.iter().cloned().collect();
-            Verdict {
-                accepted: false,
-                reason: reasons::HOSTNAME_CONFLICT,
-                message: messages::hostname_conflict(&lost, &key),
-            }
+        let mut verdict = if eligible && !refused.is_empty() {
+            let parts: Vec<String> = refused.iter().map(|(h, why)| format!("{h} {why}")).collect();
+            Verdict::new(
+                false,
+                reasons::HOSTNAME_OUTSIDE_NAMESPACE_APEX,
+                &messages::hostname_outside_namespace_apex(&bounded::join(&parts, bounded::LIST_ITEMS, "; "), &key),
+            )
+        } else if let Some(lost) = lost {
+            Verdict::new(
+                false,
+                reasons::HOSTNAME_CONFLICT,
+                &messages::hostname_conflict(&bounded::few(lost), &key),
+            )
         } else if selected.is_empty() {
-            Verdict {
-                accepted: false,
-                reason: reasons::NO_MATCHING_PARENT,
-                message: messages::no_matching_parent(&key),
-            }
+            Verdict::new(false, reasons::NO_MATCHING_PARENT, &messages::no_matching_parent(&key))
         } else if allowed.is_empty() {
-            Verdict {
-                accepted: false,
-                reason: reasons::NOT_ALLOWED_BY_LISTENERS,
-                message: with_detail(messages::not_allowed_by_listeners(&key), &unserved),
-            }
+            Verdict::new(
+                false,
+                reasons::NOT_ALLOWED_BY_LISTENERS,
+                &with_detail(messages::not_allowed_by_listeners(&key), &unserved),
+            )
         } else if !matching {
-            Verdict {
-                accepted: false,
-                reason: reasons::NO_MATCHING_LISTENER_HOSTNAME,
-                message: with_detail(messages::no_matching_listener_hostname(&key), &unserved),
-            }
+            Verdict::new(
+                false,
+                reasons::NO_MATCHING_LISTENER_HOSTNAME,
+                &with_detail(messages::no_matching_listener_hostname(&key), &unserved),
+            )
         } else {
-            Verdict {
-                accepted: true,
-                reason: reasons::ROUTE_ACCEPTED,
-                message: with_detail(messages::route_accepted(&key), &unserved),
-            }
+            Verdict::new(
+                true,
+                reasons::ROUTE_ACCEPTED,
+                &with_detail(messages::route_accepted(&key), &unserved),
+            )
         };
+        if plaintext_by_default(ctx.plan, route, pr) {
+            // The warning always fits: the rest of the message gives way.
+            let room = bounded::ROUTE_MESSAGE_BYTES - messages::PLAINTEXT_WARNING.len() - 2;
+            verdict.message = format!(
+                "{}; {}",
+                bounded::cap(&verdict.message, room),
+                messages::PLAINTEXT_WARNING
+            );
+        }
         out.push((i, verdict));
     }
     out
@@ -127,6 +227,7 @@ fn unserved(ctx: &RouteContext<'_>, route: &RouteView, i: usize) -> BTreeMap<Str
         .get(&(route.id.clone(), i))
         .into_iter()
         .flatten()
+        .filter(|(_, r): &(&String, &Rejection)| !r.is_scope())
         .map(|(h, r): (&String, &Rejection)| (h.clone(), r.describe(apex)))
         .collect();
     for h in &ctx.plan.dropped {
@@ -145,7 +246,10 @@ fn with_detail(base: String, unserved: &BTreeMap<String, String>) -> String {
         return base;
     }
     let parts: Vec<String> = unserved.iter().map(|(h, why)| format!("{h} {why}")).collect();
-    format!("{base}; not served: {}", parts.join("; "))
+    format!(
+        "{base}; not served: {}",
+        bounded::join(&parts, bounded::LIST_ITEMS, "; ")
+    )
 }
 
 /// Our desired entries for the route: parentRef as written, with the Accepted condition.
@@ -158,6 +262,10 @@ pub fn entries(route: &RouteView, verdicts: &[(usize, Verdict)]) -> Vec<(ParentR
 
 /// Merges our entries (`controllerName` = `controller`) for Gateway `gw_ns/gw_name` into the
 /// existing `status.parents`. Returns `None` when nothing would change (so no write is needed).
+///
+/// The CRD allows at most [`MAX_ROUTE_PARENTS`] (32) entries. Entries we do not own (other
+/// controllers, other Gateways) come first and are never dropped — removing them would erase
+/// another controller's report; ours follow in parentRef order and are cut at the limit.
 pub fn merge_parents(
     existing: &[Value],
     route: &RouteView,
@@ -189,7 +297,8 @@ pub fn merge_parents(
             "type": ROUTE_ACCEPTED_TYPE,
             "status": status,
             "reason": v.reason,
-            "message": v.message,
+            // Verdicts are built capped; cap again at the write boundary for any other caller.
+            "message": bounded::route_message(&v.message),
             "lastTransitionTime": time,
         });
         if let Some(g) = route.generation {
@@ -201,6 +310,7 @@ pub fn merge_parents(
             "conditions": [cond],
         }));
     }
+    merged.truncate(MAX_ROUTE_PARENTS.max(existing.len() - old.len()));
     if merged.len() == existing.len() && merged.iter().zip(existing).all(|(m, e)| crate::render::is_subset(m, e)) {
         None
     } else {

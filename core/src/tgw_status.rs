@@ -2,13 +2,19 @@
 //! one condition per concern, and per-listener readiness including certificate readiness.
 //! `now` is an argument; `lastTransitionTime` is carried over when a condition's status is
 //! unchanged, so recomputing an unchanged state yields an equal value (and no write).
+//!
+//! `status.listeners` lists only listeners that exist: when no Gateway was written in this pass
+//! it is empty and `GatewayApplied=False/GatewayNotWritten` says why. Every message lists at most
+//! a few items and is capped at [`bounded::CONDITION_MESSAGE_BYTES`].
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use crate::bounded;
 use crate::conditions::{messages, reasons, types};
-use crate::listeners::{ListenerPlan, Role};
+use crate::dns::HostPattern;
+use crate::listeners::{ListenerPlan, Protocol, Role};
 use crate::tenantgateway::{CertMode, Condition, ConditionStatus, ListenerStatus, TenantGatewayStatus, TgwInput};
 
 /// Outcome of the namespace-attachment step.
@@ -37,6 +43,31 @@ pub struct StatusInput<'a> {
     pub attach: &'a AttachReport,
     pub previous: Option<&'a TenantGatewayStatus>,
     pub now: &'a str,
+    /// Why no Gateway was written in this pass (`Decision::gateway_not_written`); `None` when it
+    /// was.
+    pub gateway_not_written: Option<&'a str>,
+    /// `ns/name` of routes attached to the plaintext listener by default (`Decision::plaintext_routes`).
+    pub plaintext_routes: &'a [String],
+}
+
+/// `(passthrough listener, terminate listener)` pairs on port 443 whose hostnames intersect
+/// (Cozystack gap 12: Cilium ≥ 1.19.6 marks both `Conflicted`).
+pub fn passthrough_overlaps(plan: &ListenerPlan) -> Vec<(String, String)> {
+    let host = |l: &crate::listeners::Listener| l.hostname.as_deref().and_then(HostPattern::parse);
+    let mut out = Vec::new();
+    for tls in plan.listeners.iter().filter(|l| l.protocol == Protocol::Tls) {
+        let Some(t) = host(tls) else { continue };
+        for https in plan
+            .listeners
+            .iter()
+            .filter(|l| l.protocol == Protocol::Https && l.port == tls.port)
+        {
+            if host(https).is_some_and(|h| h.intersects(&t)) {
+                out.push((tls.name.clone(), https.name.clone()));
+            }
+        }
+    }
+    out
 }
 
 fn cond_true(conds: Option<&Value>, t: &str) -> bool {
@@ -82,7 +113,11 @@ fn listener_status(input: &StatusInput<'_>) -> Vec<ListenerStatus> {
 pub fn compute(input: &StatusInput<'_>) -> TenantGatewayStatus {
     let key = input.tgw.key();
     let gen_ = input.tgw.meta.generation;
-    let listeners = listener_status(input);
+    let listeners = if input.gateway_not_written.is_some() {
+        Vec::new()
+    } else {
+        listener_status(input)
+    };
     let err = |t: &str| input.errors.iter().find(|(c, _)| *c == t).map(|(_, m)| m.clone());
     let gw_conds = input.gateway_status.and_then(|s| s.get("conditions"));
     let accepted = cond_true(gw_conds, "Accepted");
@@ -92,6 +127,12 @@ pub fn compute(input: &StatusInput<'_>) -> TenantGatewayStatus {
     let ready = if !input.errors.is_empty() {
         let msg: Vec<String> = input.errors.iter().map(|(_, m)| m.clone()).collect();
         (false, reasons::RECONCILE_ERROR, msg.join("; "))
+    } else if let Some(cause) = input.gateway_not_written {
+        (
+            false,
+            reasons::GATEWAY_NOT_WRITTEN,
+            messages::tgw_gateway_not_written(&key, cause),
+        )
     } else if !accepted {
         (
             false,
@@ -132,9 +173,15 @@ pub fn compute(input: &StatusInput<'_>) -> TenantGatewayStatus {
             messages::gateway_not_accepted(&key),
         )
     });
-    conds.push(match err(types::GATEWAY_APPLIED) {
-        Some(m) => (types::GATEWAY_APPLIED, false, reasons::RECONCILE_ERROR, m),
-        None => (
+    conds.push(match (input.gateway_not_written, err(types::GATEWAY_APPLIED)) {
+        (Some(cause), _) => (
+            types::GATEWAY_APPLIED,
+            false,
+            reasons::GATEWAY_NOT_WRITTEN,
+            messages::tgw_gateway_not_written(&key, cause),
+        ),
+        (None, Some(m)) => (types::GATEWAY_APPLIED, false, reasons::RECONCILE_ERROR, m),
+        (None, None) => (
             types::GATEWAY_APPLIED,
             true,
             reasons::APPLIED,
@@ -190,15 +237,12 @@ pub fn compute(input: &StatusInput<'_>) -> TenantGatewayStatus {
             reasons::READY,
             format!("{} certificate(s) ready", input.certificates_ready.len()),
         ),
-        None => {
-            let names: Vec<&str> = not_ready.iter().map(|s| s.as_str()).collect();
-            (
-                types::CERTIFICATES_READY,
-                false,
-                reasons::PENDING,
-                format!("Certificates not ready: {}", names.join(", ")),
-            )
-        }
+        None => (
+            types::CERTIFICATES_READY,
+            false,
+            reasons::PENDING,
+            format!("Certificates not ready: {}", bounded::few(&not_ready)),
+        ),
     });
     conds.push(match err(types::NAMESPACES_ATTACHED) {
         Some(m) => (types::NAMESPACES_ATTACHED, false, reasons::RECONCILE_ERROR, m),
@@ -222,10 +266,10 @@ pub fn compute(input: &StatusInput<'_>) -> TenantGatewayStatus {
                     .iter()
                     .map(|(ns, o)| format!("{ns} (attached to {o})"))
                     .collect();
-                parts.push(format!("already attached to another owner: {}", c.join(", ")));
+                parts.push(format!("already attached to another owner: {}", bounded::few(&c)));
             }
             if !input.attach.missing.is_empty() {
-                parts.push(format!("not found: {}", input.attach.missing.join(", ")));
+                parts.push(format!("not found: {}", bounded::few(&input.attach.missing)));
             }
             if !input.attach.refused.is_empty() {
                 let r: Vec<String> = input
@@ -259,7 +303,7 @@ pub fn compute(input: &StatusInput<'_>) -> TenantGatewayStatus {
             format!(
                 "Listener limit of {} reached; not served: {}",
                 crate::keys::MAX_LISTENERS,
-                input.plan.dropped.join(", ")
+                bounded::few(&input.plan.dropped)
             ),
         )
     });
@@ -276,7 +320,7 @@ pub fn compute(input: &StatusInput<'_>) -> TenantGatewayStatus {
         if !ig.services.is_empty() {
             parts.push(format!(
                 "tlsPassthroughServices ignored (invalid or duplicate): {}",
-                ig.services.join(", ")
+                bounded::few(&ig.services)
             ));
         }
         if !ig.child_apexes.is_empty() {
@@ -284,7 +328,7 @@ pub fn compute(input: &StatusInput<'_>) -> TenantGatewayStatus {
             parts.push(format!(
                 "child apexes ignored (invalid or outside {}): {}",
                 input.tgw.spec.apex,
-                c.join(", ")
+                bounded::few(&c)
             ));
         }
         (types::INPUTS_VALID, false, reasons::INVALID_INPUTS, parts.join("; "))
@@ -298,6 +342,38 @@ pub fn compute(input: &StatusInput<'_>) -> TenantGatewayStatus {
             "Route status is up to date".to_owned(),
         ),
     });
+    conds.push(if input.plaintext_routes.is_empty() {
+        (
+            types::PLAINTEXT_ISOLATED,
+            true,
+            reasons::NO_PLAINTEXT_ROUTES,
+            "No route attaches to the plaintext listener http without pinning a sectionName or port".to_owned(),
+        )
+    } else {
+        (
+            types::PLAINTEXT_ISOLATED,
+            false,
+            reasons::PLAINTEXT_ROUTES,
+            messages::plaintext_routes(&bounded::few(input.plaintext_routes)),
+        )
+    });
+    let overlaps = passthrough_overlaps(input.plan);
+    conds.push(if overlaps.is_empty() {
+        (
+            types::PASSTHROUGH_ISOLATED,
+            true,
+            reasons::NO_OVERLAP,
+            "No TLS passthrough listener shares a hostname with a terminate listener".to_owned(),
+        )
+    } else {
+        let pairs: Vec<String> = overlaps.iter().map(|(t, h)| format!("{t} overlaps {h}")).collect();
+        (
+            types::PASSTHROUGH_ISOLATED,
+            false,
+            reasons::PASSTHROUGH_OVERLAP,
+            messages::passthrough_overlap(&bounded::few(&pairs)),
+        )
+    });
 
     let prev = input.previous.and_then(|p| p.conditions.as_ref());
     let conditions = conds
@@ -309,7 +385,7 @@ pub fn compute(input: &StatusInput<'_>) -> TenantGatewayStatus {
                 .map_or_else(|| input.now.to_owned(), |c| c.last_transition_time.clone());
             Condition {
                 last_transition_time: time,
-                message,
+                message: bounded::condition_message(&message),
                 observed_generation: Some(gen_),
                 reason: reason.to_owned(),
                 status,

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use common::*;
 use rstest::rstest;
 use serde_json::{Value, json};
+use tgw_core::attach::AttachedByFormat;
 use tgw_core::claims::Rejection;
 use tgw_core::conditions::reasons;
 use tgw_core::decide::{Settings, decide};
@@ -25,9 +26,17 @@ fn spec() -> TenantGatewaySpec {
 }
 
 fn cluster_ns() -> Vec<NamespaceView> {
+    // tenant-a and tenant-b publish under the root apex (a tenant namespace without a host label
+    // publishes nothing; see tests/isolation.rs).
     ["tenant-root", "cozy-dashboard", "tenant-a", "tenant-b", "default"]
         .iter()
-        .map(|n| ns(n, Some("tenant-root"), None))
+        .map(|n| {
+            ns(
+                n,
+                Some("tenant-root"),
+                n.starts_with("tenant-").then_some("example.org"),
+            )
+        })
         .chain([ns("tenant-x", Some("tenant-x"), None)])
         .collect()
 }
@@ -211,6 +220,7 @@ fn listener_cap_keeps_oldest_and_reports_dropped() {
     assert_eq!(d.plan.listeners.len(), 64);
     let dropped: Vec<String> = (62..70).map(|i| format!("h{i}.example.org")).collect();
     assert_eq!(d.plan.dropped, dropped);
+    // The condition lists five, then counts the rest (tests/status_truth.rs).
     assert_eq!(d.desired.certificates.len(), 62);
     let status = status_for(&d, None, &[]);
     let c = cond(&status, "ListenerBudget");
@@ -219,7 +229,11 @@ fn listener_cap_keeps_oldest_and_reports_dropped() {
         (
             "False",
             "ListenerLimitExceeded",
-            format!("Listener limit of 64 reached; not served: {}", dropped.join(", ")).as_str()
+            format!(
+                "Listener limit of 64 reached; not served: {} and 3 more",
+                dropped[..5].join(", ")
+            )
+            .as_str()
         )
     );
 }
@@ -354,6 +368,8 @@ fn status_for(
         attach: &AttachReport::default(),
         previous: None,
         now: "NOW",
+        gateway_not_written: d.gateway_not_written.as_deref(),
+        plaintext_routes: &d.plaintext_routes,
     })
 }
 
@@ -413,6 +429,8 @@ fn listener_status_includes_certificate_readiness() {
         attach: &AttachReport::default(),
         previous: None,
         now: "NOW",
+        gateway_not_written: d.gateway_not_written.as_deref(),
+        plaintext_routes: &d.plaintext_routes,
     });
     let ls = s.listeners.clone().expect("listeners");
     assert_eq!(
@@ -442,6 +460,8 @@ fn listener_status_includes_certificate_readiness() {
         attach: &AttachReport::default(),
         previous: Some(&s),
         now: "LATER",
+        gateway_not_written: None,
+        plaintext_routes: &[],
     });
     assert_eq!(again, s);
 }
@@ -472,12 +492,13 @@ fn attach_plan_adds_reports_and_removes_only_its_own() {
         annotated("legacy", "tenant-root", "tenant-root"),
         annotated("theirs", "tenant-x", "tenant-x/cozystack"),
     ];
-    let p = attach::plan(&t, &namespaces, false);
+    let p = attach::plan(&t, &namespaces, &[], AttachedByFormat::Qualified, false);
     assert_eq!(
         p,
         attach::AttachPlan {
             add: vec!["cozy-a".into(), "tenant-root".into()],
             remove: vec!["legacy".into(), "old".into()],
+            writer: "tenant-root/cozystack".into(),
             report: AttachReport {
                 conflicts: vec![("cozy-b".into(), "tenant-other".into())],
                 missing: vec!["cozy-missing".into()],
@@ -485,7 +506,7 @@ fn attach_plan_adds_reports_and_removes_only_its_own() {
             },
         }
     );
-    let gone = attach::plan(&t, &namespaces, true);
+    let gone = attach::plan(&t, &namespaces, &[], AttachedByFormat::Qualified, true);
     assert_eq!(
         (gone.add.len(), gone.remove),
         (0, vec!["legacy".to_owned(), "old".to_owned()])

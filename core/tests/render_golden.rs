@@ -103,7 +103,7 @@ fn render_all(spec: TenantGatewaySpec) -> String {
         Err(e) => docs.push(Value::String(format!("error: {e}"))),
     }
     docs.extend(d.desired.certificates.iter().cloned());
-    docs.push(d.desired.redirect.clone());
+    docs.extend(d.desired.redirect.clone());
     docs.iter()
         .map(|v| format!("---\n{}", serde_yaml::to_string(v).expect("yaml")))
         .collect()

@@ -50,7 +50,8 @@ async fn http01_tree_conflicts_readiness_and_zero_writes(admin: &Client, control
     )
     .await?;
     let platform = namespace(admin, "cozy-plat", &[(LABEL_GATEWAY, &owner)]).await?;
-    let rival = namespace(admin, "tenant-o-rival", &[(LABEL_GATEWAY, &owner)]).await?;
+    // A tenant namespace publishes only within its host label (tgw_core::scope).
+    let rival = namespace(admin, "tenant-o-rival", &[(LABEL_GATEWAY, &owner), (LABEL_HOST, &apex)]).await?;
     let outsider = namespace(admin, "tenant-x", &[]).await?;
     let (app, shared, bad) = (
         format!("app.c.{apex}"),
@@ -144,7 +145,8 @@ async fn http01_tree_conflicts_readiness_and_zero_writes(admin: &Client, control
     let (labels, ann) = ns_labels(admin, &owner).await?;
     assert_eq!(
         (labels.get(LABEL_GATEWAY), ann.get(ANNOTATION_ATTACHED_BY)),
-        (Some(&owner), Some(&format!("{owner}/cozystack")))
+        (Some(&owner), Some(&owner)),
+        "Cozystack's annotation form while one TenantGateway owns the namespace"
     );
 
     // Not ready until the Gateway is programmed and the certificates are issued.
@@ -308,13 +310,15 @@ async fn foreign_objects_are_refused(admin: &Client) -> anyhow::Result<()> {
         )),
         "{msg}"
     );
-    // Independent steps still ran.
+    // Independent steps still ran; the redirect is not written while no Gateway is.
     assert!(get(admin, CM, "Issuer", &owner, "cozystack-gateway").await?.is_some());
     assert!(
         get(admin, GW, "HTTPRoute", &owner, "cozystack-http-redirect")
             .await?
-            .is_some()
+            .is_none()
     );
+    let t = await_tgw(admin, &owner, "GatewayApplied", "False", "GatewayNotWritten").await?;
+    assert_eq!(t.status.as_ref().and_then(|s| s.listeners.clone()), Some(vec![]));
     let gw = get(admin, GW, "Gateway", &owner, "cozystack").await?.context("gw")?;
     assert_eq!(
         gw.data["spec"]["gatewayClassName"], "other",
@@ -336,8 +340,10 @@ async fn namespace_labels_are_owned(admin: &Client) -> anyhow::Result<()> {
     .await?;
     let t = await_tgw(admin, &owner, "NamespacesAttached", "False", "AttachConflict").await?;
     assert!(tgw_core_msg(&t, "NamespacesAttached").contains(&format!("{taken} (attached to tenant-someone)")));
-    let key = format!("{owner}/cozystack");
-    assert_eq!(ns_labels(admin, &free).await?.1.get(ANNOTATION_ATTACHED_BY), Some(&key));
+    assert_eq!(
+        ns_labels(admin, &free).await?.1.get(ANNOTATION_ATTACHED_BY),
+        Some(&owner)
+    );
     let (tl, ta) = ns_labels(admin, &taken).await?;
     assert_eq!(
         (
@@ -455,8 +461,8 @@ async fn restart_mid_way(admin: &Client) -> anyhow::Result<()> {
 
 async fn passthrough_and_other_kinds(admin: &Client) -> anyhow::Result<()> {
     let owner = namespace(admin, "tenant-p", &[]).await?;
-    let child = namespace(admin, "tenant-p-child", &[(LABEL_GATEWAY, &owner)]).await?;
     let apex = format!("{owner}.example.org");
+    let child = namespace(admin, "tenant-p-child", &[(LABEL_GATEWAY, &owner), (LABEL_HOST, &apex)]).await?;
     let api_host = format!("api.{apex}");
     apply_tgw(admin, &owner, json!({"apex": apex, "tlsPassthroughServices": ["api"]})).await?;
     // TLSRoute on the passthrough listener; an HTTPRoute and a GRPCRoute claiming hostnames that
