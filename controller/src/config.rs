@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use clap::builder::BoolishValueParser;
 use clap::{Parser, ValueEnum};
-use tgw_core::conflict::PlatformPrefixes;
-use tgw_core::decide::Settings;
 use tgw_core::attach::AttachedByFormat;
 use tgw_core::attach_trust::AttachTrust;
+use tgw_core::conflict::PlatformPrefixes;
 use tgw_core::consts::TENANT_NAMESPACE_PREFIX;
+use tgw_core::decide::Settings;
 use tgw_core::keys::{ACME_CHALLENGE_NAMESPACE, CONTROLLER_NAME, DEFAULT_ATTACH_OWNER_NAMESPACE, FIELD_MANAGER};
 
 use crate::leader::LeaderConfig;

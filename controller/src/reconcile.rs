@@ -95,7 +95,8 @@ async fn reconcile_one(tgw: Arc<TenantGateway>, ctx: Arc<Context>) -> Result<Act
     // 1. Namespace labels (before the attach set is computed, so both agree).
     let plan = match peers(&api, &t).await {
         Ok(peers) => {
-            let (t_attach, refused) = attach_trust::honoured_input(&t, &ctx.settings.attach, &ctx.settings.tenant_prefix);
+            let (t_attach, refused) =
+                attach_trust::honoured_input(&t, &ctx.settings.attach, &ctx.settings.tenant_prefix);
             let mut plan = attach::plan(&t_attach, &namespaces, &peers, ctx.settings.attached_by, false);
             plan.report.refused = refused.iter().map(|(n, why)| (n.clone(), why.to_string())).collect();
             if let Err(e) = patch_namespaces(&ctx, &t, &plan, &mut namespaces).await {

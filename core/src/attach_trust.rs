@@ -29,9 +29,7 @@ impl Default for AttachTrust {
 /// Why an `attachedNamespaces` entry is not honoured.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum AttachRefusal {
-    #[error(
-        "only TenantGateways in {owners} may list attachedNamespaces (this one is in {namespace})"
-    )]
+    #[error("only TenantGateways in {owners} may list attachedNamespaces (this one is in {namespace})")]
     NotAnOwner { owners: String, namespace: String },
     #[error("{entry} is a tenant namespace (prefix {prefix}); tenants attach with tenant.spec.gateway")]
     TenantNamespace { entry: String, prefix: String },
@@ -110,7 +108,10 @@ mod tests {
     #[test]
     fn the_publishing_namespace_attaches_platform_namespaces() {
         let (ok, refused) = split(
-            &tgw("tenant-root", &["cozy-dashboard", "default", "", "cozy-dashboard", "tenant-root"]),
+            &tgw(
+                "tenant-root",
+                &["cozy-dashboard", "default", "", "cozy-dashboard", "tenant-root"],
+            ),
             &AttachTrust::default(),
             T,
         );
@@ -130,11 +131,17 @@ mod tests {
 
     #[test]
     fn tenant_namespaces_are_refused_even_for_the_publishing_namespace() {
-        let (ok, refused) = split(&tgw("tenant-root", &["tenant-alice", "cozy-a"]), &AttachTrust::default(), T);
+        let (ok, refused) = split(
+            &tgw("tenant-root", &["tenant-alice", "cozy-a"]),
+            &AttachTrust::default(),
+            T,
+        );
         assert_eq!(ok, ["cozy-a"]);
         assert_eq!(
             names(&refused),
-            ["tenant-alice: tenant-alice is a tenant namespace (prefix tenant-); tenants attach with tenant.spec.gateway"]
+            [
+                "tenant-alice: tenant-alice is a tenant namespace (prefix tenant-); tenants attach with tenant.spec.gateway"
+            ]
         );
     }
 

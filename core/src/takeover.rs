@@ -20,7 +20,9 @@ pub fn merged_managed_fields(entries: &[Value], ours: &str) -> Option<Vec<Value>
         return None;
     }
     let base = entries.iter().find(|e| !is_status(e) && is_our_apply(e));
-    let mut fields = base.map(|b| b["fieldsV1"].clone()).unwrap_or_else(|| Value::Object(Map::new()));
+    let mut fields = base
+        .map(|b| b["fieldsV1"].clone())
+        .unwrap_or_else(|| Value::Object(Map::new()));
     for f in &foreign {
         merge_field_sets(&mut fields, &f["fieldsV1"]);
     }
@@ -136,7 +138,12 @@ mod tests {
 
     #[test]
     fn an_object_only_the_go_controller_wrote_is_taken_over_whole() {
-        let entries = [entry("cozystack-controller", "Update", None, json!({"f:spec": {"f:gatewayClassName": {}}}))];
+        let entries = [entry(
+            "cozystack-controller",
+            "Update",
+            None,
+            json!({"f:spec": {"f:gatewayClassName": {}}}),
+        )];
         let got = merged_managed_fields(&entries, OURS).expect("takeover needed");
         assert_eq!(got.len(), 1);
         assert_eq!(got[0]["manager"], OURS);

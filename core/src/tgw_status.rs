@@ -251,10 +251,10 @@ pub fn compute(input: &StatusInput<'_>) -> TenantGatewayStatus {
             && input.attach.refused.is_empty() =>
         {
             (
-            types::NAMESPACES_ATTACHED,
-            true,
-            reasons::ATTACHED,
-            "All namespaces attached".to_owned(),
+                types::NAMESPACES_ATTACHED,
+                true,
+                reasons::ATTACHED,
+                "All namespaces attached".to_owned(),
             )
         }
         None => {

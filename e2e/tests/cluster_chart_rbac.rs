@@ -455,7 +455,7 @@ async fn assert_not_forbidden(admin: &Client, ns: &str) -> anyhow::Result<()> {
 
 /// The controller with the chart's ServiceAccount identity, through every write path it has.
 async fn run_controller(cluster: &TestCluster, admin: &Client) -> anyhow::Result<()> {
-    let running = start_controller(cluster.client(Identity::Controller).await?).await;
+    let running = start_controller_with(cluster.client(Identity::Controller).await?, any_attach_owner()).await;
 
     let owner = namespace(admin, "tenant-rbac", &[]).await?;
     let extra = namespace(admin, "cozy-rbac", &[]).await?;

@@ -62,29 +62,54 @@ async fn tenant_tenantgateway_cannot_attach_a_platform_namespace() -> anyhow::Re
     )
     .await?;
 
-    let x = await_tgw(&admin, "tenant-x", types::NAMESPACES_ATTACHED, "False", reasons::ATTACH_CONFLICT).await?;
+    let x = await_tgw(
+        &admin,
+        "tenant-x",
+        types::NAMESPACES_ATTACHED,
+        "False",
+        reasons::ATTACH_CONFLICT,
+    )
+    .await?;
     let msg = &condition(&x, types::NAMESPACES_ATTACHED).context("condition")?.message;
     assert_eq!(
         msg,
         "Namespaces not attached: refused: cozy-newapp (only TenantGateways in tenant-root may list \
          attachedNamespaces (this one is in tenant-x))"
     );
-    let root = await_tgw(&admin, "tenant-root", types::NAMESPACES_ATTACHED, "False", reasons::ATTACH_CONFLICT).await?;
+    let root = await_tgw(
+        &admin,
+        "tenant-root",
+        types::NAMESPACES_ATTACHED,
+        "False",
+        reasons::ATTACH_CONFLICT,
+    )
+    .await?;
     assert_eq!(
-        condition(&root, types::NAMESPACES_ATTACHED).context("condition")?.message,
+        condition(&root, types::NAMESPACES_ATTACHED)
+            .context("condition")?
+            .message,
         "Namespaces not attached: refused: tenant-y (tenant-y is a tenant namespace (prefix tenant-); \
          tenants attach with tenant.spec.gateway)"
     );
 
     // The publishing namespace's platform entry is labelled; the refused ones are untouched.
     eventually("cozy-dashboard attached to tenant-root", || async {
-        Ok(ns_labels(&admin, "cozy-dashboard").await?.0.get(LABEL_GATEWAY).map(String::as_str) == Some("tenant-root"))
+        Ok(ns_labels(&admin, "cozy-dashboard")
+            .await?
+            .0
+            .get(LABEL_GATEWAY)
+            .map(String::as_str)
+            == Some("tenant-root"))
     })
     .await?;
     for ns in ["cozy-newapp", "tenant-y"] {
         let (labels, annotations) = ns_labels(&admin, ns).await?;
         assert_eq!(labels.get(LABEL_GATEWAY), None, "{ns} must not be labelled");
-        assert_eq!(annotations.get(ANNOTATION_ATTACHED_BY), None, "{ns} must not be annotated");
+        assert_eq!(
+            annotations.get(ANNOTATION_ATTACHED_BY),
+            None,
+            "{ns} must not be annotated"
+        );
     }
     controller.stop().await?;
     Ok(())
@@ -112,7 +137,9 @@ async fn create_as_go_controller(client: &Client, group: &str, mut obj: Value, u
         field_manager: Some(GO_MANAGER.to_owned()),
         ..Default::default()
     };
-    api.create(&pp, &obj).await.with_context(|| format!("create {kind} as {GO_MANAGER}"))?;
+    api.create(&pp, &obj)
+        .await
+        .with_context(|| format!("create {kind} as {GO_MANAGER}"))?;
     Ok(())
 }
 
@@ -156,12 +183,12 @@ async fn takeover_from_the_go_controller_drops_its_extra_fields() -> anyhow::Res
         &admin,
         GW,
         json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
-            "metadata": {"name": gw, "namespace": ns, "labels": {}},
-            "spec": {"gatewayClassName": "cilium", "listeners": [
-                {"name": "http", "port": 80, "protocol": "HTTP"},
-                {"name": legacy_listener, "port": 443, "protocol": "HTTPS", "hostname": format!("api.{apex}"),
-                 "tls": {"mode": "Terminate", "certificateRefs": [{"name": "old-api-tls"}]}},
-            ]}}),
+        "metadata": {"name": gw, "namespace": ns, "labels": {}},
+        "spec": {"gatewayClassName": "cilium", "listeners": [
+            {"name": "http", "port": 80, "protocol": "HTTP"},
+            {"name": legacy_listener, "port": 443, "protocol": "HTTPS", "hostname": format!("api.{apex}"),
+             "tls": {"mode": "Terminate", "certificateRefs": [{"name": "old-api-tls"}]}},
+        ]}}),
         &uid,
     )
     .await?;
@@ -213,7 +240,9 @@ async fn takeover_from_the_go_controller_drops_its_extra_fields() -> anyhow::Res
     })
     .await?;
     eventually("Certificate with our dnsNames only", || async {
-        let c = get(&admin, CM, "Certificate", ns, &cert).await?.context("no Certificate")?;
+        let c = get(&admin, CM, "Certificate", ns, &cert)
+            .await?
+            .context("no Certificate")?;
         let names = c.data["spec"]["dnsNames"].clone();
         if names.to_string().contains("legacy") || c.data["spec"].get("duration").is_some() {
             anyhow::bail!("dnsNames {names}, duration {}", c.data["spec"]["duration"]);
@@ -222,7 +251,9 @@ async fn takeover_from_the_go_controller_drops_its_extra_fields() -> anyhow::Res
     })
     .await?;
     eventually("redirect route with our hostnames only", || async {
-        let r = get(&admin, GW, "HTTPRoute", ns, &redirect).await?.context("no redirect")?;
+        let r = get(&admin, GW, "HTTPRoute", ns, &redirect)
+            .await?
+            .context("no redirect")?;
         let hosts = r.data["spec"]["hostnames"].clone();
         if hosts.to_string().contains("legacy") {
             anyhow::bail!("hostnames {hosts}");
@@ -237,7 +268,10 @@ async fn takeover_from_the_go_controller_drops_its_extra_fields() -> anyhow::Res
 /// The namespaces the Gateway's per-host listener for `host` admits by name.
 fn listener_admits(gw: &kube::api::DynamicObject, host: &str) -> Option<Vec<String>> {
     let name = naming::host_listener(host);
-    let l = gw.data["spec"]["listeners"].as_array()?.iter().find(|l| l["name"] == name.as_str())?;
+    let l = gw.data["spec"]["listeners"]
+        .as_array()?
+        .iter()
+        .find(|l| l["name"] == name.as_str())?;
     Some(
         l["allowedRoutes"]["namespaces"]["selector"]["matchExpressions"]
             .as_array()
@@ -259,8 +293,18 @@ async fn sibling_cannot_take_another_tenants_hostname() -> anyhow::Result<()> {
     let (_cluster, admin) = cluster().await?;
     let (root, alice, bob) = ("tenant-r2", "tenant-r2-alice", "tenant-r2-bob");
     named_namespace(&admin, root, &[(LABEL_HOST, "r2.example.org"), (LABEL_GATEWAY, root)]).await?;
-    named_namespace(&admin, alice, &[(LABEL_HOST, "alice.r2.example.org"), (LABEL_GATEWAY, root)]).await?;
-    named_namespace(&admin, bob, &[(LABEL_HOST, "bob.r2.example.org"), (LABEL_GATEWAY, root)]).await?;
+    named_namespace(
+        &admin,
+        alice,
+        &[(LABEL_HOST, "alice.r2.example.org"), (LABEL_GATEWAY, root)],
+    )
+    .await?;
+    named_namespace(
+        &admin,
+        bob,
+        &[(LABEL_HOST, "bob.r2.example.org"), (LABEL_GATEWAY, root)],
+    )
+    .await?;
     let shop = "shop.bob.r2.example.org";
     apply(&admin, GW, http_route(alice, "steal", &[shop], root)).await?;
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await; // strictly newer
@@ -269,7 +313,9 @@ async fn sibling_cannot_take_another_tenants_hostname() -> anyhow::Result<()> {
     let controller = start_controller(admin.clone()).await;
 
     eventually("the shop listener admits only Bob", || async {
-        let gw = get(&admin, GW, "Gateway", root, "cozystack").await?.context("no Gateway")?;
+        let gw = get(&admin, GW, "Gateway", root, "cozystack")
+            .await?
+            .context("no Gateway")?;
         let admits = listener_admits(&gw, shop);
         if admits.as_deref() != Some(&[bob.to_owned()][..]) {
             anyhow::bail!("listener for {shop} admits {admits:?}");
@@ -277,13 +323,26 @@ async fn sibling_cannot_take_another_tenants_hostname() -> anyhow::Result<()> {
         Ok(true)
     })
     .await?;
-    let cert = get(&admin, CM, "Certificate", root, &naming::host_certificate("cozystack", shop))
+    eventually("the shop certificate", || async {
+        let cert = get(
+            &admin,
+            CM,
+            "Certificate",
+            root,
+            &naming::host_certificate("cozystack", shop),
+        )
         .await?
         .context("no certificate for the shop hostname")?;
-    assert_eq!(cert.data["spec"]["dnsNames"], json!([shop]));
+        Ok(cert.data["spec"]["dnsNames"] == json!([shop]))
+    })
+    .await?;
     eventually("route verdicts", || async {
-        let a = get(&admin, GW, "HTTPRoute", alice, "steal").await?.context("alice's route")?;
-        let b = get(&admin, GW, "HTTPRoute", bob, "shop").await?.context("bob's route")?;
+        let a = get(&admin, GW, "HTTPRoute", alice, "steal")
+            .await?
+            .context("alice's route")?;
+        let b = get(&admin, GW, "HTTPRoute", bob, "shop")
+            .await?
+            .context("bob's route")?;
         let want_a = vec![(
             format!("{root}/cozystack"),
             "False".to_owned(),
@@ -313,9 +372,16 @@ async fn many_unservable_claims_do_not_freeze_the_parent_status() -> anyhow::Res
     let (_cluster, admin) = cluster().await?;
     let (root, kid) = ("tenant-big", "tenant-big-kid");
     named_namespace(&admin, root, &[(LABEL_HOST, "big.example.org")]).await?;
-    named_namespace(&admin, kid, &[(LABEL_HOST, "kid.big.example.org"), (LABEL_GATEWAY, root)]).await?;
+    named_namespace(
+        &admin,
+        kid,
+        &[(LABEL_HOST, "kid.big.example.org"), (LABEL_GATEWAY, root)],
+    )
+    .await?;
     for r in 0..90 {
-        let hosts: Vec<String> = (0..16).map(|h| format!("host-{h:02}-route-{r:02}.elsewhere-{r:02}.org")).collect();
+        let hosts: Vec<String> = (0..16)
+            .map(|h| format!("host-{h:02}-route-{r:02}.elsewhere-{r:02}.org"))
+            .collect();
         let hosts: Vec<&str> = hosts.iter().map(String::as_str).collect();
         apply(&admin, GW, http_route(kid, &format!("r{r:02}"), &hosts, root)).await?;
     }
@@ -333,7 +399,12 @@ async fn many_unservable_claims_do_not_freeze_the_parent_status() -> anyhow::Res
         );
     }
     // The status keeps following the spec: the next generation is observed too.
-    apply_tgw(&admin, root, json!({"apex": "big.example.org", "issuerName": "letsencrypt-stage"})).await?;
+    apply_tgw(
+        &admin,
+        root,
+        json!({"apex": "big.example.org", "issuerName": "letsencrypt-stage"}),
+    )
+    .await?;
     await_tgw(&admin, root, types::GATEWAY_APPLIED, "True", reasons::APPLIED).await?;
     let r = get(&admin, GW, "HTTPRoute", kid, "r42").await?.context("route r42")?;
     let msg = r.data["status"]["parents"][0]["conditions"][0]["message"]

@@ -44,8 +44,12 @@ async fn install_cozystack_crd(client: &Client) -> anyhow::Result<()> {
         .await
         .context("apply Cozystack's CRD")?;
     eventually("existingSecret without wildcardSecretRef is storable", || async {
-        let probe = tgw("default", json!({"apex": "probe.example.org", "certMode": "existingSecret"}));
-        let api: Api<kube::api::DynamicObject> = dynapi(client, "gateway.cozystack.io", "TenantGateway", "default").await?;
+        let probe = tgw(
+            "default",
+            json!({"apex": "probe.example.org", "certMode": "existingSecret"}),
+        );
+        let api: Api<kube::api::DynamicObject> =
+            dynapi(client, "gateway.cozystack.io", "TenantGateway", "default").await?;
         let pp = PatchParams::apply(MANAGER).dry_run();
         Ok(api.patch("cozystack", &pp, &Patch::Apply(&probe)).await.is_ok())
     })
@@ -63,7 +67,12 @@ async fn routes_are_not_accepted_against_a_gateway_that_was_not_written() -> any
     let ns = "tenant-s";
     named_namespace(&admin, ns, &[(LABEL_HOST, "s.example.org")]).await?;
     apply(&admin, GW, http_route(ns, "app", &["app.s.example.org"], ns)).await?;
-    apply_tgw(&admin, ns, json!({"apex": "s.example.org", "certMode": "existingSecret"})).await?;
+    apply_tgw(
+        &admin,
+        ns,
+        json!({"apex": "s.example.org", "certMode": "existingSecret"}),
+    )
+    .await?;
     let controller = start_controller(admin.clone()).await;
 
     let t = await_tgw(&admin, ns, types::READY, "False", reasons::RECONCILE_ERROR).await?;
@@ -72,7 +81,13 @@ async fn routes_are_not_accepted_against_a_gateway_that_was_not_written() -> any
     eventually("the route's verdict names the missing Gateway", || async {
         let r = get(&admin, GW, "HTTPRoute", ns, "app").await?.context("route")?;
         let parents = our_parents(&r);
-        if parents != [(format!("{ns}/cozystack"), "False".to_owned(), reasons::GATEWAY_NOT_WRITTEN.to_owned())] {
+        if parents
+            != [(
+                format!("{ns}/cozystack"),
+                "False".to_owned(),
+                reasons::GATEWAY_NOT_WRITTEN.to_owned(),
+            )]
+        {
             anyhow::bail!("route parents {parents:?}");
         }
         let msg = r.data["status"]["parents"][0]["conditions"][0]["message"].to_string();
@@ -82,13 +97,25 @@ async fn routes_are_not_accepted_against_a_gateway_that_was_not_written() -> any
     .await?;
     let t = get_tgw(&admin, ns).await?;
     let listeners = t.status.as_ref().and_then(|s| s.listeners.clone()).unwrap_or_default();
-    assert!(listeners.is_empty(), "status.listeners lists an unwritten Gateway: {listeners:?}");
+    assert!(
+        listeners.is_empty(),
+        "status.listeners lists an unwritten Gateway: {listeners:?}"
+    );
     let why = condition(&t, types::GATEWAY_APPLIED).context("GatewayApplied")?;
     assert_eq!(why.status.as_str(), "False", "GatewayApplied: {why:?}");
-    assert!(why.message.contains("wildcardSecretRef"), "GatewayApplied: {}", why.message);
-    assert!(get(&admin, GW, "Gateway", ns, "cozystack").await?.is_none(), "a Gateway was written");
     assert!(
-        get(&admin, GW, "HTTPRoute", ns, &naming::redirect_route("cozystack")).await?.is_none(),
+        why.message.contains("wildcardSecretRef"),
+        "GatewayApplied: {}",
+        why.message
+    );
+    assert!(
+        get(&admin, GW, "Gateway", ns, "cozystack").await?.is_none(),
+        "a Gateway was written"
+    );
+    assert!(
+        get(&admin, GW, "HTTPRoute", ns, &naming::redirect_route("cozystack"))
+            .await?
+            .is_none(),
         "the redirect route was written against a missing Gateway"
     );
 
@@ -116,8 +143,10 @@ async fn cozystack_style_cleanup(client: &Client, owner_ns: &str) -> anyhow::Res
     let mut cleaned = Vec::new();
     for ns in api.list(&Default::default()).await?.items {
         if ns.annotations().get(ANNOTATION_ATTACHED_BY).map(String::as_str) == Some(owner_ns) {
-            let patch = json!({"metadata": {"labels": {LABEL_GATEWAY: null}, "annotations": {ANNOTATION_ATTACHED_BY: null}}});
-            api.patch(&ns.name_any(), &PatchParams::default(), &Patch::Merge(patch)).await?;
+            let patch =
+                json!({"metadata": {"labels": {LABEL_GATEWAY: null}, "annotations": {ANNOTATION_ATTACHED_BY: null}}});
+            api.patch(&ns.name_any(), &PatchParams::default(), &Patch::Merge(patch))
+                .await?;
             cleaned.push(ns.name_any());
         }
     }
@@ -134,7 +163,12 @@ async fn rollback_cleanup_that_only_knows_the_namespace_form_removes_our_labels(
     named_namespace(&admin, "tenant-root", &[(LABEL_HOST, "example.org")]).await?;
     named_namespace(&admin, "cozy-a", &[]).await?;
     let controller = start_controller(admin.clone()).await;
-    apply_tgw(&admin, "tenant-root", json!({"apex": "example.org", "attachedNamespaces": ["cozy-a"]})).await?;
+    apply_tgw(
+        &admin,
+        "tenant-root",
+        json!({"apex": "example.org", "attachedNamespaces": ["cozy-a"]}),
+    )
+    .await?;
     eventually("cozy-a and tenant-root attached in Cozystack's form", || async {
         for ns in ["cozy-a", "tenant-root"] {
             let (labels, annotations) = ns_labels(&admin, ns).await?;
@@ -151,11 +185,18 @@ async fn rollback_cleanup_that_only_knows_the_namespace_form_removes_our_labels(
     // Rollback: our controller stops (as on `helm uninstall`, the finalizer is not run), the Go
     // controller's cleanup runs for the owner namespace.
     controller.kill();
-    assert_eq!(cozystack_style_cleanup(&admin, "tenant-root").await?, ["cozy-a", "tenant-root"]);
+    assert_eq!(
+        cozystack_style_cleanup(&admin, "tenant-root").await?,
+        ["cozy-a", "tenant-root"]
+    );
     for ns in ["cozy-a", "tenant-root"] {
         let (labels, annotations) = ns_labels(&admin, ns).await?;
         assert_eq!(labels.get(LABEL_GATEWAY), None, "{ns} keeps our gateway label");
-        assert_eq!(annotations.get(ANNOTATION_ATTACHED_BY), None, "{ns} keeps our annotation");
+        assert_eq!(
+            annotations.get(ANNOTATION_ATTACHED_BY),
+            None,
+            "{ns} keeps our annotation"
+        );
     }
     Ok(())
 }

@@ -20,7 +20,7 @@ use tgw_core::tenantgateway::TenantGateway;
 async fn controller_suite() -> anyhow::Result<()> {
     let (_cluster, admin) = cluster().await?;
     crd_rejects_invalid_specs(&admin).await.context("CRD validation")?;
-    let controller = start_controller(admin.clone()).await;
+    let controller = start_controller_with(admin.clone(), any_attach_owner()).await;
     http01_tree_conflicts_readiness_and_zero_writes(&admin, &controller)
         .await
         .context("http01")?;
@@ -437,14 +437,14 @@ async fn restart_mid_way(admin: &Client) -> anyhow::Result<()> {
     // Work queued while no controller runs.
     apply(admin, GW, http_route(&owner, "a", &[&format!("a.{apex}")], &owner)).await?;
     apply_tgw(admin, &owner, json!({"apex": apex})).await?;
-    let first = start_controller(admin.clone()).await;
+    let first = start_controller_with(admin.clone(), any_attach_owner()).await;
     eventually("first controller renders", || async {
         Ok(get(admin, GW, "Gateway", &owner, "cozystack").await?.is_some())
     })
     .await?;
     first.kill();
     apply(admin, GW, http_route(&owner, "b", &[&format!("b.{apex}")], &owner)).await?;
-    let second = start_controller(admin.clone()).await;
+    let second = start_controller_with(admin.clone(), any_attach_owner()).await;
     eventually("second controller adds the new listener", || async {
         let gw = get(admin, GW, "Gateway", &owner, "cozystack").await?.context("gw")?;
         Ok(listener_names(&gw).len() == 3)

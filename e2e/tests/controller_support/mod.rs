@@ -50,6 +50,17 @@ impl Running {
     }
 }
 
+/// Settings for suites whose owner namespaces have generated names: every namespace may use
+/// `attachedNamespaces` (the default trusts only `tenant-root`; `controller_isolation.rs` tests it).
+pub fn any_attach_owner() -> Settings {
+    Settings {
+        attach: tgw_core::attach_trust::AttachTrust {
+            owner_namespaces: vec!["*".to_owned()],
+        },
+        ..Settings::default()
+    }
+}
+
 pub async fn start_controller(client: Client) -> Running {
     start_controller_with(client, Settings::default()).await
 }
