@@ -6,6 +6,7 @@
 #
 # Layout (TGW_CACHE defaults to ~/.cache/tenant-gateway):
 #   $TGW_CACHE/traefik/<version>/traefik
+#   $TGW_CACHE/traefik/<version>/traefik.inputs  hash of e2e/k8s/traefik/ the binary was built from
 #   $TGW_CACHE/traefik/<version>/module/   the assembled build directory (see traefik-module.sh)
 #
 # See e2e/CONTROL-PLANE.md ("Traefik") for why the build needs more than the wrapper's go.mod.
@@ -35,7 +36,10 @@ grep -qE "^[[:space:]]*(require[[:space:]]+)?github\.com/traefik/traefik/v3 $TRA
 
 dir="$cache/traefik/$TRAEFIK"
 out="$dir/traefik"
-if [[ -x "$out" ]] && "$out" version 2>/dev/null | grep -qE "^Version:[[:space:]]+${TRAEFIK#v}\$"; then
+# The committed inputs besides the version: a change to the wrapper or a patch means a rebuild.
+inputs="$(cd "$moddir" && find . -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)"
+if [[ -x "$out" ]] && "$out" version 2>/dev/null | grep -qE "^Version:[[:space:]]+${TRAEFIK#v}\$" &&
+  [[ "$(cat "$out.inputs" 2>/dev/null)" == "$inputs" ]]; then
   log "traefik $TRAEFIK is cached at $out"
   printf '%s\n' "$out"
   exit 0
@@ -47,10 +51,11 @@ assemble_traefik_module "$build" "$moddir/patched.sum"
 cp "$moddir/go.mod" "$moddir/go.sum" "$build/"
 tmp="$out.tmp.$$"
 log "building traefik $TRAEFIK from github.com/traefik/traefik/v3/cmd/traefik (module e2e/k8s/traefik) -> $out"
-ldflags="-s -w -X github.com/traefik/traefik/v3/pkg/version.Version=${TRAEFIK#v} -X github.com/traefik/traefik/v3/pkg/version.Codename=tenant-gateway-e2e"
+ldflags="-s -w -X github.com/traefik/traefik/v3/pkg/version.Version=${TRAEFIK#v}"
 (cd "$build" && go build -trimpath -ldflags "$ldflags" -o "$tmp" github.com/traefik/traefik/v3/cmd/traefik) ||
   { rm -f "$tmp"; die "go build github.com/traefik/traefik/v3/cmd/traefik failed"; }
 mv -f "$tmp" "$out"
+printf '%s\n' "$inputs" >"$out.inputs"
 "$out" version 2>/dev/null | grep -qE "^Version:[[:space:]]+${TRAEFIK#v}\$" ||
   die "built traefik does not report version ${TRAEFIK#v}"
 log "built traefik $TRAEFIK in $((SECONDS - start))s"

@@ -10,7 +10,8 @@
 #     proxy does not serve this one;
 #   - github.com/abbot/go-http-auth => ./go-http-auth: upstream v0.4.0 plus the fork's two extra
 #     functions (the fork is not served);
-#   - github.com/go-acme/lego/v5 => ./lego: lego without its DNS-01 provider registry.
+#   - github.com/go-acme/lego/v5 => ./lego: lego without its DNS-01 provider registry;
+#   - github.com/traefik/traefik/v3 => ./traefik: the tag with one edit (listener kinds).
 # The copies are assembled by traefik-module.sh. Run this only when bumping the version; the
 # generated files are committed so ordinary builds are reproducible.
 #
@@ -50,7 +51,8 @@ expected_local='replace github.com/traefik/traefik/dynamic/ext => ./pkg/config/d
 grep -qE '^replace github.com/abbot/go-http-auth => ' <<<"$directives" ||
   die "$version no longer replaces github.com/abbot/go-http-auth; review this script"
 
-printf '%s\n' "github.com/go-acme/lego/v5 $lego -" "github.com/abbot/go-http-auth v0.4.0 -" >"$scratch/versions"
+printf '%s\n' "github.com/go-acme/lego/v5 $lego -" "github.com/abbot/go-http-auth v0.4.0 -" \
+  "github.com/traefik/traefik/v3 $version -" >"$scratch/versions"
 build="$scratch/build"
 assemble_traefik_module "$build" "$scratch/versions"
 {
@@ -69,6 +71,7 @@ assemble_traefik_module "$build" "$scratch/versions"
   echo "replace github.com/traefik/traefik/dynamic/ext => ./ext // upstream: ./pkg/config/dynamic/ext"
   echo "replace github.com/abbot/go-http-auth => ./go-http-auth // upstream: a fork the proxy does not serve"
   echo "replace github.com/go-acme/lego/v5 => ./lego // not upstream: $lego without DNS-01 providers"
+  echo "replace github.com/traefik/traefik/v3 => ./traefik // not upstream: $version with patches/traefik/*.pl applied"
   grep -vE '^replace (.* => \./|github.com/abbot/go-http-auth )' <<<"$directives" || true
 } >"$build/go.mod"
 (cd "$build" && go mod tidy) || die "go mod tidy failed in the assembled module"

@@ -253,6 +253,8 @@ replace github.com/abbot/go-http-auth => ./go-http-auth // upstream: a fork the 
 
 replace github.com/go-acme/lego/v5 => ./lego // not upstream: v5.4.1 without DNS-01 providers
 
+replace github.com/traefik/traefik/v3 => ./traefik // not upstream: v3.7.13 with patches/traefik/*.pl applied
+
 replace github.com/gorilla/mux => github.com/containous/mux v0.0.0-20250523120546-41b6ec3aed59
 
 exclude github.com/tencentcloud/tencentcloud-sdk-go v3.0.83+incompatible
