@@ -83,7 +83,13 @@ async fn dataplane_suite() -> Result<()> {
     report.case("5 TLS passthrough", passthrough(&mut world)).await;
     report
         .case(
-            "6 SNI and Host disagree (Traefik vs Cilium)",
+            "6a Traefik's listener status (Traefik vs Cilium)",
+            listener_status(&mut world),
+        )
+        .await;
+    report
+        .case(
+            "6b SNI and Host disagree (Traefik vs Cilium)",
             sni_host_mismatch(&mut world),
         )
         .await;
@@ -126,13 +132,13 @@ impl Report {
     }
 }
 
-/// 1. Root, an inheriting child, a child with its own DNS-01 gateway and a platform route each
+/// Case 1: Root, an inheriting child, a child with its own DNS-01 gateway and a platform route each
 /// reach their own backend over HTTPS, with a certificate for that name.
 async fn own_backends(w: &mut World) -> Result<()> {
     await_table(&w.http, "own backends", &baseline()).await
 }
 
-/// 2. Plain HTTP redirects to HTTPS for tenant names; the ACME challenge path of a route in the
+/// Case 2: Plain HTTP redirects to HTTPS for tenant names; the ACME challenge path of a route in the
 /// challenge namespace is served on port 80.
 async fn port_80(w: &mut World) -> Result<()> {
     let table = vec![
@@ -195,7 +201,7 @@ async fn attack(
     result
 }
 
-/// 3a. tenant-mallory is not attached to root's Gateway: its route for root's names gets nothing.
+/// Case 3a: tenant-mallory is not attached to root's Gateway: its route for root's names gets nothing.
 async fn non_attached(w: &mut World) -> Result<()> {
     attack(
         w,
@@ -212,7 +218,7 @@ async fn non_attached(w: &mut World) -> Result<()> {
     .await
 }
 
-/// 3b. tenant-bob claims names under its sibling tenant-alice's apex: the one Alice serves and
+/// Case 3b: tenant-bob claims names under its sibling tenant-alice's apex: the one Alice serves and
 /// one she has not claimed yet. Neither may reach Bob's backend.
 async fn sibling_hostname(w: &mut World) -> Result<()> {
     attack(
@@ -230,7 +236,7 @@ async fn sibling_hostname(w: &mut World) -> Result<()> {
     .await
 }
 
-/// 3c. A route without hostnames matches every hostname of the listeners it attaches to: it must
+/// Case 3c: A route without hostnames matches every hostname of the listeners it attaches to: it must
 /// attach to none that serves someone else's name.
 async fn no_hostnames(w: &mut World) -> Result<()> {
     attack(
@@ -249,7 +255,7 @@ async fn no_hostnames(w: &mut World) -> Result<()> {
     .await
 }
 
-/// 3d. tenant-bob names tenant-carol's Gateway as parent: Carol's wildcard listener serves
+/// Case 3d: tenant-bob names tenant-carol's Gateway as parent: Carol's wildcard listener serves
 /// `*.carol.example.org`, but Bob's namespace is not allowed on it.
 async fn foreign_parent(w: &mut World) -> Result<()> {
     attack(
@@ -267,7 +273,7 @@ async fn foreign_parent(w: &mut World) -> Result<()> {
     .await
 }
 
-/// 3e. tenant-bob (attached to root) claims www.example.org, which tenant-root's route already
+/// Case 3e: tenant-bob (attached to root) claims www.example.org, which tenant-root's route already
 /// owns: the loser gets nothing and the winner keeps every request, also after the controller
 /// restarts and rebuilds its view from scratch.
 async fn duplicate_claim(w: &mut World) -> Result<()> {
@@ -332,7 +338,7 @@ fn attempts() -> Vec<(&'static str, serde_json::Value)> {
     ]
 }
 
-/// 4. With the policy behind the real API server as a validating webhook, every attempt of case 3
+/// Case 4: With the policy behind the real API server as a validating webhook, every attempt of case 3
 /// is refused at admission, and the traffic is exactly what it was before.
 async fn with_policy(w: &mut World) -> Result<()> {
     let table = baseline();
@@ -398,7 +404,7 @@ async fn create_denied(w: &World, obj: serde_json::Value) -> Result<Option<Strin
     }
 }
 
-/// 5. TLS passthrough: the backend terminates with its own certificate, and the gateway holds no
+/// Case 5: TLS passthrough: the backend terminates with its own certificate, and the gateway holds no
 /// certificate for that name (no Certificate asks for it, the listener references none).
 async fn passthrough(w: &mut World) -> Result<()> {
     let table = vec![(
@@ -435,7 +441,78 @@ async fn passthrough(w: &mut World) -> Result<()> {
     Ok(())
 }
 
-/// 6. SNI names one tenant, the Host header another. Traefik picks the certificate by SNI from one
+/// Case 6a: Traefik's verdict on every listener the controller renders. The kinds pinned on every
+/// port-443 listener (HTTPRoute and TLSRoute, identical for Cilium's sake) name one kind the
+/// listener's protocol cannot serve: Traefik reports ResolvedRefs=False/InvalidRouteKinds and, being
+/// a condition other than Accepted/Programmed, writes no Accepted or Programmed for that listener;
+/// stock Traefik also stops serving it (the suite's build keeps serving the servable kind, see
+/// e2e/k8s/traefik/patches/traefik and docs/architecture.md). This case prints every listener's
+/// status and fails if a listener is rejected for anything else, or serves no kind.
+async fn listener_status(w: &mut World) -> Result<()> {
+    let mut problems = Vec::new();
+    let mut invalid_kinds = Vec::new();
+    for ns in [ROOT, CAROL] {
+        let gw = w.gateway(ns).await?;
+        for l in gw.data["status"]["listeners"].as_array().into_iter().flatten() {
+            let name = format!("{ns}/{}", l["name"].as_str().unwrap_or(""));
+            let conditions: Vec<(String, String, String)> = l["conditions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|c| {
+                    let f = |k: &str| c[k].as_str().unwrap_or("").to_owned();
+                    (f("type"), f("status"), f("reason"))
+                })
+                .collect();
+            let kinds: Vec<&str> = l["supportedKinds"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|k| k["kind"].as_str())
+                .collect();
+            eprintln!(
+                "  [listeners] {name}: supportedKinds={kinds:?} attachedRoutes={} {}",
+                l["attachedRoutes"],
+                conditions
+                    .iter()
+                    .map(|(t, s, r)| format!("{t}={s}({r})"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
+            if kinds.is_empty() {
+                problems.push(format!("{name} serves no route kind"));
+            }
+            for (t, s, r) in &conditions {
+                let fine = match t.as_str() {
+                    "Accepted" | "Programmed" | "ResolvedRefs" => s == "True",
+                    _ => s == "False",
+                };
+                if fine {
+                    continue;
+                }
+                if t == "ResolvedRefs" && r == "InvalidRouteKinds" {
+                    invalid_kinds.push(name.clone());
+                } else {
+                    problems.push(format!("{name}: {t}={s} ({r})"));
+                }
+            }
+        }
+    }
+    eprintln!("  [listeners] ResolvedRefs=False/InvalidRouteKinds (pinned kinds): {invalid_kinds:?}");
+    let t = controller_support::get_tgw(&w.admin, ROOT).await?;
+    if let Some(c) = controller_support::condition(&t, "Ready") {
+        eprintln!(
+            "  [listeners] TenantGateway {ROOT} Ready={} ({}): {}",
+            c.status.as_str(),
+            c.reason,
+            c.message
+        );
+    }
+    ensure!(problems.is_empty(), "{problems:#?}");
+    Ok(())
+}
+
+/// Case 6b: SNI names one tenant, the Host header another. Traefik picks the certificate by SNI from one
 /// store shared by every Gateway, then routes by Host among all HTTPS routers of the entry point,
 /// so the request reaches the Host's owner (not the SNI's). Cilium's Envoy matches the filter chain
 /// (listener) by SNI and routes only among that listener's routes. Either way the SNI's owner's

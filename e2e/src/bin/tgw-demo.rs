@@ -352,7 +352,7 @@ async fn report(admin: &Client, attempts: &[(String, std::result::Result<(), Str
             c.data["spec"]["dnsNames"]
         );
     }
-    println!("\n--- HTTPRoutes and their status (controller gateway.cozystack.io/tenantgateway-controller)");
+    println!("\n--- HTTPRoutes and their status, per controller (ours, and Traefik's when the data plane runs)");
     for r in list(admin, &route_api()).await? {
         let hosts = r.data["spec"]["hostnames"].clone();
         let parents = r.data["status"]["parents"].as_array().cloned().unwrap_or_default();
@@ -365,9 +365,10 @@ async fn report(admin: &Client, attempts: &[(String, std::result::Result<(), Str
                 .and_then(|c| c.iter().find(|c| c["type"] == "Accepted").cloned())
                 .unwrap_or(Value::Null);
             println!(
-                "{:<30} {:<28} Accepted={} {:<18} {}",
+                "{:<30} {:<28} {:<30} Accepted={} {:<18} {}",
                 id(&r),
                 hosts.to_string(),
+                s(&p["controllerName"]),
                 s(&accepted["status"]),
                 s(&accepted["reason"]),
                 s(&accepted["message"])
