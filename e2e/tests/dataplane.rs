@@ -191,7 +191,8 @@ async fn attack(
             w.traefik_status(kind, ns, name).await?
         );
     }
-    let mut table = baseline();
+    let attacker = names.first().map(|(_, ns, _)| ns.clone()).unwrap_or_default();
+    let mut table = baseline_during_attack_by(&attacker);
     table.extend(probes);
     let result = assert_table(&w.http, what, &table).await;
     for (kind, ns, name) in &names {

@@ -45,6 +45,9 @@ pub enum Expect {
     /// Backend `identity` answers 200; over HTTPS with a certificate from the suite's issuance that
     /// verifies for the name.
     Served(String),
+    /// Some backend of namespace `ns` answers 200, as for [`Expect::Served`]: a tenant's own routes
+    /// competing for its own name (Traefik does not break ties between identical matches by age).
+    ServedByTenant(String),
     /// Backend `identity` answers through TLS passthrough, with the certificate the backend holds.
     Passthrough(String),
     /// The gateway redirects to this location; no backend is involved.
@@ -73,6 +76,18 @@ impl Expect {
                     _ => fail(&format!(
                         "200 from backend {id} with a certificate for the name issued to a Secret"
                     )),
+                }
+            }
+            Expect::ServedByTenant(ns) => {
+                let own = outcome.backend().is_some_and(|b| b.starts_with(&format!("{ns}/")));
+                let cert_ok = probe.scheme == tgw_e2e::dataplane::Scheme::Http
+                    || outcome
+                        .cert()
+                        .is_some_and(|c| c.verified.is_ok() && c.description.starts_with("Secret "));
+                if outcome.status() == Some(200) && own && cert_ok {
+                    Ok(())
+                } else {
+                    fail(&format!("200 from a backend of {ns} with a certificate for the name"))
                 }
             }
             Expect::Passthrough(id) => {
@@ -147,6 +162,20 @@ pub async fn await_table(http: &Http, what: &str, table: &[(Probe, Expect)]) -> 
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+}
+
+/// [`baseline`] while `attacker` attacks: the attacker's own names may be answered by any of its
+/// own backends (its attack route competes with its own route there), everyone else's exactly.
+pub fn baseline_during_attack_by(attacker: &str) -> Vec<(Probe, Expect)> {
+    baseline()
+        .into_iter()
+        .map(|(probe, expect)| match expect {
+            Expect::Served(id) if id.starts_with(&format!("{attacker}/")) => {
+                (probe, Expect::ServedByTenant(attacker.to_owned()))
+            }
+            other => (probe, other),
+        })
+        .collect()
 }
 
 /// The probes every tenant's own traffic must pass, at any time.
