@@ -38,8 +38,14 @@ dir="$cache/traefik/$TRAEFIK"
 out="$dir/traefik"
 # The committed inputs besides the version: a change to the wrapper or a patch means a rebuild.
 inputs="$(cd "$moddir" && find . -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)"
-if [[ -x "$out" ]] && "$out" version 2>/dev/null | grep -qE "^Version:[[:space:]]+${TRAEFIK#v}\$" &&
-  [[ "$(cat "$out.inputs" 2>/dev/null)" == "$inputs" ]]; then
+# reports_version <binary>: `traefik version` names $TRAEFIK. (Output captured first: with
+# pipefail, `grep -q` closing the pipe early would fail the check.)
+reports_version() {
+  local text
+  text="$("$1" version 2>/dev/null)" || return 1
+  grep -qE "^Version:[[:space:]]+${TRAEFIK#v}\$" <<<"$text"
+}
+if [[ -x "$out" ]] && reports_version "$out" && [[ "$(cat "$out.inputs" 2>/dev/null)" == "$inputs" ]]; then
   log "traefik $TRAEFIK is cached at $out"
   printf '%s\n' "$out"
   exit 0
@@ -56,7 +62,6 @@ ldflags="-s -w -X github.com/traefik/traefik/v3/pkg/version.Version=${TRAEFIK#v}
   { rm -f "$tmp"; die "go build github.com/traefik/traefik/v3/cmd/traefik failed"; }
 mv -f "$tmp" "$out"
 printf '%s\n' "$inputs" >"$out.inputs"
-"$out" version 2>/dev/null | grep -qE "^Version:[[:space:]]+${TRAEFIK#v}\$" ||
-  die "built traefik does not report version ${TRAEFIK#v}"
+reports_version "$out" || die "built traefik does not report version ${TRAEFIK#v}"
 log "built traefik $TRAEFIK in $((SECONDS - start))s"
 printf '%s\n' "$out"
