@@ -5,6 +5,7 @@
 
 mod cluster;
 mod crds;
+pub mod dataplane;
 mod identity;
 mod kubeconfig;
 mod namespace;

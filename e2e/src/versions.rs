@@ -21,6 +21,8 @@ pub struct Versions {
     pub cert_manager: String,
     /// The helm CLI for the chart checks (`e2e/scripts/build-helm.sh`).
     pub helm: String,
+    /// Traefik, the data plane (`e2e/scripts/build-traefik.sh`).
+    pub traefik: String,
 }
 
 impl Versions {
@@ -45,6 +47,7 @@ impl Versions {
             gateway_api: get("GATEWAY_API")?,
             cert_manager: get("CERT_MANAGER")?,
             helm: get("HELM")?,
+            traefik: get("TRAEFIK")?,
         })
     }
 }
@@ -120,6 +123,28 @@ pub fn helm() -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
+/// The Traefik binary at the pinned version, built or reused by `e2e/scripts/build-traefik.sh`
+/// (which returns within a tenth of a second when the binary is cached and was built from the
+/// committed `e2e/k8s/traefik/`; a cold build takes minutes). Call it outside the data-plane
+/// network namespace first: a build may download modules.
+pub fn traefik() -> anyhow::Result<PathBuf> {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("scripts")
+        .join("build-traefik.sh");
+    let out = std::process::Command::new(&script)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .with_context(|| format!("running {}", script.display()))?;
+    if !out.status.success() {
+        bail!("{} failed ({})", script.display(), out.status);
+    }
+    let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    if !path.is_file() {
+        bail!("{} printed {}, which is not a file", script.display(), path.display());
+    }
+    Ok(path)
+}
+
 /// `$TGW_CACHE`, else `$HOME/.cache/tenant-gateway`.
 pub fn cache_root() -> anyhow::Result<PathBuf> {
     if let Some(dir) = env_dir("TGW_CACHE") {
@@ -143,6 +168,7 @@ mod tests {
         assert!(v.kubernetes.starts_with("v1."), "{v:?}");
         assert!(v.etcd.starts_with("v3."), "{v:?}");
         assert!(v.helm.starts_with("v3."), "{v:?}");
+        assert!(v.traefik.starts_with("v3."), "{v:?}");
         Ok(())
     }
 

@@ -14,6 +14,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams};
 use kube::{Api, Client};
 use serde_json::{Value, json};
+use tgw_e2e::dataplane::{self, Backend, Probe, TestCa, Traefik, netns};
 use tgw_e2e::webhook::{PolicyWebhook, register};
 use tgw_e2e::{Identity, TestCluster};
 
@@ -164,15 +165,21 @@ fn route(ns: &str, name: &str, hosts: &[&str], parent_ns: &str) -> Value {
     })
 }
 
-async fn sample_tree(admin: &Client) -> Result<()> {
+async fn sample_tree(admin: &Client, data_plane: bool) -> Result<()> {
     let tgw = ar("gateway.cozystack.io", "v1alpha1", "TenantGateway");
-    let root = json!({"apiVersion": "gateway.cozystack.io/v1alpha1", "kind": "TenantGateway",
+    let mut root = json!({"apiVersion": "gateway.cozystack.io/v1alpha1", "kind": "TenantGateway",
         "metadata": {"name": "cozystack", "namespace": "tenant-root"},
         "spec": {"apex": "example.org", "certMode": "http01", "attachedNamespaces": ["cozy-dashboard"]}});
-    let bob = json!({"apiVersion": "gateway.cozystack.io/v1alpha1", "kind": "TenantGateway",
+    let mut bob = json!({"apiVersion": "gateway.cozystack.io/v1alpha1", "kind": "TenantGateway",
         "metadata": {"name": "cozystack", "namespace": "tenant-bob"},
         "spec": {"apex": "bob.example.org", "certMode": "dns01", "issuerName": "letsencrypt-stage",
                  "dns01": {"provider": "cloudflare", "cloudflare": {"apiTokenSecretRef": {"name": "cloudflare", "key": "token"}}}}});
+    if data_plane {
+        // Served by the demo's Traefik (see the data-plane section); nothing else changes.
+        for t in [&mut root, &mut bob] {
+            t["spec"]["gatewayClassName"] = json!(dataplane::traefik::GATEWAY_CLASS);
+        }
+    }
     for obj in [root, bob] {
         apply(admin, &tgw, obj).await?.map_err(anyhow::Error::msg)?;
     }
@@ -269,8 +276,9 @@ fn s(v: &Value) -> String {
 }
 
 async fn report(admin: &Client, attempts: &[(String, std::result::Result<(), String>)]) -> Result<()> {
-    println!("\n(No Gateway implementation and no cert-manager run here: Gateways stay un-accepted, Issuers and");
-    println!(" Certificates pending. Everything below was written by the controller or refused by the policy.)");
+    println!("\n(cert-manager does not run here: Issuers stay pending; with the data plane on, the demo issues each");
+    println!(" Certificate's Secret from a test CA and Traefik serves the Gateways. Everything below was written by");
+    println!(" the controller, Traefik, or refused by the policy.)");
     println!("\n--- TenantGateways");
     for t in list(admin, &ar("gateway.cozystack.io", "v1alpha1", "TenantGateway")).await? {
         let conds = t.data["status"]["conditions"].as_array().cloned().unwrap_or_default();
@@ -344,7 +352,7 @@ async fn report(admin: &Client, attempts: &[(String, std::result::Result<(), Str
             c.data["spec"]["dnsNames"]
         );
     }
-    println!("\n--- HTTPRoutes and their status (controller gateway.cozystack.io/tenantgateway-controller)");
+    println!("\n--- HTTPRoutes and their status, per controller (ours, and Traefik's when the data plane runs)");
     for r in list(admin, &route_api()).await? {
         let hosts = r.data["spec"]["hostnames"].clone();
         let parents = r.data["status"]["parents"].as_array().cloned().unwrap_or_default();
@@ -357,9 +365,10 @@ async fn report(admin: &Client, attempts: &[(String, std::result::Result<(), Str
                 .and_then(|c| c.iter().find(|c| c["type"] == "Accepted").cloned())
                 .unwrap_or(Value::Null);
             println!(
-                "{:<30} {:<28} Accepted={} {:<18} {}",
+                "{:<30} {:<28} {:<30} Accepted={} {:<18} {}",
                 id(&r),
                 hosts.to_string(),
+                s(&p["controllerName"]),
                 s(&accepted["status"]),
                 s(&accepted["reason"]),
                 s(&accepted["message"])
@@ -381,6 +390,9 @@ async fn report(admin: &Client, attempts: &[(String, std::result::Result<(), Str
 
 #[tokio::main]
 async fn main() -> Result<()> {
+    if let Some(code) = rerun_in_network_namespace()? {
+        std::process::exit(code);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "off,tgw_controller=warn".into()),
@@ -393,6 +405,7 @@ async fn main() -> Result<()> {
     namespaces(&admin).await.context("namespaces")?;
     tenant_rbac(&admin).await?;
     let _webhook = start_webhook(&admin).await.context("admission webhook")?;
+    let data_plane = DataPlane::start(&cluster, &admin).await.context("data plane")?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let controller_client = admin.clone();
     let controller = tokio::spawn(async move {
@@ -407,13 +420,154 @@ async fn main() -> Result<()> {
         )
         .await
     });
-    sample_tree(&admin).await.context("sample tenant tree")?;
+    sample_tree(&admin, data_plane.is_some())
+        .await
+        .context("sample tenant tree")?;
     let tenant = cluster.client(Identity::Tenant).await?;
     let attempts = hijacks(&tenant).await.context("hijack attempts")?;
     tokio::time::sleep(Duration::from_secs(5)).await; // let the controller converge
+    if let Some(dp) = &data_plane {
+        dp.settle(&admin).await?;
+    }
     report(&admin, &attempts).await?;
+    match &data_plane {
+        Some(dp) => dp.report(&attempts).await,
+        None => println!("\n(The data plane did not run: no network namespace could be created here.)"),
+    }
     let _ = stop.send(());
     let _ = tokio::time::timeout(Duration::from_secs(5), controller).await;
     println!("\ndemo: done; the control plane is stopped and its state removed");
     Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The data plane: Traefik serving the Gateways, backends answering with their identity, and real
+// requests for every hijack attempt. Runs inside a private network namespace (the API server
+// refuses loopback EndpointSlice addresses), which the demo enters by running itself again there.
+
+/// Outside a network namespace: runs this program again inside one and returns its exit code.
+/// `None` when already inside, or when no namespace can be made (the demo then runs without the
+/// data plane).
+fn rerun_in_network_namespace() -> Result<Option<i32>> {
+    if netns::inside() {
+        return Ok(None);
+    }
+    if !netns::available() {
+        eprintln!("demo: cannot create a network namespace (needs root or user namespaces, unshare and ip)");
+        return Ok(None);
+    }
+    let exe = std::env::current_exe().context("locating tgw-demo")?;
+    let status = netns::command(&exe, &[])?
+        .status()
+        .context("running tgw-demo in a network namespace")?;
+    Ok(Some(status.code().unwrap_or(1)))
+}
+
+/// Backends by `(namespace, Service)`: every sample route's backend (the demo's routes name a
+/// Service after themselves), including the hijack routes', so a hijack would show by name.
+const DEMO_BACKENDS: [(&str, &str); 8] = [
+    ("tenant-root", "www"),
+    ("tenant-alice", "shop"),
+    ("cozy-dashboard", "dashboard"),
+    ("tenant-root", "dashboard-copy"),
+    ("tenant-bob", "api"),
+    ("tenant-test", "app"),
+    ("tenant-test", "steal-www"),
+    ("tenant-test", "steal-shop"),
+];
+
+struct DataPlane {
+    _traefik: Traefik,
+    ca: TestCa,
+    http: dataplane::client::Client,
+    _backends: Vec<Backend>,
+}
+
+impl DataPlane {
+    async fn start(cluster: &TestCluster, admin: &Client) -> Result<Option<DataPlane>> {
+        if !netns::inside() {
+            return Ok(None);
+        }
+        let address = netns::ADDRESS;
+        let mut backends = Vec::new();
+        for (ns, svc) in DEMO_BACKENDS {
+            let b = Backend::http(address, &format!("{ns}/{svc}")).await?;
+            b.publish(admin, ns, svc, 80, address).await?;
+            backends.push(b);
+        }
+        let traefik = Traefik::start(
+            &tgw_e2e::versions::traefik()?,
+            cluster.kubeconfig_path(),
+            admin,
+            cluster.state_dir(),
+            address,
+        )
+        .await?;
+        let ca = TestCa::new()?;
+        let http = dataplane::client::Client::new(address, ca.roots()?, ca.book());
+        Ok(Some(DataPlane {
+            _traefik: traefik,
+            ca,
+            http,
+            _backends: backends,
+        }))
+    }
+
+    /// Issues the Certificates' Secrets and waits (bounded) until the sample tenants' own names
+    /// answer, so the report shows the converged data plane.
+    async fn settle(&self, admin: &Client) -> Result<()> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            dataplane::issuance::issue_certificates(admin, &self.ca, &["tenant-root", "tenant-bob"]).await?;
+            let mut ready = true;
+            for (host, backend) in [
+                ("www.example.org", "tenant-root/www"),
+                ("shop.alice.example.org", "tenant-alice/shop"),
+                ("api.bob.example.org", "tenant-bob/api"),
+            ] {
+                ready &= self.http.send(&Probe::https(host, "/")).await.backend() == Some(backend);
+            }
+            if ready || std::time::Instant::now() > deadline {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    async fn report(&self, attempts: &[(String, std::result::Result<(), String>)]) {
+        println!(
+            "\n--- Traffic through Traefik ({}:80/443, inside the demo's network namespace)",
+            netns::ADDRESS
+        );
+        for probe in [
+            Probe::https("www.example.org", "/"),
+            Probe::https("shop.alice.example.org", "/"),
+            Probe::https("dashboard.example.org", "/"),
+            Probe::https("api.bob.example.org", "/"),
+            Probe::https("app.test.example.org", "/"),
+            Probe::http("www.example.org", "/"),
+        ] {
+            println!("  {:<40} {}", probe.url(), self.http.send(&probe).await.summary());
+        }
+        println!("\n--- Hijack attempts: admission verdict, then what a request for the target name gets");
+        for (what, outcome) in attempts {
+            let verdict = if outcome.is_ok() { "ALLOW" } else { "DENY " };
+            let target = attempt_target(what);
+            let got = self.http.send(&Probe::https(target, "/")).await;
+            println!("  {verdict}  {what}\n         https://{target}/ -> {}", got.summary());
+        }
+    }
+}
+
+/// The name each demo hijack attempt goes after.
+fn attempt_target(what: &str) -> &'static str {
+    if what.contains("shop.alice") {
+        "shop.alice.example.org"
+    } else if what.contains("without hostnames") || what.contains("listener") {
+        "anything.example.org"
+    } else if what.contains("app.test") {
+        "app.test.example.org"
+    } else {
+        "www.example.org"
+    }
 }

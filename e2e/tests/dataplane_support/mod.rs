@@ -1,0 +1,461 @@
+//! The world of the data-plane suite: one control plane, Traefik, the controller in-process, the
+//! tenants' backends and routes, a test CA issuing what the Certificates ask for, and a probe table.
+#![allow(dead_code)]
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use k8s_openapi::api::core::v1::Namespace;
+use kube::Client;
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
+use serde_json::{Value, json};
+use tgw_core::keys::{ACME_CHALLENGE_NAMESPACE, LABEL_GATEWAY, LABEL_HOST};
+use tgw_e2e::TestCluster;
+use tgw_e2e::dataplane::client::Client as Http;
+use tgw_e2e::dataplane::traefik::{CONTROLLER_NAME as TRAEFIK_CONTROLLER, GATEWAY_CLASS};
+use tgw_e2e::dataplane::{Backend, Outcome, Probe, TestCa, Traefik, issuance, netns};
+
+use crate::controller_support::{self as cs, GW, Running};
+
+pub const ROOT: &str = "tenant-root";
+pub const APEX: &str = "example.org";
+/// Inheriting child of root (own host label, root's Gateway).
+pub const ALICE: &str = "tenant-alice";
+/// Another inheriting child of root: the sibling that attacks Alice.
+pub const BOB: &str = "tenant-bob";
+/// A child of root with its own DNS-01 TenantGateway.
+pub const CAROL: &str = "tenant-carol";
+/// A tenant not attached to root's Gateway.
+pub const MALLORY: &str = "tenant-mallory";
+/// A platform namespace attached to root's Gateway.
+pub const DASHBOARD: &str = "cozy-dashboard";
+pub const ACME: &str = ACME_CHALLENGE_NAMESPACE;
+
+/// Requests per probe: every one must meet the expectation ("keeps everything").
+pub const REPEAT: usize = 3;
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub fn host(name: &str) -> String {
+    format!("{name}.{APEX}")
+}
+
+/// What a probe must see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expect {
+    /// Backend `identity` answers 200; over HTTPS with a certificate from the suite's issuance that
+    /// verifies for the name.
+    Served(String),
+    /// Some backend of namespace `ns` answers 200, as for [`Expect::Served`]: a tenant's own routes
+    /// competing for its own name (Traefik does not break ties between identical matches by age).
+    ServedByTenant(String),
+    /// Backend `identity` answers through TLS passthrough, with the certificate the backend holds.
+    Passthrough(String),
+    /// The gateway redirects to this location; no backend is involved.
+    Redirect(String),
+    /// No backend answers at all (404 from the gateway, refused connection or failed handshake).
+    NoBackend,
+}
+
+pub fn served(identity: &str) -> Expect {
+    Expect::Served(identity.to_owned())
+}
+
+impl Expect {
+    /// `Err(why)` when the outcome does not meet the expectation.
+    pub fn check(&self, probe: &Probe, outcome: &Outcome) -> Result<(), String> {
+        let got = outcome.summary();
+        let fail = |what: &str| Err(format!("{}: expected {what}, got {got}", probe.url()));
+        match self {
+            Expect::Served(id) => {
+                if outcome.status() != Some(200) || outcome.backend() != Some(id) {
+                    return fail(&format!("200 from backend {id}"));
+                }
+                match (probe.scheme, outcome.cert()) {
+                    (tgw_e2e::dataplane::Scheme::Http, _) => Ok(()),
+                    (_, Some(c)) if c.verified.is_ok() && c.description.starts_with("Secret ") => Ok(()),
+                    _ => fail(&format!(
+                        "200 from backend {id} with a certificate for the name issued to a Secret"
+                    )),
+                }
+            }
+            Expect::ServedByTenant(ns) => {
+                let own = outcome.backend().is_some_and(|b| b.starts_with(&format!("{ns}/")));
+                let cert_ok = probe.scheme == tgw_e2e::dataplane::Scheme::Http
+                    || outcome
+                        .cert()
+                        .is_some_and(|c| c.verified.is_ok() && c.description.starts_with("Secret "));
+                if outcome.status() == Some(200) && own && cert_ok {
+                    Ok(())
+                } else {
+                    fail(&format!("200 from a backend of {ns} with a certificate for the name"))
+                }
+            }
+            Expect::Passthrough(id) => {
+                let cert_ok = outcome
+                    .cert()
+                    .is_some_and(|c| c.verified.is_ok() && c.description.starts_with("backend "));
+                if outcome.status() == Some(200) && outcome.backend() == Some(id) && cert_ok {
+                    Ok(())
+                } else {
+                    fail(&format!("200 from backend {id} with the backend's own certificate"))
+                }
+            }
+            Expect::Redirect(location) => match outcome {
+                Outcome::Answered {
+                    status: 301 | 302 | 307 | 308,
+                    backend: None,
+                    location: Some(l),
+                    ..
+                } if l == location => Ok(()),
+                _ => fail(&format!("a redirect to {location}")),
+            },
+            Expect::NoBackend => match outcome.backend() {
+                None => Ok(()),
+                Some(_) => fail("no backend to answer"),
+            },
+        }
+    }
+}
+
+/// One line per request, for logs and the report.
+pub type Observations = Vec<String>;
+
+/// Sends every probe [`REPEAT`] times; returns the observations and the failures.
+pub async fn run_table(http: &Http, table: &[(Probe, Expect)]) -> (Observations, Vec<String>) {
+    let mut seen = Vec::new();
+    let mut failures = Vec::new();
+    for (probe, expect) in table {
+        for _ in 0..REPEAT {
+            let outcome = http.send(probe).await;
+            seen.push(format!("{:<55} {}", probe.url(), outcome.summary()));
+            if let Err(e) = expect.check(probe, &outcome) {
+                failures.push(e);
+                break;
+            }
+        }
+    }
+    (seen, failures)
+}
+
+/// Fails listing every probe that did not meet its expectation.
+pub async fn assert_table(http: &Http, what: &str, table: &[(Probe, Expect)]) -> Result<()> {
+    let (seen, failures) = run_table(http, table).await;
+    for line in &seen {
+        eprintln!("  [{what}] {line}");
+    }
+    if !failures.is_empty() {
+        bail!("{what}:\n  {}", failures.join("\n  "));
+    }
+    Ok(())
+}
+
+/// Retries the table until it passes (configuration still propagating) or the timeout.
+pub async fn await_table(http: &Http, what: &str, table: &[(Probe, Expect)]) -> Result<()> {
+    let deadline = Instant::now() + SETTLE_TIMEOUT;
+    loop {
+        let (_, failures) = run_table(http, table).await;
+        if failures.is_empty() {
+            return assert_table(http, what, table).await;
+        }
+        if Instant::now() > deadline {
+            return assert_table(http, what, table).await;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// [`baseline`] while `attacker` attacks: the attacker's own names may be answered by any of its
+/// own backends (its attack route competes with its own route there), everyone else's exactly.
+pub fn baseline_during_attack_by(attacker: &str) -> Vec<(Probe, Expect)> {
+    baseline()
+        .into_iter()
+        .map(|(probe, expect)| match expect {
+            Expect::Served(id) if id.starts_with(&format!("{attacker}/")) => {
+                (probe, Expect::ServedByTenant(attacker.to_owned()))
+            }
+            other => (probe, other),
+        })
+        .collect()
+}
+
+/// The probes every tenant's own traffic must pass, at any time.
+pub fn baseline() -> Vec<(Probe, Expect)> {
+    vec![
+        (Probe::https(&host("www"), "/"), served("tenant-root/www")),
+        (
+            Probe::https(&host("dashboard"), "/"),
+            served("cozy-dashboard/dashboard"),
+        ),
+        (Probe::https(&host("shop.alice"), "/cart"), served("tenant-alice/shop")),
+        (Probe::https(&host("blog.bob"), "/"), served("tenant-bob/blog")),
+        (Probe::https(&host("app.carol"), "/"), served("tenant-carol/app")),
+    ]
+}
+
+pub struct World {
+    pub cluster: TestCluster,
+    pub admin: Client,
+    pub traefik: Traefik,
+    pub controller: Option<Running>,
+    pub ca: TestCa,
+    pub http: Http,
+    pub backends: Vec<Backend>,
+    canary: u32,
+}
+
+fn route(ns: &str, name: &str, parent_ns: &str, hostnames: Option<&[String]>, backend: &str) -> Value {
+    let mut spec = json!({
+        "parentRefs": [{"name": "cozystack", "namespace": parent_ns}],
+        "rules": [{"backendRefs": [{"name": backend, "port": 80}]}],
+    });
+    if let Some(h) = hostnames {
+        spec["hostnames"] = json!(h);
+    }
+    json!({
+        "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": spec,
+    })
+}
+
+/// An HTTPRoute `ns/name` to `parent_ns/cozystack` for `hostnames` (None: no hostnames field),
+/// backed by Service `backend`.
+pub fn http_route(ns: &str, name: &str, parent_ns: &str, hostnames: Option<&[String]>, backend: &str) -> Value {
+    route(ns, name, parent_ns, hostnames, backend)
+}
+
+/// The ACME HTTP-01 solver route as cert-manager's gateway solver writes it: in the challenge
+/// namespace, on the `http` listener, for the token path only.
+pub fn acme_route(name: &str, hostname: &str, token: &str) -> Value {
+    json!({
+        "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+        "metadata": {"name": name, "namespace": ACME},
+        "spec": {
+            "parentRefs": [{"name": "cozystack", "namespace": ROOT, "sectionName": "http"}],
+            "hostnames": [hostname],
+            "rules": [{
+                "matches": [{"path": {"type": "Exact", "value": format!("/.well-known/acme-challenge/{token}")}}],
+                "backendRefs": [{"name": "solver", "port": 80}],
+            }],
+        },
+    })
+}
+
+impl World {
+    pub async fn start(traefik_bin: &std::path::Path) -> Result<World> {
+        let (cluster, admin) = cs::cluster().await?;
+        for (ns, labels) in [
+            (ROOT, json!({LABEL_HOST: APEX})),
+            (ALICE, json!({LABEL_HOST: host("alice"), LABEL_GATEWAY: ROOT})),
+            (BOB, json!({LABEL_HOST: host("bob"), LABEL_GATEWAY: ROOT})),
+            (CAROL, json!({LABEL_HOST: host("carol")})),
+            (MALLORY, json!({LABEL_HOST: host("mallory")})),
+            (DASHBOARD, json!({LABEL_GATEWAY: ROOT})),
+            (ACME, json!({})),
+        ] {
+            let obj: Namespace = serde_json::from_value(json!({"metadata": {"name": ns, "labels": labels}}))?;
+            Api::<Namespace>::all(admin.clone())
+                .patch(ns, &PatchParams::apply(cs::MANAGER).force(), &Patch::Apply(&obj))
+                .await
+                .with_context(|| format!("namespace {ns}"))?;
+        }
+
+        let ca = TestCa::new()?;
+        let address = netns::ADDRESS;
+        let mut backends = Vec::new();
+        for (ns, svc) in [
+            (ROOT, "www"),
+            (DASHBOARD, "dashboard"),
+            (ALICE, "shop"),
+            (BOB, "blog"),
+            (CAROL, "app"),
+            (ACME, "solver"),
+            (BOB, "thief"),
+            (MALLORY, "thief"),
+        ] {
+            let b = Backend::http(address, &format!("{ns}/{svc}")).await?;
+            b.publish(&admin, ns, svc, 80, address).await?;
+            backends.push(b);
+        }
+        // The passthrough backend holds its own certificate (not from any Certificate object).
+        let api_cert = ca.issue("backend tenant-root/api", &[host("api")])?;
+        let api = Backend::https(address, "tenant-root/api", &api_cert).await?;
+        api.publish(&admin, ROOT, "api", 443, address).await?;
+        backends.push(api);
+
+        for r in [
+            route(ROOT, "www", ROOT, Some(&[host("www")]), "www"),
+            route(DASHBOARD, "dashboard", ROOT, Some(&[host("dashboard")]), "dashboard"),
+            route(ALICE, "shop", ROOT, Some(&[host("shop.alice")]), "shop"),
+            route(BOB, "blog", ROOT, Some(&[host("blog.bob")]), "blog"),
+            route(CAROL, "app", CAROL, Some(&[host("app.carol")]), "app"),
+            acme_route("challenge", &host("www"), "token-1"),
+            json!({
+                "apiVersion": "gateway.networking.k8s.io/v1", "kind": "TLSRoute",
+                "metadata": {"name": "api", "namespace": ROOT},
+                "spec": {
+                    "parentRefs": [{"name": "cozystack", "namespace": ROOT, "sectionName": "tls-api"}],
+                    "hostnames": [host("api")],
+                    "rules": [{"backendRefs": [{"name": "api", "port": 443}]}],
+                },
+            }),
+        ] {
+            cs::apply(&admin, GW, r).await?;
+        }
+        cs::apply_tgw(
+            &admin,
+            ROOT,
+            json!({"apex": APEX, "gatewayClassName": GATEWAY_CLASS, "tlsPassthroughServices": ["api"]}),
+        )
+        .await?;
+        cs::apply_tgw(
+            &admin,
+            CAROL,
+            json!({"apex": host("carol"), "gatewayClassName": GATEWAY_CLASS, "certMode": "dns01",
+                   "issuerName": "letsencrypt-stage",
+                   "dns01": {"provider": "cloudflare", "cloudflare": {"apiTokenSecretRef": {"name": "cf", "key": "token"}}}}),
+        )
+        .await?;
+
+        let traefik = Traefik::start(
+            traefik_bin,
+            cluster.kubeconfig_path(),
+            &admin,
+            cluster.state_dir(),
+            address,
+        )
+        .await?;
+        eprintln!("tgw-e2e: traefik log {}", traefik.log_path().display());
+        let controller = cs::start_controller(admin.clone()).await;
+        let http = Http::new(address, ca.roots()?, ca.book());
+        Ok(World {
+            cluster,
+            admin,
+            traefik,
+            controller: Some(controller),
+            ca,
+            http,
+            backends,
+            canary: 0,
+        })
+    }
+
+    pub async fn apply(&self, obj: Value) -> Result<()> {
+        cs::apply(&self.admin, GW, obj).await.map(|_| ())
+    }
+
+    pub async fn delete_route(&self, kind: &str, ns: &str, name: &str) -> Result<()> {
+        cs::dynapi(&self.admin, GW, kind, ns)
+            .await?
+            .delete(name, &DeleteParams::default())
+            .await
+            .with_context(|| format!("deleting {kind} {ns}/{name}"))?;
+        Ok(())
+    }
+
+    /// Issues every Certificate's Secret the controllers asked for (see `issuance`).
+    pub async fn issue_certificates(&self) -> Result<usize> {
+        issuance::issue_certificates(&self.admin, &self.ca, &[ROOT, CAROL]).await
+    }
+
+    /// Waits until the controller's output has settled, every Certificate has its Secret, Traefik
+    /// has accepted the latest generation of both Gateways, and a fresh canary route on port 80
+    /// answers: Traefik builds its configuration from everything it has seen, so once the canary
+    /// (written last) is live, so is every object written before it.
+    pub async fn settle(&mut self) -> Result<()> {
+        let deadline = Instant::now() + SETTLE_TIMEOUT;
+        let mut quiet = 0;
+        while quiet < 3 {
+            self.traefik.ensure_running()?;
+            if Instant::now() > deadline {
+                bail!("the data plane did not settle in {SETTLE_TIMEOUT:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let issued = self.issue_certificates().await?;
+            let accepted = self.gateway_accepted(ROOT).await? && self.gateway_accepted(CAROL).await?;
+            quiet = if issued == 0 && accepted { quiet + 1 } else { 0 };
+        }
+        self.canary += 1;
+        let token = format!("canary-{}", self.canary);
+        self.apply(acme_route(&token, &host("www"), &token)).await?;
+        let probe = Probe::http(&host("www"), &format!("/.well-known/acme-challenge/{token}"));
+        let expect = served("cozy-cert-manager/solver");
+        loop {
+            let outcome = self.http.send(&probe).await;
+            if expect.check(&probe, &outcome).is_ok() {
+                break;
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "canary {} never answered: {}; traefik log:\n{}",
+                    probe.url(),
+                    outcome.summary(),
+                    self.traefik.log_tail(20)
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        self.delete_route("HTTPRoute", ACME, &token).await
+    }
+
+    /// Traefik has written Accepted for the Gateway's current generation.
+    async fn gateway_accepted(&self, ns: &str) -> Result<bool> {
+        let Some(gw) = cs::get(&self.admin, GW, "Gateway", ns, "cozystack").await? else {
+            return Ok(false);
+        };
+        let generation = gw.metadata.generation.unwrap_or_default();
+        Ok(gw.data["status"]["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| c["type"] == "Accepted" && c["observedGeneration"] == generation))
+    }
+
+    pub async fn gateway(&self, ns: &str) -> Result<DynamicObject> {
+        cs::get(&self.admin, GW, "Gateway", ns, "cozystack")
+            .await?
+            .with_context(|| format!("no Gateway {ns}/cozystack"))
+    }
+
+    /// Traefik's own status entries on a route: (parent, condition type, status, reason).
+    pub async fn traefik_status(&self, kind: &str, ns: &str, name: &str) -> Result<Vec<String>> {
+        let r = cs::get(&self.admin, GW, kind, ns, name)
+            .await?
+            .with_context(|| format!("no {kind} {ns}/{name}"))?;
+        Ok(r.data["status"]["parents"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p["controllerName"] == TRAEFIK_CONTROLLER)
+            .flat_map(|p| {
+                let parent = format!(
+                    "{}/{}",
+                    p["parentRef"]["namespace"].as_str().unwrap_or(ns),
+                    p["parentRef"]["name"].as_str().unwrap_or("")
+                );
+                p["conditions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(move |c| {
+                        format!(
+                            "{parent} {}={} ({})",
+                            c["type"].as_str().unwrap_or(""),
+                            c["status"].as_str().unwrap_or(""),
+                            c["reason"].as_str().unwrap_or("")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect())
+    }
+
+    pub async fn restart_controller(&mut self) -> Result<()> {
+        if let Some(c) = self.controller.take() {
+            let took = c.stop().await?;
+            eprintln!("tgw-e2e: controller stopped in {took:?}");
+        }
+        self.controller = Some(cs::start_controller(self.admin.clone()).await);
+        Ok(())
+    }
+}
