@@ -60,6 +60,12 @@ async fn dataplane_suite() -> Result<()> {
         .case("2 port 80: redirect and ACME challenge", port_80(&mut world))
         .await;
     report
+        .case(
+            "2b an unpinned owner-namespace route is served in plaintext and reported (gap 13)",
+            unpinned_owner_route(&mut world),
+        )
+        .await;
+    report
         .case("3a route in a non-attached namespace", non_attached(&mut world))
         .await;
     report
@@ -165,6 +171,44 @@ async fn port_80(w: &mut World) -> Result<()> {
         ),
     ];
     await_table(&w.http, "port 80", &table).await
+}
+
+/// Case 2b: Cozystack gap 13, reported not closed (docs/architecture.md): a route in the owner
+/// namespace whose parentRef pins neither port nor sectionName also attaches to the `http`
+/// listener, and its exact hostname outranks the redirect's `*.<apex>`, so it is served in
+/// plaintext. The controller says so: `PlaintextIsolated=False` names the route. If this case
+/// starts failing because the name redirects, the gap got closed: update the docs.
+async fn unpinned_owner_route(w: &mut World) -> Result<()> {
+    let plain = host("plain");
+    w.apply(http_route(
+        ROOT,
+        "plain",
+        ROOT,
+        Some(std::slice::from_ref(&plain)),
+        "www",
+    ))
+    .await?;
+    w.settle().await?;
+    let table = vec![(Probe::http(&plain, "/"), served("tenant-root/www"))];
+    let traffic = await_table(&w.http, "unpinned owner route on port 80", &table).await;
+    let t: tgw_core::tenantgateway::TenantGateway =
+        kube::Api::namespaced(w.admin.clone(), ROOT).get("cozystack").await?;
+    let reported = t
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|cs| {
+            cs.iter()
+                .find(|c| c.type_ == tgw_core::conditions::types::PLAINTEXT_ISOLATED)
+        })
+        .map(|c| (c.status.as_str().to_owned(), c.message.clone()));
+    w.delete_route("HTTPRoute", ROOT, "plain").await?;
+    w.settle().await?;
+    traffic?;
+    match reported {
+        Some((status, msg)) if status == "False" && msg.contains("tenant-root/plain") => Ok(()),
+        other => bail!("PlaintextIsolated does not report tenant-root/plain: {other:?}"),
+    }
 }
 
 /// Applies the attack, lets everything settle, checks the victims' traffic and the attack's own

@@ -218,6 +218,15 @@ fn route(ns: &str, name: &str, parent_ns: &str, hostnames: Option<&[String]>, ba
     })
 }
 
+/// A route of the Gateway's own (owner) namespace, pinned to port 443 as docs/architecture.md
+/// asks: an unpinned one also attaches to the plaintext `http` listener (Cozystack gap 13, which
+/// the controller reports but cannot close; see case 2b).
+pub fn owner_route(ns: &str, name: &str, hostnames: &[String], backend: &str) -> Value {
+    let mut r = route(ns, name, ns, Some(hostnames), backend);
+    r["spec"]["parentRefs"][0]["port"] = json!(443);
+    r
+}
+
 /// An HTTPRoute `ns/name` to `parent_ns/cozystack` for `hostnames` (None: no hostnames field),
 /// backed by Service `backend`.
 pub fn http_route(ns: &str, name: &str, parent_ns: &str, hostnames: Option<&[String]>, backend: &str) -> Value {
@@ -284,11 +293,11 @@ impl World {
         backends.push(api);
 
         for r in [
-            route(ROOT, "www", ROOT, Some(&[host("www")]), "www"),
+            owner_route(ROOT, "www", &[host("www")], "www"),
             route(DASHBOARD, "dashboard", ROOT, Some(&[host("dashboard")]), "dashboard"),
             route(ALICE, "shop", ROOT, Some(&[host("shop.alice")]), "shop"),
             route(BOB, "blog", ROOT, Some(&[host("blog.bob")]), "blog"),
-            route(CAROL, "app", CAROL, Some(&[host("app.carol")]), "app"),
+            owner_route(CAROL, "app", &[host("app.carol")], "app"),
             acme_route("challenge", &host("www"), "token-1"),
             json!({
                 "apiVersion": "gateway.networking.k8s.io/v1", "kind": "TLSRoute",
