@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{Api, ListParams, Patch, PatchParams};
+use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
 use serde_json::{Value, json};
@@ -23,6 +23,7 @@ use tgw_core::tgw_status::{StatusInput, compute};
 
 use crate::apply::{self, delete_if_owned, ensure, owned_by};
 use crate::context::Context;
+use crate::index::echo_key;
 use crate::{Error, Result, snapshot};
 
 fn now() -> String {
@@ -88,8 +89,8 @@ async fn reconcile_one(tgw: Arc<TenantGateway>, ctx: Arc<Context>) -> Result<Act
     }
 
     let mut errors: Vec<(&'static str, String)> = Vec::new();
-    let mut namespaces = snapshot::namespaces(&ctx);
-    let routes = snapshot::routes(&ctx);
+    let mut namespaces = snapshot::namespaces(&ctx, &t);
+    let routes = snapshot::routes(&ctx, &t);
 
     // 1. Namespace labels (before the attach set is computed, so both agree).
     let plan = attach::plan(&t, &namespaces, false);
@@ -206,8 +207,10 @@ async fn patch_namespaces(ctx: &Context, t: &TgwInput, plan: &AttachPlan, views:
             "labels": {LABEL_GATEWAY: t.meta.namespace},
             "annotations": {ANNOTATION_ATTACHED_BY: attach::writer(t)},
         }});
+        ctx.writing(echo_key::namespace(name), t);
         match api.patch(name, &PatchParams::default(), &Patch::Merge(patch)).await {
-            Ok(_) => {
+            Ok(written) => {
+                ctx.wrote_namespace(&written);
                 if let Some(v) = views.iter_mut().find(|v| &v.name == name) {
                     v.labels.insert(LABEL_GATEWAY.to_owned(), t.meta.namespace.clone());
                     v.annotations
@@ -215,6 +218,7 @@ async fn patch_namespaces(ctx: &Context, t: &TgwInput, plan: &AttachPlan, views:
                 }
             }
             Err(e) => {
+                ctx.write_failed(&echo_key::namespace(name));
                 first_err.get_or_insert(Error::kube("label", "namespace", "", name, e));
             }
         }
@@ -245,9 +249,15 @@ async fn unlabel(
     };
     let patch = json!({"metadata": {"labels": {LABEL_GATEWAY: label}, "annotations": {ANNOTATION_ATTACHED_BY: null}}});
     ctx.metrics.write();
-    api.patch(name, &PatchParams::default(), &Patch::Merge(patch))
+    ctx.writing(echo_key::namespace(name), t);
+    let written = api
+        .patch(name, &PatchParams::default(), &Patch::Merge(patch))
         .await
-        .map_err(|e| Error::kube("unlabel", "namespace", "", name, e))?;
+        .map_err(|e| {
+            ctx.write_failed(&echo_key::namespace(name));
+            Error::kube("unlabel", "namespace", "", name, e)
+        })?;
+    ctx.wrote_namespace(&written);
     if label.is_null() {
         v.labels.remove(LABEL_GATEWAY);
     }
@@ -280,16 +290,14 @@ async fn issuer(ctx: &Context, t: &TgwInput, d: &Decision) -> Result<Option<bool
 
 async fn certificates(ctx: &Context, t: &TgwInput, d: &Decision) -> Result<BTreeMap<String, bool>> {
     let ns = &t.meta.namespace;
-    let api = apply::api(ctx, &ctx.resources.certificate, ns);
-    let existing = api
-        .list(&ListParams::default())
-        .await
-        .map_err(|e| Error::kube("list", "certificate", ns, "*", e))?;
+    // From the owned-object cache: no LIST per reconcile.
+    let existing = ctx.owned_by(&ctx.resources.certificate, &t.meta.uid);
     let mut ready = BTreeMap::new();
     let mut first_err = None;
     for desired in &d.desired.certificates {
         let name = desired["metadata"]["name"].as_str().unwrap_or_default().to_owned();
-        let observed = existing.items.iter().find(|o| o.name_any() == name);
+        let observed = ctx.owned(&ctx.resources.certificate, ns, &name);
+        let observed = observed.as_ref();
         let result = match observed {
             Some(o) if !owned_by(o, &t.meta.uid) => Err(Error::Foreign {
                 kind: "certificate",
@@ -313,7 +321,7 @@ async fn certificates(ctx: &Context, t: &TgwInput, d: &Decision) -> Result<BTree
         }
     }
     // GC: certificates this TenantGateway controls that are no longer wanted (any mode).
-    for obj in &existing.items {
+    for obj in &existing {
         let name = obj.name_any();
         let managed = obj.labels().get(LABEL_MANAGED_BY).map(String::as_str) == Some(MANAGED_BY_VALUE);
         if managed
@@ -349,22 +357,22 @@ async fn route_statuses(
         let Some(merged) = merge_parents(parents, route, (&t.meta.namespace, &gw), controller, &ours, &now) else {
             continue;
         };
-        let Some(ar) = ctx
-            .routes
-            .iter()
-            .find(|(k, _, _)| *k == route.id.kind)
-            .map(|(_, ar, _)| ar)
-        else {
+        let Some(ar) = ctx.route_resource(route.id.kind) else {
             continue;
         };
         let api = apply::api(ctx, ar, &route.id.namespace);
         ctx.metrics.write();
         let patch = json!({"metadata": {"resourceVersion": rv}, "status": {"parents": merged}});
-        if let Err(e) = api
+        ctx.writing(echo_key::route(&route.id), t);
+        match api
             .patch_status(&route.id.name, &PatchParams::default(), &Patch::Merge(patch))
             .await
         {
-            failures.push(format!("update status of {}: {e}", route.id));
+            Ok(written) => ctx.wrote_route(route.id.kind, &written),
+            Err(e) => {
+                ctx.write_failed(&echo_key::route(&route.id));
+                failures.push(format!("update status of {}: {e}", route.id));
+            }
         }
     }
     if failures.is_empty() {
@@ -376,10 +384,10 @@ async fn route_statuses(
 
 /// Finalizer work: remove the labels/annotations and route-status entries this TenantGateway wrote.
 async fn cleanup(ctx: &Context, t: &TgwInput) -> Result<()> {
-    let mut namespaces = snapshot::namespaces(ctx);
+    let mut namespaces = snapshot::namespaces(ctx, t);
     let plan = attach::plan(t, &namespaces, true);
     patch_namespaces(ctx, t, &plan, &mut namespaces).await?;
-    let routes = snapshot::routes(ctx);
+    let routes = snapshot::routes(ctx, t);
     route_statuses(ctx, t, &routes, None).await.map_err(Error::Other)?;
     Ok(())
 }
