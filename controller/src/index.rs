@@ -607,24 +607,24 @@ mod tests {
         // by gateway label value
         assert_eq!(
             ix.namespace_apply(nsv("tenant-a", Some("tenant-root"), None), None),
-            [root.clone()]
+            vec![root.clone()]
         );
         // by annotation, both forms
         assert_eq!(
             ix.namespace_apply(nsv("tenant-b", None, Some("tenant-root/cozystack")), None),
-            [root.clone()]
+            vec![root.clone()]
         );
         assert_eq!(
             ix.namespace_apply(nsv("tenant-c", None, Some("tenant-root")), None),
-            [root.clone()]
+            vec![root.clone()]
         );
         // listed in attachedNamespaces
         assert_eq!(
             ix.namespace_apply(nsv("tenant-listed", None, None), None),
-            [root.clone()]
+            vec![root.clone()]
         );
         // its own namespace
-        assert_eq!(ix.namespace_apply(nsv("tenant-root", None, None), None), [root.clone()]);
+        assert_eq!(ix.namespace_apply(nsv("tenant-root", None, None), None), vec![root.clone()]);
         // unrelated
         assert!(ix.namespace_apply(nsv("tenant-z", None, None), None).is_empty());
         // relabelled from root to other: both hear of it
@@ -718,7 +718,7 @@ mod tests {
         let root = k("tenant-root", "cozystack");
         assert_eq!(
             ix.owned_apply(owned_obj("Certificate", "c1", 1, "u1", json!({})), false),
-            [root.clone()]
+            vec![root.clone()]
         );
         ix.owned_apply(owned_obj("Certificate", "c2", 2, "u1", json!({})), false);
         ix.owned_apply(owned_obj("Issuer", "i", 3, "u1", json!({})), false);
@@ -731,7 +731,7 @@ mod tests {
         let ready = json!({"conditions": [{"type": "Ready", "status": "True"}]});
         assert_eq!(
             ix.owned_apply(owned_obj("Certificate", "c1", 5, "u1", ready.clone()), false),
-            [root.clone()]
+            vec![root.clone()]
         );
         assert!(
             ix.owned_apply(owned_obj("Certificate", "c1", 5, "u1", ready), false)

@@ -7,7 +7,7 @@
 //! Converged means: the controller's write counter has not moved for `QUIET_CONFIRM`, and a full
 //! read shows every TenantGateway with `status.observedGeneration` current and a Ready condition
 //! of that generation (False/GatewayNotProgrammed is expected: no Gateway implementation runs),
-//! every Gateway with its 2 + routes listeners, and every route with our Accepted=True entry. The
+//! every Gateway with its 1 + routes listeners (`http` and one per hostname), and every route with our Accepted=True entry. The
 //! converge time is the moment of the last write before that.
 //!
 //! Printed per N: converge time, writes (API server `apiserver_request_total` for
@@ -326,7 +326,7 @@ async fn state_converged(admin: &Client, n: usize, routes: usize) -> anyhow::Res
     let full = gws
         .items
         .iter()
-        .filter(|g| g.data["spec"]["listeners"].as_array().map_or(0, Vec::len) == routes + 2)
+        .filter(|g| g.data["spec"]["listeners"].as_array().map_or(0, Vec::len) == routes + 1)
         .count();
     if full < n {
         eprintln!("  {full}/{n} Gateways complete");
