@@ -76,16 +76,12 @@ impl Context {
 
     /// A cached owned object (Gateway, Issuer, Certificate, redirect route) of kind `ar`.
     pub fn owned(&self, ar: &ApiResource, ns: &str, name: &str) -> Option<DynamicObject> {
-        self.read().owned_get(&ar.kind, ns, name).map(|o| (*o).clone())
+        self.read().owned_get(&ar.kind, ns, name)
     }
 
     /// Cached objects of kind `ar` controlled by the TenantGateway with `uid`.
     pub fn owned_by(&self, ar: &ApiResource, uid: &str) -> Vec<DynamicObject> {
-        self.read()
-            .owned_by(&ar.kind, uid)
-            .into_iter()
-            .map(|o| (*o).clone())
-            .collect()
+        self.read().owned_by(&ar.kind, uid)
     }
 
     /// A write of `t` to object `key` ([`crate::index::echo_key`]) is about to be sent; its watch

@@ -6,7 +6,7 @@ use kube::core::DynamicObject;
 use tgw_core::keys::{LABEL_MANAGED_BY, MANAGED_BY_VALUE, TGW_KIND};
 use tgw_core::snapshot::NamespaceView;
 
-use crate::slim::RouteEntry;
+use crate::slim::{OwnedEntry, RouteEntry};
 
 /// A route event matters when the route appears or disappears, its spec as the decisions read it
 /// changes (hostnames, parentRefs, generation), or the set of Gateways it concerns changes.
@@ -60,11 +60,9 @@ pub fn tenantgateway_key(obj: &DynamicObject) -> (i64, bool) {
 /// Programmed/listeners, cert-manager Ready). The start of a deletion does not: the Delete event
 /// that ends it does (and our own garbage collection, which deletes with the default propagation,
 /// would otherwise come back as a reconcile when the API server adds its orphan finalizer).
-pub fn owned_changed(old: Option<&DynamicObject>, new: Option<&DynamicObject>) -> bool {
+pub fn owned_changed(old: Option<&OwnedEntry>, new: Option<&OwnedEntry>) -> bool {
     match (old, new) {
-        (Some(o), Some(n)) => {
-            o.metadata.generation != n.metadata.generation || o.data.get("status") != n.data.get("status")
-        }
+        (Some(o), Some(n)) => o.generation != n.generation || o.status != n.status,
         (None, None) => false,
         _ => true,
     }
@@ -185,6 +183,9 @@ mod tests {
 
     #[test]
     fn an_owned_object_matters_on_spec_status_and_existence() {
+        let e = |o: &DynamicObject| OwnedEntry::new(o);
+        let owned_changed =
+            |a: Option<&DynamicObject>, b: Option<&DynamicObject>| owned_changed(a.map(e).as_ref(), b.map(e).as_ref());
         let a = dynobj(1, json!({}));
         assert!(
             !owned_changed(Some(&a), Some(&a.clone())),

@@ -15,11 +15,11 @@ use std::sync::Arc;
 
 use kube::ResourceExt;
 use kube::core::DynamicObject;
-use tgw_core::keys::{ANNOTATION_ATTACHED_BY, LABEL_GATEWAY, TGW_KIND};
+use tgw_core::keys::{ANNOTATION_ATTACHED_BY, LABEL_GATEWAY};
 use tgw_core::snapshot::{NamespaceView, RouteId};
 
 use crate::filters;
-use crate::slim::{GatewayKey, RouteEntry};
+use crate::slim::{GatewayKey, OwnedEntry, RouteEntry};
 
 /// A TenantGateway named by `(namespace, name)`.
 pub type TgwKey = (String, String);
@@ -79,7 +79,7 @@ pub struct Index {
     tgw_attached: HashMap<TgwKey, Vec<String>>,
     tgws_by_attached: HashMap<String, BTreeSet<TgwKey>>,
     tgw_trigger: HashMap<TgwKey, (i64, bool)>,
-    owned: HashMap<OwnedKey, Arc<DynamicObject>>,
+    owned: HashMap<OwnedKey, Arc<OwnedEntry>>,
     owned_by_owner: HashMap<String, BTreeSet<OwnedKey>>,
     /// Our writes by object ([`echo_key`]): their watch echo is no reason to reconcile the writer.
     echoes: HashMap<String, Echo>,
@@ -98,15 +98,9 @@ fn del<K: std::hash::Hash + Eq, V: Ord>(m: &mut HashMap<K, BTreeSet<V>>, k: &K, 
     }
 }
 
-/// Our owner of an owned object: its controller ownerRef of kind TenantGateway.
-fn owner(obj: &DynamicObject) -> Option<(TgwKey, String)> {
-    let o = obj
-        .metadata
-        .owner_references
-        .iter()
-        .flatten()
-        .find(|o| o.controller == Some(true) && o.kind == TGW_KIND)?;
-    Some(((obj.namespace().unwrap_or_default(), o.name.clone()), o.uid.clone()))
+/// Our owner of an owned object (its controller ownerRef of kind TenantGateway) and its uid.
+fn owner(e: &OwnedEntry) -> Option<(TgwKey, String)> {
+    e.owner.clone()
 }
 
 impl Index {
@@ -378,25 +372,24 @@ impl Index {
     pub fn owned_apply(&mut self, obj: DynamicObject, own: bool) -> Vec<TgwKey> {
         let kind = obj.types.as_ref().map(|t| t.kind.clone()).unwrap_or_default();
         let key: OwnedKey = (kind, obj.namespace().unwrap_or_default(), obj.name_any());
+        let new = OwnedEntry::new(&obj);
+        drop(obj);
         let old = self.owned.get(&key).cloned();
         if let Some(o) = &old {
-            if !newer_or_same(
-                &o.resource_version().unwrap_or_default(),
-                &obj.resource_version().unwrap_or_default(),
-            ) {
+            if !newer_or_same(&o.resource_version, &new.resource_version) {
                 return Vec::new();
             }
             if let Some((_, uid)) = owner(o) {
                 del(&mut self.owned_by_owner, &uid, &key);
             }
         }
-        let changed = filters::owned_changed(old.as_deref(), Some(&obj));
+        let changed = filters::owned_changed(old.as_deref(), Some(&new));
         let mut targets: BTreeSet<TgwKey> = old.as_deref().and_then(owner).map(|(k, _)| k).into_iter().collect();
-        if let Some((tgw, uid)) = owner(&obj) {
+        if let Some((tgw, uid)) = owner(&new) {
             add(&mut self.owned_by_owner, uid, key.clone());
             targets.insert(tgw);
         }
-        self.owned.insert(key, Arc::new(obj));
+        self.owned.insert(key, Arc::new(new));
         if changed && !own {
             targets.into_iter().collect()
         } else {
@@ -421,20 +414,20 @@ impl Index {
         self.owned.keys().filter(|k| k.0 == kind).cloned().collect()
     }
 
-    pub fn owned_get(&self, kind: &str, ns: &str, name: &str) -> Option<Arc<DynamicObject>> {
+    pub fn owned_get(&self, kind: &str, ns: &str, name: &str) -> Option<DynamicObject> {
         self.owned
             .get(&(kind.to_owned(), ns.to_owned(), name.to_owned()))
-            .cloned()
+            .and_then(|e| e.object())
     }
 
     /// Objects of `kind` whose controller owner has `uid`.
-    pub fn owned_by(&self, kind: &str, uid: &str) -> Vec<Arc<DynamicObject>> {
+    pub fn owned_by(&self, kind: &str, uid: &str) -> Vec<DynamicObject> {
         self.owned_by_owner
             .get(uid)
             .into_iter()
             .flatten()
             .filter(|k| k.0 == kind)
-            .filter_map(|k| self.owned.get(k).cloned())
+            .filter_map(|k| self.owned.get(k).and_then(|e| e.object()))
             .collect()
     }
 
@@ -624,7 +617,10 @@ mod tests {
             vec![root.clone()]
         );
         // its own namespace
-        assert_eq!(ix.namespace_apply(nsv("tenant-root", None, None), None), vec![root.clone()]);
+        assert_eq!(
+            ix.namespace_apply(nsv("tenant-root", None, None), None),
+            vec![root.clone()]
+        );
         // unrelated
         assert!(ix.namespace_apply(nsv("tenant-z", None, None), None).is_empty());
         // relabelled from root to other: both hear of it
@@ -701,7 +697,7 @@ mod tests {
         obj.metadata.uid = Some(format!("{name}-uid"));
         obj.metadata.owner_references = Some(vec![OwnerReference {
             api_version: "gateway.cozystack.io/v1alpha1".into(),
-            kind: TGW_KIND.into(),
+            kind: tgw_core::keys::TGW_KIND.into(),
             name: "cozystack".into(),
             uid: uid.into(),
             controller: Some(true),

@@ -40,11 +40,61 @@ pub fn namespace(meta: &ObjectMeta) -> NamespaceView {
 #[derive(Clone, Debug, PartialEq)]
 pub struct RouteEntry {
     pub view: RouteView,
-    pub parents: Vec<Value>,
+    /// `status.parents` as compact JSON (parsed only by the reconcile of a Gateway it names).
+    pub parents_json: Box<str>,
     pub resource_version: String,
     /// Gateways named by a spec parentRef or by one of our `status.parents` entries (so a
     /// removed parentRef still reaches the Gateway that must prune its entry).
     pub gateways: BTreeSet<GatewayKey>,
+}
+
+impl RouteEntry {
+    /// The raw `status.parents` entries.
+    pub fn parents(&self) -> Vec<Value> {
+        serde_json::from_str(&self.parents_json).unwrap_or_default()
+    }
+}
+
+/// An owned object as cached: the slimmed object as compact JSON (a fraction of the memory of a
+/// parsed `DynamicObject`; the write path parses the few it reads), and what the index and the
+/// filters need: resourceVersion, generation, status (compact JSON, for change detection) and
+/// the controlling TenantGateway with its uid.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OwnedEntry {
+    json: Box<str>,
+    pub resource_version: String,
+    pub generation: Option<i64>,
+    pub status: Box<str>,
+    pub owner: Option<((String, String), String)>,
+}
+
+impl OwnedEntry {
+    pub fn new(obj: &DynamicObject) -> OwnedEntry {
+        let owner = obj
+            .metadata
+            .owner_references
+            .iter()
+            .flatten()
+            .find(|o| o.controller == Some(true) && o.kind == tgw_core::keys::TGW_KIND)
+            .map(|o| ((obj.namespace().unwrap_or_default(), o.name.clone()), o.uid.clone()));
+        OwnedEntry {
+            json: serde_json::to_string(obj).unwrap_or_default().into_boxed_str(),
+            resource_version: obj.resource_version().unwrap_or_default(),
+            generation: obj.metadata.generation,
+            status: obj
+                .data
+                .get("status")
+                .map(Value::to_string)
+                .unwrap_or_default()
+                .into_boxed_str(),
+            owner,
+        }
+    }
+
+    /// The cached object.
+    pub fn object(&self) -> Option<DynamicObject> {
+        serde_json::from_str(&self.json).ok()
+    }
 }
 
 /// Whether a parentRef names a Gateway of the Gateway API group (defaults applied).
@@ -87,7 +137,7 @@ pub fn route(kind: RouteKind, obj: &DynamicObject, controller: &str) -> RouteEnt
         .collect();
     RouteEntry {
         view,
-        parents,
+        parents_json: Value::Array(parents).to_string().into_boxed_str(),
         resource_version: obj.resource_version().unwrap_or_default(),
         gateways,
     }
@@ -195,7 +245,11 @@ mod tests {
         .collect();
         assert_eq!(e.gateways, want);
         assert_eq!(e.view.hostnames, ["a.example.org"]);
-        assert_eq!(e.parents.len(), 2, "every status entry is kept for the merge on write");
+        assert_eq!(
+            e.parents().len(),
+            2,
+            "every status entry is kept for the merge on write"
+        );
     }
 
     #[test]
@@ -208,7 +262,7 @@ mod tests {
         assert_eq!(e.view.hostnames, ["ok.example.org"]);
         assert!(e.view.parent_refs.is_empty());
         assert!(e.gateways.is_empty());
-        assert!(e.parents.is_empty());
+        assert!(e.parents().is_empty());
     }
 
     #[test]
@@ -247,6 +301,27 @@ mod tests {
             gw.data.get("status").is_some(),
             "a Gateway's status is read (Programmed)"
         );
+    }
+
+    #[test]
+    fn an_owned_entry_gives_back_the_object_and_its_owner() {
+        let ar = ApiResource::from_gvk(&GroupVersionKind::gvk("cert-manager.io", "v1", "Certificate"));
+        let mut obj = DynamicObject::new("c", &ar).within("tenant-a");
+        obj.metadata.generation = Some(2);
+        obj.metadata.resource_version = Some("9".into());
+        obj.metadata.owner_references = Some(vec![k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
+            kind: tgw_core::keys::TGW_KIND.into(),
+            name: "cozystack".into(),
+            uid: "u".into(),
+            controller: Some(true),
+            ..Default::default()
+        }]);
+        obj.data = json!({"spec": {"dnsNames": ["a.example.org"]}, "status": {"conditions": []}});
+        let e = OwnedEntry::new(&obj);
+        assert_eq!(e.object().as_ref(), Some(&obj));
+        assert_eq!(e.owner, Some((("tenant-a".into(), "cozystack".into()), "u".into())));
+        assert_eq!((e.generation, e.resource_version.as_str()), (Some(2), "9"));
+        assert_eq!(&*e.status, r#"{"conditions":[]}"#);
     }
 
     #[test]

@@ -35,7 +35,7 @@ pub fn routes(ctx: &Context, t: &TgwInput) -> Vec<(RouteView, Vec<Value>, String
         .read()
         .routes_of(&gateway(t))
         .iter()
-        .map(|r| (r.view.clone(), r.parents.clone(), r.resource_version.clone()))
+        .map(|r| (r.view.clone(), r.parents(), r.resource_version.clone()))
         .collect();
     out.sort_by(|a, b| a.0.id.cmp(&b.0.id));
     out
