@@ -4,7 +4,8 @@
 //! only reads caches, compares desired with observed, and writes.
 //!
 //! ```text
-//! watch TGW / owned / routes / namespaces ─► reconcile ─► snapshot ─► core::decide ─► apply (SSA)
+//! watch TGW / owned / routes / namespaces ─► slim ─► index (+ filters ─► enqueue)
+//!   reconcile ─► tolerant::parse ─► snapshot (own routes/namespaces) ─► core::decide ─► apply (SSA)
 //! ```
 
 pub mod app;
@@ -12,13 +13,17 @@ pub mod apply;
 pub mod config;
 pub mod context;
 pub mod crd;
+pub mod filters;
 pub mod http;
+pub mod index;
 pub mod leader;
 pub mod metrics;
 pub mod reconcile;
 pub mod resources;
 pub mod run;
+pub mod slim;
 pub mod snapshot;
+pub mod tolerant;
 
 /// Errors of one reconcile step; the text ends up in the matching condition.
 #[derive(Debug, thiserror::Error)]

@@ -12,16 +12,20 @@
 //! | `tgw_tenantgateways_pending` | gauge | of those, not yet reconciled at their generation (status.observedGeneration behind): the queue-depth proxy, as kube-runtime's queue is not observable |
 //! | `tgw_hostname_conflicts` | gauge | route parentRefs currently rejected with `HostnameConflict` (the losers), over all TenantGateways |
 //! | `tgw_caches_synced` | gauge | 1 once every cache has its initial list |
+//! | `tgw_watch_events_total{source}` | counter | watch events applied to the caches (`tenantgateway`, `route`, `namespace`, `owned`) |
+//! | `tgw_enqueues_total{source}` | counter | reconciles requested, by the kind of event that passed its filter |
+//! | `tgw_own_write_echoes_total` | counter | watch events recognised as the echo of our own write (they enqueue nothing for the writer) |
 //! | `tgw_leader_election_enabled`, `tgw_leader`, `tgw_leader_acquisitions_total` | gauge, gauge, counter | leader election |
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use kube::ResourceExt;
+use kube::core::DynamicObject;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::Store;
 use tgw_core::conditions::reasons::HOSTNAME_CONFLICT;
@@ -67,7 +71,10 @@ pub struct Observed {
     in_flight: AtomicI64,
     conflicts: Mutex<BTreeMap<String, u64>>,
     synced: AtomicBool,
-    tenantgateways: Mutex<Option<Store<TenantGateway>>>,
+    tenantgateways: Mutex<Option<Store<DynamicObject>>>,
+    watch_events: Mutex<BTreeMap<&'static str, u64>>,
+    enqueues: Mutex<BTreeMap<&'static str, u64>>,
+    own_write_echoes: AtomicU64,
 }
 
 impl Observed {
@@ -112,6 +119,30 @@ impl Observed {
     pub fn conflicts(&self) -> u64 {
         self.conflicts.lock().map(|m| m.values().sum()).unwrap_or(0)
     }
+    pub fn watch_event(&self, source: &'static str) {
+        if let Ok(mut m) = self.watch_events.lock() {
+            *m.entry(source).or_default() += 1;
+        }
+    }
+    pub fn enqueued(&self, source: &'static str) {
+        if let Ok(mut m) = self.enqueues.lock() {
+            *m.entry(source).or_default() += 1;
+        }
+    }
+    /// Reconciles requested by events of `source` so far.
+    pub fn enqueues(&self, source: &str) -> u64 {
+        self.enqueues
+            .lock()
+            .ok()
+            .and_then(|m| m.get(source).copied())
+            .unwrap_or(0)
+    }
+    pub fn own_write_echo(&self) {
+        self.own_write_echoes.fetch_add(1, Ordering::Relaxed);
+    }
+    pub fn own_write_echoes(&self) -> u64 {
+        self.own_write_echoes.load(Ordering::Relaxed)
+    }
     pub fn set_synced(&self, v: bool) {
         self.synced.store(v, Ordering::Relaxed);
     }
@@ -119,7 +150,7 @@ impl Observed {
         self.synced.load(Ordering::Relaxed)
     }
     /// The TenantGateway cache of the running controller (None when not running).
-    pub fn set_store(&self, store: Option<Store<TenantGateway>>) {
+    pub fn set_store(&self, store: Option<Store<DynamicObject>>) {
         if let Ok(mut s) = self.tenantgateways.lock() {
             *s = store;
         }
@@ -132,7 +163,7 @@ impl Observed {
         let all = store.state();
         let pending = all
             .iter()
-            .filter(|t| t.status.as_ref().and_then(|s| s.observed_generation) != t.metadata.generation)
+            .filter(|t| t.data["status"]["observedGeneration"].as_i64() != t.metadata.generation)
             .count();
         (all.len(), pending)
     }
@@ -289,6 +320,32 @@ pub fn render(m: &Metrics, leader: Option<&LeaderState>) -> String {
         "1 when every cache has its initial list.",
     );
     let _ = writeln!(out, "tgw_caches_synced {}", u8::from(o.synced()));
+    for (name, help, map) in [
+        (
+            "tgw_watch_events_total",
+            "Watch events applied to the caches, by source.",
+            &o.watch_events,
+        ),
+        (
+            "tgw_enqueues_total",
+            "Reconciles requested, by the kind of event that passed its filter.",
+            &o.enqueues,
+        ),
+    ] {
+        header(&mut out, name, "counter", help);
+        if let Ok(m) = map.lock() {
+            for (source, n) in m.iter() {
+                let _ = writeln!(out, "{name}{{source=\"{source}\"}} {n}");
+            }
+        }
+    }
+    header(
+        &mut out,
+        "tgw_own_write_echoes_total",
+        "counter",
+        "Watch events recognised as the echo of the controller's own write.",
+    );
+    let _ = writeln!(out, "tgw_own_write_echoes_total {}", o.own_write_echoes());
     header(
         &mut out,
         "tgw_leader_election_enabled",
@@ -336,6 +393,10 @@ mod tests {
         m.obs.set_conflicts("a/x", 2);
         m.obs.set_conflicts("b/x", 1);
         m.obs.set_conflicts("b/x", 0);
+        m.obs.enqueued("route");
+        m.obs.enqueued("route");
+        m.obs.watch_event("namespace");
+        m.obs.own_write_echo();
         let text = render(&m, None);
         for line in [
             "tgw_reconciles_total 3",
@@ -350,6 +411,9 @@ mod tests {
             "tgw_hostname_conflicts 2",
             "tgw_caches_synced 0",
             "tgw_leader_election_enabled 0",
+            "tgw_enqueues_total{source=\"route\"} 2",
+            "tgw_watch_events_total{source=\"namespace\"} 1",
+            "tgw_own_write_echoes_total 1",
         ] {
             assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
         }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{Api, ListParams, Patch, PatchParams};
+use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
 use serde_json::{Value, json};
@@ -24,6 +24,7 @@ use tgw_core::tgw_status::{StatusInput, compute};
 
 use crate::apply::{self, delete_if_owned, ensure, owned_by};
 use crate::context::Context;
+use crate::index::echo_key;
 use crate::{Error, Result, snapshot};
 
 fn now() -> String {
@@ -89,26 +90,17 @@ async fn reconcile_one(tgw: Arc<TenantGateway>, ctx: Arc<Context>) -> Result<Act
     }
 
     let mut errors: Vec<(&'static str, String)> = Vec::new();
-    let mut namespaces = snapshot::namespaces(&ctx);
-    let routes = snapshot::routes(&ctx);
+    let mut namespaces = snapshot::namespaces(&ctx, &t);
+    let routes = snapshot::routes(&ctx, &t);
 
     // 1. Namespace labels (before the attach set is computed, so both agree).
-    let plan = match peers(&api, &t).await {
-        Ok(peers) => {
-            let (t_attach, refused) =
-                attach_trust::honoured_input(&t, &ctx.settings.attach, &ctx.settings.tenant_prefix);
-            let mut plan = attach::plan(&t_attach, &namespaces, &peers, ctx.settings.attached_by, false);
-            plan.report.refused = refused.iter().map(|(n, why)| (n.clone(), why.to_string())).collect();
-            if let Err(e) = patch_namespaces(&ctx, &t, &plan, &mut namespaces).await {
-                errors.push((types::NAMESPACES_ATTACHED, e.to_string()));
-            }
-            plan
-        }
-        Err(e) => {
-            errors.push((types::NAMESPACES_ATTACHED, e.to_string()));
-            AttachPlan::default()
-        }
-    };
+    let peers = peers(&ctx, &t);
+    let (t_attach, refused) = attach_trust::honoured_input(&t, &ctx.settings.attach, &ctx.settings.tenant_prefix);
+    let mut plan = attach::plan(&t_attach, &namespaces, &peers, ctx.settings.attached_by, false);
+    plan.report.refused = refused.iter().map(|(n, why)| (n.clone(), why.to_string())).collect();
+    if let Err(e) = patch_namespaces(&ctx, &t, &plan, &mut namespaces).await {
+        errors.push((types::NAMESPACES_ATTACHED, e.to_string()));
+    }
 
     // 2. Decide.
     let views: Vec<RouteView> = routes.iter().map(|(r, _, _)| r.clone()).collect();
@@ -227,20 +219,26 @@ fn merge_errors(errors: Vec<(&'static str, String)>) -> Vec<(&'static str, Strin
 }
 
 /// The other TenantGateways in `t`'s namespace that are not being deleted (they share the
-/// namespace labels; see `tgw_core::attach`). One list call per reconcile; the controller's
-/// TenantGateway cache could answer this instead.
-async fn peers(api: &Api<TenantGateway>, t: &TgwInput) -> Result<Vec<TgwInput>> {
-    let list = api
-        .list(&ListParams::default())
-        .await
-        .map_err(|e| Error::kube("list", "tenantgateway", &t.meta.namespace, "*", e))?;
-    Ok(list
-        .items
-        .iter()
-        .filter(|o| o.meta().deletion_timestamp.is_none())
-        .filter_map(|o| input(o).ok())
-        .filter(|p| p.meta.name != t.meta.name)
-        .collect())
+/// namespace labels; see `tgw_core::attach`), from the index: their names and attachedNamespaces
+/// are all the attach plan reads.
+fn peers(ctx: &Context, t: &TgwInput) -> Vec<TgwInput> {
+    ctx.read()
+        .peers(&t.meta.namespace, &t.meta.name)
+        .into_iter()
+        .map(|(name, attached)| {
+            let mut spec = tgw_core::tenantgateway::TenantGatewaySpec::with_apex("");
+            spec.attached_namespaces = Some(attached);
+            TgwInput {
+                meta: TgwMeta {
+                    namespace: t.meta.namespace.clone(),
+                    name,
+                    uid: String::new(),
+                    generation: 0,
+                },
+                spec,
+            }
+        })
+        .collect()
 }
 
 async fn patch_namespaces(ctx: &Context, t: &TgwInput, plan: &AttachPlan, views: &mut [NamespaceView]) -> Result<()> {
@@ -252,8 +250,10 @@ async fn patch_namespaces(ctx: &Context, t: &TgwInput, plan: &AttachPlan, views:
             "labels": {LABEL_GATEWAY: t.meta.namespace},
             "annotations": {ANNOTATION_ATTACHED_BY: plan.writer},
         }});
+        ctx.writing(echo_key::namespace(name), t);
         match api.patch(name, &PatchParams::default(), &Patch::Merge(patch)).await {
-            Ok(_) => {
+            Ok(written) => {
+                ctx.wrote_namespace(&written);
                 if let Some(v) = views.iter_mut().find(|v| &v.name == name) {
                     v.labels.insert(LABEL_GATEWAY.to_owned(), t.meta.namespace.clone());
                     v.annotations
@@ -261,6 +261,7 @@ async fn patch_namespaces(ctx: &Context, t: &TgwInput, plan: &AttachPlan, views:
                 }
             }
             Err(e) => {
+                ctx.write_failed(&echo_key::namespace(name));
                 first_err.get_or_insert(Error::kube("label", "namespace", "", name, e));
             }
         }
@@ -291,9 +292,15 @@ async fn unlabel(
     };
     let patch = json!({"metadata": {"labels": {LABEL_GATEWAY: label}, "annotations": {ANNOTATION_ATTACHED_BY: null}}});
     ctx.metrics.write();
-    api.patch(name, &PatchParams::default(), &Patch::Merge(patch))
+    ctx.writing(echo_key::namespace(name), t);
+    let written = api
+        .patch(name, &PatchParams::default(), &Patch::Merge(patch))
         .await
-        .map_err(|e| Error::kube("unlabel", "namespace", "", name, e))?;
+        .map_err(|e| {
+            ctx.write_failed(&echo_key::namespace(name));
+            Error::kube("unlabel", "namespace", "", name, e)
+        })?;
+    ctx.wrote_namespace(&written);
     if label.is_null() {
         v.labels.remove(LABEL_GATEWAY);
     }
@@ -326,16 +333,14 @@ async fn issuer(ctx: &Context, t: &TgwInput, d: &Decision) -> Result<Option<bool
 
 async fn certificates(ctx: &Context, t: &TgwInput, d: &Decision) -> Result<BTreeMap<String, bool>> {
     let ns = &t.meta.namespace;
-    let api = apply::api(ctx, &ctx.resources.certificate, ns);
-    let existing = api
-        .list(&ListParams::default())
-        .await
-        .map_err(|e| Error::kube("list", "certificate", ns, "*", e))?;
+    // From the owned-object cache: no LIST per reconcile.
+    let existing = ctx.owned_by(&ctx.resources.certificate, &t.meta.uid);
     let mut ready = BTreeMap::new();
     let mut first_err = None;
     for desired in &d.desired.certificates {
         let name = desired["metadata"]["name"].as_str().unwrap_or_default().to_owned();
-        let observed = existing.items.iter().find(|o| o.name_any() == name);
+        let observed = ctx.owned(&ctx.resources.certificate, ns, &name);
+        let observed = observed.as_ref();
         let result = match observed {
             Some(o) if !owned_by(o, &t.meta.uid) => Err(Error::Foreign {
                 kind: "certificate",
@@ -362,7 +367,7 @@ async fn certificates(ctx: &Context, t: &TgwInput, d: &Decision) -> Result<BTree
         }
     }
     // GC: certificates this TenantGateway controls that are no longer wanted (any mode).
-    for obj in &existing.items {
+    for obj in &existing {
         let name = obj.name_any();
         let managed = obj.labels().get(LABEL_MANAGED_BY).map(String::as_str) == Some(MANAGED_BY_VALUE);
         if managed
@@ -436,28 +441,27 @@ async fn route_statuses(
         let Some(merged) = merge_parents(parents, route, (&t.meta.namespace, &gw), controller, &ours, &now) else {
             continue;
         };
-        let Some(ar) = ctx
-            .routes
-            .iter()
-            .find(|(k, _, _)| *k == route.id.kind)
-            .map(|(_, ar, _)| ar)
-        else {
+        let Some(ar) = ctx.route_resource(route.id.kind) else {
             continue;
         };
         let api = apply::api(ctx, ar, &route.id.namespace);
         ctx.metrics.write();
         let patch = json!({"metadata": {"resourceVersion": rv}, "status": {"parents": merged}});
-        if let Err(e) = api
+        ctx.writing(echo_key::route(&route.id), t);
+        match api
             .patch_status(&route.id.name, &PatchParams::default(), &Patch::Merge(patch))
             .await
         {
-            let attached = d.is_some_and(|d| d.attach.contains(&route.id.namespace));
-            if attached {
-                out.attached
-                    .push(bounded(format!("update status of {}: {e}", route.id), 512));
-            } else {
-                out.outside += 1;
-                tracing::debug!(route = %route.id, error = %bounded(e.to_string(), 512), "route status write failed");
+            Ok(written) => ctx.wrote_route(route.id.kind, &written),
+            Err(e) => {
+                ctx.write_failed(&echo_key::route(&route.id));
+                if d.is_some_and(|d| d.attach.contains(&route.id.namespace)) {
+                    out.attached
+                        .push(bounded(format!("update status of {}: {e}", route.id), 512));
+                } else {
+                    out.outside += 1;
+                    tracing::debug!(route = %route.id, error = %bounded(e.to_string(), 512), "route status write failed");
+                }
             }
         }
     }
@@ -466,12 +470,11 @@ async fn route_statuses(
 
 /// Finalizer work: remove the labels/annotations and route-status entries this TenantGateway wrote.
 async fn cleanup(ctx: &Context, t: &TgwInput) -> Result<()> {
-    let mut namespaces = snapshot::namespaces(ctx);
-    let api: Api<TenantGateway> = Api::namespaced(ctx.client.clone(), &t.meta.namespace);
-    let peers = peers(&api, t).await?;
+    let mut namespaces = snapshot::namespaces(ctx, t);
+    let peers = peers(ctx, t);
     let plan = attach::plan(t, &namespaces, &peers, ctx.settings.attached_by, true);
     patch_namespaces(ctx, t, &plan, &mut namespaces).await?;
-    let routes = snapshot::routes(ctx);
+    let routes = snapshot::routes(ctx, t);
     let writes = route_statuses(ctx, t, &routes, None).await;
     if writes.outside > 0 || !writes.attached.is_empty() {
         return Err(Error::Other(format!(

@@ -1,67 +1,253 @@
-//! Wiring: discovery, reflectors for routes and namespaces (shared by snapshots and triggers),
-//! and the kube-runtime Controller with its watches.
+//! Wiring: discovery, the watch streams that feed the caches and their indexes
+//! ([`crate::index`]), and the kube-runtime Controller.
+//!
+//! Every stream is a plain watcher whose events are slimmed ([`crate::slim`]) and applied to the
+//! index one by one; an event enqueues only the TenantGateways it concerns, and only when it
+//! passes its filter ([`crate::filters`]). TenantGateways are watched as `DynamicObject`s and
+//! parsed per reconcile ([`crate::tolerant`]), so one object that does not parse cannot stop the
+//! list.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::hash::Hash;
+use std::sync::{Arc, RwLock};
 
-use futures::{StreamExt, future};
+use futures::channel::mpsc::UnboundedSender;
+use futures::{Stream, StreamExt, future};
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::Api;
-use kube::core::{ApiResource, DynamicObject};
+use kube::core::{ApiResource, DynamicObject, PartialObjectMeta, TypeMeta};
 use kube::runtime::controller::Config as ControllerConfig;
-use kube::runtime::reflector::{self, ObjectRef, Store};
-
-use kube::runtime::{Controller, WatchStreamExt, watcher};
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::reflector::{self, ObjectRef};
+use kube::runtime::watcher::{self, Event};
+use kube::runtime::{Controller, WatchStreamExt};
 use kube::{Client, ResourceExt};
-use serde_json::Value;
 use tgw_core::decide::Settings;
-use tgw_core::keys::{ANNOTATION_ATTACHED_BY, LABEL_GATEWAY, LABEL_MANAGED_BY, MANAGED_BY_VALUE};
-use tgw_core::snapshot::{RouteKind, wire};
+use tgw_core::keys::{LABEL_MANAGED_BY, MANAGED_BY_VALUE};
+use tgw_core::snapshot::{RouteId, RouteKind};
 use tgw_core::tenantgateway::TenantGateway;
 
 use crate::context::{Context, Metrics};
-use crate::reconcile::{error_policy, reconcile};
+use crate::index::{Index, OwnedKey, TgwKey, echo_key};
 use crate::resources::Resources;
 
-/// Gateways a route points at: spec parentRefs plus our own status entries (so a removed
-/// parentRef still triggers the pruning of its entry).
-fn route_targets(obj: &DynamicObject, controller: &str) -> Vec<ObjectRef<TenantGateway>> {
-    let ns = obj.namespace().unwrap_or_default();
-    let spec_refs = obj.data["spec"]["parentRefs"].as_array().cloned().unwrap_or_default();
-    let status_refs: Vec<Value> = obj.data["status"]["parents"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|p| p["controllerName"] == controller)
-        .map(|p| p["parentRef"].clone())
-        .collect();
-    spec_refs
-        .iter()
-        .chain(status_refs.iter())
-        .map(wire::parent_ref)
-        .filter(|p| matches!(p.kind.as_deref(), None | Some("Gateway")))
-        .map(|p| ObjectRef::new(&p.name).within(p.namespace.as_deref().unwrap_or(&ns)))
-        .collect()
+/// Longest error text a watcher failure logs (an error may quote a whole response body).
+const MAX_LOGGED_ERROR: usize = 300;
+
+/// `s` cut to at most `max` bytes on a character boundary, saying how much was cut.
+pub fn bounded(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} more bytes)", &s[..end], s.len() - end)
 }
 
-/// TenantGateways a namespace event concerns: owners named by its gateway label or our
-/// annotation, and TenantGateways listing it in attachedNamespaces.
-fn namespace_targets(ns: &Namespace, tgws: &Store<TenantGateway>) -> Vec<ObjectRef<TenantGateway>> {
-    let name = ns.name_any();
-    let label = ns.labels().get(LABEL_GATEWAY).cloned();
-    let annotation = ns.annotations().get(ANNOTATION_ATTACHED_BY).cloned();
-    tgws.state()
-        .iter()
-        .filter(|t| {
-            let tns = t.namespace().unwrap_or_default();
-            let key = format!("{tns}/{}", t.name_any());
-            label.as_deref() == Some(tns.as_str())
-                || annotation.as_deref() == Some(key.as_str())
-                || annotation.as_deref() == Some(tns.as_str())
-                || tns == name
-                || t.spec.attached().any(|a| a == name)
-        })
-        .map(|t| ObjectRef::from_obj(t.as_ref()))
-        .collect()
+/// One cache fed by a watch stream: how its objects are keyed, applied and removed.
+trait Feed<K>: Send + 'static {
+    type Key: Hash + Eq + Send + std::fmt::Debug;
+    fn key(&self, obj: &K) -> Self::Key;
+    /// Updates the index; returns the TenantGateways to reconcile.
+    fn apply(&mut self, ix: &mut Index, obj: K, metrics: &Metrics) -> Vec<TgwKey>;
+    fn delete(&mut self, ix: &mut Index, key: &Self::Key) -> Vec<TgwKey>;
+    /// Keys currently cached by this feed (pruned after a relist when not listed again).
+    fn cached(&self, ix: &Index) -> Vec<Self::Key>;
+}
+
+struct RouteFeed {
+    kind: RouteKind,
+    controller: String,
+}
+
+impl Feed<DynamicObject> for RouteFeed {
+    type Key = RouteId;
+    fn key(&self, obj: &DynamicObject) -> RouteId {
+        RouteId {
+            kind: self.kind,
+            namespace: obj.namespace().unwrap_or_default(),
+            name: obj.name_any(),
+        }
+    }
+    fn apply(&mut self, ix: &mut Index, obj: DynamicObject, metrics: &Metrics) -> Vec<TgwKey> {
+        let entry = crate::slim::route(self.kind, &obj, &self.controller);
+        let own = echo(
+            ix,
+            &echo_key::route(&entry.view.id),
+            obj.metadata.resource_version.as_deref(),
+            metrics,
+        );
+        ix.route_apply(entry, own.is_some() || crate::filters::route_is_ours(&obj))
+    }
+    fn delete(&mut self, ix: &mut Index, key: &RouteId) -> Vec<TgwKey> {
+        ix.route_delete(key)
+    }
+    fn cached(&self, ix: &Index) -> Vec<RouteId> {
+        ix.route_ids().into_iter().filter(|r| r.kind == self.kind).collect()
+    }
+}
+
+struct NamespaceFeed;
+
+impl Feed<PartialObjectMeta<Namespace>> for NamespaceFeed {
+    type Key = String;
+    fn key(&self, obj: &PartialObjectMeta<Namespace>) -> String {
+        obj.name_any()
+    }
+    fn apply(&mut self, ix: &mut Index, obj: PartialObjectMeta<Namespace>, metrics: &Metrics) -> Vec<TgwKey> {
+        let writer = echo(
+            ix,
+            &echo_key::namespace(&obj.name_any()),
+            obj.metadata.resource_version.as_deref(),
+            metrics,
+        );
+        ix.namespace_apply(crate::slim::namespace(&obj.metadata), writer.as_ref())
+    }
+    fn delete(&mut self, ix: &mut Index, key: &String) -> Vec<TgwKey> {
+        ix.namespace_delete(key)
+    }
+    fn cached(&self, ix: &Index) -> Vec<String> {
+        ix.namespace_names()
+    }
+}
+
+struct OwnedFeed {
+    ar: ApiResource,
+}
+
+impl Feed<DynamicObject> for OwnedFeed {
+    type Key = OwnedKey;
+    fn key(&self, obj: &DynamicObject) -> OwnedKey {
+        (
+            self.ar.kind.clone(),
+            obj.namespace().unwrap_or_default(),
+            obj.name_any(),
+        )
+    }
+    fn apply(&mut self, ix: &mut Index, mut obj: DynamicObject, metrics: &Metrics) -> Vec<TgwKey> {
+        crate::slim::owned_of_kind(&self.ar.kind, &mut obj);
+        obj.types = Some(TypeMeta {
+            api_version: self.ar.api_version.clone(),
+            kind: self.ar.kind.clone(),
+        });
+        let key = echo_key::owned(&self.ar.kind, &obj.namespace().unwrap_or_default(), &obj.name_any());
+        let own = echo(ix, &key, obj.metadata.resource_version.as_deref(), metrics);
+        ix.owned_apply(obj, own.is_some())
+    }
+    fn delete(&mut self, ix: &mut Index, key: &OwnedKey) -> Vec<TgwKey> {
+        let targets = ix.owned_delete(key);
+        // Our own delete (garbage collection of a Certificate, a no longer wanted Issuer).
+        match ix.echo(&echo_key::owned(&key.0, &key.1, &key.2), None) {
+            Some(_) => Vec::new(),
+            None => targets,
+        }
+    }
+    fn cached(&self, ix: &Index) -> Vec<OwnedKey> {
+        ix.owned_keys(&self.ar.kind)
+    }
+}
+
+/// The writer if this event is the echo of our own write (counted).
+fn echo(ix: &mut Index, key: &str, rv: Option<&str>, metrics: &Metrics) -> Option<TgwKey> {
+    let writer = ix.echo(key, rv);
+    if writer.is_some() {
+        metrics.obs.own_write_echo();
+    }
+    writer
+}
+
+/// What a feed needs besides its stream.
+#[derive(Clone)]
+struct Sinks {
+    index: Arc<RwLock<Index>>,
+    tx: UnboundedSender<ObjectRef<DynamicObject>>,
+    tgw: ApiResource,
+    metrics: Arc<Metrics>,
+    ready: Arc<tokio::sync::watch::Sender<usize>>,
+}
+
+impl Sinks {
+    fn enqueue(&self, source: &'static str, targets: Vec<TgwKey>) {
+        for (ns, name) in targets {
+            self.metrics.obs.enqueued(source);
+            let _ = self
+                .tx
+                .unbounded_send(ObjectRef::new_with(&name, self.tgw.clone()).within(&ns));
+        }
+    }
+}
+
+/// Applies every event of `stream` to the index through `feed`. Nothing is enqueued during the
+/// initial list (every TenantGateway is reconciled after it anyway); after a relist, objects not
+/// listed again are removed.
+async fn drive<K, F, S>(stream: S, mut feed: F, source: &'static str, sinks: Sinks)
+where
+    F: Feed<K>,
+    S: Stream<Item = Result<Event<K>, watcher::Error>> + Send,
+{
+    let mut stream = std::pin::pin!(stream);
+    let mut seen: Option<HashSet<F::Key>> = None;
+    let mut initial = true;
+    while let Some(ev) = stream.next().await {
+        let event = match ev {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::warn!(source, error = %bounded(&e.to_string(), MAX_LOGGED_ERROR), "watch failed; retrying");
+                continue;
+            }
+        };
+        let mut ix = sinks.index.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let targets = match event {
+            Event::Init => {
+                seen = Some(HashSet::new());
+                Vec::new()
+            }
+            Event::InitApply(obj) => {
+                if let Some(s) = seen.as_mut() {
+                    s.insert(feed.key(&obj));
+                }
+                feed.apply(&mut ix, obj, &sinks.metrics)
+            }
+            Event::InitDone => {
+                let mut out = Vec::new();
+                if let Some(s) = seen.take() {
+                    for k in feed.cached(&ix) {
+                        if !s.contains(&k) {
+                            out.extend(feed.delete(&mut ix, &k));
+                        }
+                    }
+                }
+                if initial {
+                    initial = false;
+                    sinks.ready.send_modify(|n| *n += 1);
+                }
+                out
+            }
+            Event::Apply(obj) => {
+                let k = feed.key(&obj);
+                let t = feed.apply(&mut ix, obj, &sinks.metrics);
+                if !t.is_empty() {
+                    tracing::debug!(source, object = ?k, targets = ?t, "applied object enqueues");
+                }
+                t
+            }
+            Event::Delete(obj) => {
+                let k = feed.key(&obj);
+                let t = feed.delete(&mut ix, &k);
+                if !t.is_empty() {
+                    tracing::debug!(source, object = ?k, targets = ?t, "deleted object enqueues");
+                }
+                t
+            }
+        };
+        drop(ix);
+        sinks.metrics.obs.watch_event(source);
+        if !initial {
+            sinks.enqueue(source, targets);
+        }
+    }
 }
 
 /// Background tasks aborted when the controller stops (or its future is dropped).
@@ -75,8 +261,53 @@ impl Drop for Tasks {
     }
 }
 
-/// Runs the controller until `shutdown` resolves. Returns the metrics handle immediately via
-/// `metrics` so callers (tests, benchmarks) can observe writes.
+/// The TenantGateway stream as the Controller sees it: every event updates the TenantGateway
+/// indexes; only new objects, new generations and deletions trigger a reconcile (status writes,
+/// ours included, do not).
+fn tenantgateway_triggers(
+    api: Api<DynamicObject>,
+    writer: reflector::store::Writer<DynamicObject>,
+    index: Arc<RwLock<Index>>,
+    metrics: Arc<Metrics>,
+) -> impl Stream<Item = Result<DynamicObject, watcher::Error>> + Send {
+    watcher(api, watcher::Config::default())
+        .default_backoff()
+        .modify(crate::slim::tenantgateway)
+        .reflect(writer)
+        .filter_map(move |ev| {
+            let out = match ev {
+                Err(e) => {
+                    tracing::warn!(source = "tenantgateway", error = %bounded(&e.to_string(), MAX_LOGGED_ERROR), "watch failed; retrying");
+                    None
+                }
+                Ok(Event::Apply(obj) | Event::InitApply(obj)) => {
+                    let mut ix = index.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    ix.tgw_apply(&obj).then_some(Ok(obj))
+                }
+                Ok(Event::Delete(obj)) => {
+                    let mut ix = index.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    ix.tgw_delete(&(obj.namespace().unwrap_or_default(), obj.name_any()));
+                    None
+                }
+                Ok(Event::Init | Event::InitDone) => None,
+            };
+            if out.is_some() {
+                metrics.obs.enqueued("tenantgateway");
+            }
+            metrics.obs.watch_event("tenantgateway");
+            future::ready(out)
+        })
+}
+
+fn watcher(
+    api: Api<DynamicObject>,
+    cfg: watcher::Config,
+) -> impl Stream<Item = watcher::Result<Event<DynamicObject>>> + Send {
+    watcher::watcher(api, cfg)
+}
+
+/// Runs the controller until `shutdown` resolves; `metrics` is shared with the caller (tests,
+/// benchmarks, the metrics server).
 pub async fn run(
     client: Client,
     settings: Settings,
@@ -84,127 +315,120 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) -> anyhow::Result<()> {
     let resources = Resources::discover(&client).await?;
-    let tgw_api: Api<TenantGateway> = match &settings.watch_namespace {
-        Some(ns) => Api::namespaced(client.clone(), ns),
-        None => Api::all(client.clone()),
+    let tgw_ar = ApiResource::erase::<TenantGateway>(&());
+    let tgw_api: Api<DynamicObject> = match &settings.watch_namespace {
+        Some(ns) => Api::namespaced_with(client.clone(), ns, &tgw_ar),
+        None => Api::all_with(client.clone(), &tgw_ar),
     };
-
-    // Caches for namespaces and routes are driven by their own tasks (so a reconcile can wait
-    // for them to be complete); every touched object (applied or deleted) is mapped to the
-    // TenantGateways it concerns and fed to the controller through `reconcile_on`.
-    let (tx, rx) = futures::channel::mpsc::unbounded::<ObjectRef<TenantGateway>>();
-    let controller = Controller::new(tgw_api, watcher::Config::default());
-    let tgw_store = controller.store();
+    let index = Arc::new(RwLock::new(Index::default()));
+    let (tx, rx) = futures::channel::mpsc::unbounded::<ObjectRef<DynamicObject>>();
+    let (ready_tx, mut ready_rx) = tokio::sync::watch::channel(0usize);
+    let sinks = Sinks {
+        index: index.clone(),
+        tx,
+        tgw: tgw_ar.clone(),
+        metrics: metrics.clone(),
+        ready: Arc::new(ready_tx),
+    };
     let mut tasks = Tasks(Vec::new());
+    let mut feeds = 0usize;
 
-    let ns_writer = reflector::store::Writer::<Namespace>::default();
-    let ns_store = ns_writer.as_reader();
-    {
-        let tx = tx.clone();
-        let tgws = tgw_store.clone();
-        let stream = watcher(Api::<Namespace>::all(client.clone()), watcher::Config::default())
-            .default_backoff()
-            .reflect(ns_writer)
-            .touched_objects();
-        tasks.0.push(tokio::spawn(stream.for_each(move |ns| {
-            if let Ok(ns) = ns {
-                for r in namespace_targets(&ns, &tgws) {
-                    let _ = tx.unbounded_send(r);
-                }
-            }
-            future::ready(())
-        })));
-    }
+    // Namespaces: metadata only (labels and annotations are all the decisions read).
+    feeds += 1;
+    tasks.0.push(tokio::spawn(drive(
+        watcher::watcher(
+            Api::<PartialObjectMeta<Namespace>>::all(client.clone()),
+            watcher::Config::default(),
+        )
+        .default_backoff(),
+        NamespaceFeed,
+        "namespace",
+        sinks.clone(),
+    )));
 
-    let mut kinds: Vec<(RouteKind, ApiResource)> = vec![(RouteKind::Http, resources.http_route.clone())];
+    let mut route_kinds: Vec<(RouteKind, ApiResource)> = vec![(RouteKind::Http, resources.http_route.clone())];
     if let Some(ar) = &resources.tls_route {
-        kinds.push((RouteKind::Tls, ar.clone()));
+        route_kinds.push((RouteKind::Tls, ar.clone()));
     }
     if let Some(ar) = &resources.grpc_route {
-        kinds.push((RouteKind::Grpc, ar.clone()));
+        route_kinds.push((RouteKind::Grpc, ar.clone()));
     }
-    let mut route_stores: Vec<(RouteKind, ApiResource, Store<DynamicObject>)> = Vec::new();
-    for (kind, ar) in kinds {
-        let writer = reflector::store::Writer::<DynamicObject>::new(ar.clone());
-        route_stores.push((kind, ar.clone(), writer.as_reader()));
-        let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
-        let tx = tx.clone();
-        let controller_name = settings.controller_name.clone();
-        let stream = watcher(api, watcher::Config::default())
-            .default_backoff()
-            .reflect(writer)
-            .touched_objects();
-        tasks.0.push(tokio::spawn(stream.for_each(move |r| {
-            if let Ok(r) = r {
-                for t in route_targets(&r, &controller_name) {
-                    let _ = tx.unbounded_send(t);
-                }
-            }
-            future::ready(())
-        })));
+    for (kind, ar) in &route_kinds {
+        feeds += 1;
+        let feed = RouteFeed {
+            kind: *kind,
+            controller: settings.controller_name.clone(),
+        };
+        tasks.0.push(tokio::spawn(drive(
+            watcher(Api::all_with(client.clone(), ar), watcher::Config::default()).default_backoff(),
+            feed,
+            "route",
+            sinks.clone(),
+        )));
     }
-    drop(tx);
 
-    // The one waiter on the stores' readiness; everyone else watches `synced`.
+    // Owned objects: only those carrying our managed-by label.
+    let owned_cfg = watcher::Config::default().labels(&format!("{LABEL_MANAGED_BY}={MANAGED_BY_VALUE}"));
+    for ar in [
+        &resources.gateway,
+        &resources.issuer,
+        &resources.certificate,
+        &resources.http_route,
+    ] {
+        feeds += 1;
+        tasks.0.push(tokio::spawn(drive(
+            watcher(Api::all_with(client.clone(), ar), owned_cfg.clone()).default_backoff(),
+            OwnedFeed { ar: ar.clone() },
+            "owned",
+            sinks.clone(),
+        )));
+    }
+    drop(sinks);
+
+    // The one gate on the caches' readiness; everyone else watches `synced`.
     let (synced_tx, synced) = tokio::sync::watch::channel(false);
-    {
-        let ns_store = ns_store.clone();
-        let stores: Vec<Store<DynamicObject>> = route_stores.iter().map(|(_, _, s)| s.clone()).collect();
-        tasks.0.push(tokio::spawn(async move {
-            let _ = ns_store.wait_until_ready().await;
-            for s in stores {
-                let _ = s.wait_until_ready().await;
-            }
-            let _ = synced_tx.send(true);
-        }));
-    }
+    tasks.0.push(tokio::spawn(async move {
+        let _ = ready_rx.wait_for(|n| *n >= feeds).await;
+        let _ = synced_tx.send(true);
+    }));
 
+    let reporter = Reporter {
+        controller: settings.field_manager.clone(),
+        instance: std::env::var("TGW_POD_NAME").ok(),
+    };
     let ctx = Arc::new(Context {
         client: client.clone(),
         resources: resources.clone(),
         settings,
-        namespaces: ns_store,
-        routes: route_stores,
-        metrics,
+        index: index.clone(),
+        route_kinds,
+        metrics: metrics.clone(),
         synced,
+        recorder: Recorder::new(client.clone(), reporter),
     });
 
-    // Metrics hook: the TenantGateway cache (counts, pending) and cache readiness for /readyz
-    // (through the `synced` gate: a second `wait_until_ready` waiter could steal the wake-up).
+    let writer = reflector::store::Writer::<DynamicObject>::new(tgw_ar.clone());
+    let tgw_store = writer.as_reader();
     ctx.metrics.obs.set_store(Some(tgw_store.clone()));
     {
         let ctx = ctx.clone();
         tasks.0.push(tokio::spawn(async move {
             ctx.caches_ready().await;
             ctx.metrics.obs.set_synced(true);
-            tracing::info!("caches synced");
+            let (routes, namespaces, owned) = ctx.read().sizes();
+            tracing::info!(routes, namespaces, owned, "caches synced");
         }));
     }
 
-    let owned = watcher::Config::default().labels(&format!("{LABEL_MANAGED_BY}={MANAGED_BY_VALUE}"));
-    controller
+    let triggers = tenantgateway_triggers(tgw_api, writer, index, metrics.clone());
+    Controller::for_stream_with(triggers, tgw_store, tgw_ar)
         .with_config(ControllerConfig::default().concurrency(4))
-        .owns_with(
-            Api::<DynamicObject>::all_with(client.clone(), &resources.gateway),
-            resources.gateway.clone(),
-            owned.clone(),
-        )
-        .owns_with(
-            Api::<DynamicObject>::all_with(client.clone(), &resources.issuer),
-            resources.issuer.clone(),
-            owned.clone(),
-        )
-        .owns_with(
-            Api::<DynamicObject>::all_with(client.clone(), &resources.certificate),
-            resources.certificate.clone(),
-            owned,
-        )
         .reconcile_on(rx)
         .graceful_shutdown_on(shutdown)
-        .run(reconcile, error_policy, ctx)
+        .run(crate::tolerant::reconcile, crate::tolerant::error_policy, ctx)
         .for_each(|res| {
             if let Err(e) = res {
-                tracing::debug!(error = %e, "reconcile result");
+                tracing::debug!(error = %bounded(&e.to_string(), MAX_LOGGED_ERROR), "reconcile result");
             }
             future::ready(())
         })
@@ -216,41 +440,14 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kube::core::GroupVersionKind;
-    use serde_json::json;
-    use tgw_core::keys::CONTROLLER_NAME;
-
-    fn route(ns: &str, spec_refs: Value, status_parents: Value) -> DynamicObject {
-        let ar = ApiResource::from_gvk(&GroupVersionKind::gvk("gateway.networking.k8s.io", "v1", "HTTPRoute"));
-        let mut obj = DynamicObject::new("r", &ar).within(ns);
-        obj.data = json!({"spec": {"parentRefs": spec_refs}, "status": {"parents": status_parents}});
-        obj
-    }
 
     #[test]
-    fn routes_map_to_gateways_by_parent_ref_and_our_status_entries() {
-        let r = route(
-            "tenant-a",
-            json!([
-                {"name": "cozystack"},
-                {"name": "cozystack", "namespace": "tenant-root", "sectionName": "https"},
-                {"name": "svc", "kind": "Service"},
-            ]),
-            json!([
-                {"controllerName": CONTROLLER_NAME, "parentRef": {"name": "old", "namespace": "tenant-x"}},
-                {"controllerName": "io.cilium/gateway-controller", "parentRef": {"name": "other", "namespace": "tenant-y"}},
-            ]),
-        );
-        let got: Vec<(String, Option<String>)> = route_targets(&r, CONTROLLER_NAME)
-            .into_iter()
-            .map(|o| (o.name, o.namespace))
-            .collect();
-        let want = [
-            ("cozystack", "tenant-a"),
-            ("cozystack", "tenant-root"),
-            ("old", "tenant-x"),
-        ]
-        .map(|(n, ns)| (n.to_owned(), Some(ns.to_owned())));
-        assert_eq!(got, want);
+    fn long_errors_are_cut_on_a_character_boundary() {
+        assert_eq!(bounded("short", 10), "short");
+        let long = "é".repeat(400);
+        let b = bounded(&long, 301);
+        assert!(b.starts_with(&"é".repeat(150)));
+        assert!(b.ends_with("(500 more bytes)"), "{b}");
+        assert!(b.len() < 330);
     }
 }

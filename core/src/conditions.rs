@@ -48,6 +48,8 @@ pub mod reasons {
     pub const LISTENER_LIMIT_EXCEEDED: &str = "ListenerLimitExceeded";
     pub const VALID: &str = "Valid";
     pub const INVALID_INPUTS: &str = "InvalidInputs";
+    /// The TenantGateway object does not parse (InputsValid and Ready; it is skipped).
+    pub const INVALID_SPEC: &str = "InvalidSpec";
     pub const UPDATED: &str = "Updated";
     pub const GATEWAY_NOT_WRITTEN: &str = "GatewayNotWritten";
     pub const NO_PLAINTEXT_ROUTES: &str = "NoPlaintextRoutes";
@@ -134,6 +136,38 @@ pub mod messages {
         format!(
             "{kind} {ns}/{name} exists but is not owned by TenantGateway {tgw_name}; refusing to take over (delete it manually if you want the controller to manage it)"
         )
+    }
+
+    /// Longest parse error quoted by [`invalid_spec`].
+    pub const MAX_PARSE_ERROR: usize = 1024;
+
+    /// A TenantGateway that does not parse: the parse error, cut to [`MAX_PARSE_ERROR`] bytes.
+    pub fn invalid_spec(error: &str) -> String {
+        let mut end = error.len().min(MAX_PARSE_ERROR);
+        while !error.is_char_boundary(end) {
+            end -= 1;
+        }
+        let cut = if end < error.len() { " …" } else { "" };
+        format!(
+            "TenantGateway does not parse and is not reconciled: {}{cut}",
+            &error[..end]
+        )
+    }
+}
+
+#[cfg(test)]
+mod invalid_spec_tests {
+    use super::messages::*;
+
+    #[test]
+    fn the_parse_error_is_quoted_and_bounded() {
+        assert_eq!(
+            invalid_spec("spec.certMode: unknown variant `edge`"),
+            "TenantGateway does not parse and is not reconciled: spec.certMode: unknown variant `edge`"
+        );
+        let long = invalid_spec(&"x".repeat(100_000));
+        assert!(long.len() < MAX_PARSE_ERROR + 80);
+        assert!(long.ends_with(" …"));
     }
 }
 

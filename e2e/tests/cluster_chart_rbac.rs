@@ -165,6 +165,9 @@ const NEEDED: &[Access] = &[
     ("cert-manager.io", "certificates", "", "patch", TENANT_NS, "x"),
     ("cert-manager.io", "certificates", "", "create", TENANT_NS, ""),
     ("cert-manager.io", "certificates", "", "delete", TENANT_NS, "x"),
+    // Warning Events (a TenantGateway that does not parse): create, and patch for a series.
+    ("events.k8s.io", "events", "", "create", TENANT_NS, ""),
+    ("events.k8s.io", "events", "", "patch", TENANT_NS, "x"),
     // Leader election (controller.leaderElection.enabled, the default).
     ("coordination.k8s.io", "leases", "", "create", RELEASE_NS, ""),
     ("coordination.k8s.io", "leases", "", "get", RELEASE_NS, LEASE),
@@ -307,6 +310,7 @@ fn expected_cluster_rules() -> BTreeSet<String> {
         &["issuers", "certificates"],
         &["get", "list", "watch", "create", "patch", "delete"],
     );
+    add("events.k8s.io", &["events"], &["create", "patch"]);
     out
 }
 

@@ -1,0 +1,454 @@
+//! Controller benchmark (`make bench-controller`): for each N in `BENCH_TGWS` (default
+//! `50,200,1000`), a fresh local control plane gets N tenant namespaces, each with an http01
+//! TenantGateway and `BENCH_ROUTES` (default 10) HTTPRoutes. Then the controller binary
+//! (`TGW_CONTROLLER_BIN`, default `target/release/tgw-controller`) starts as its own process, so
+//! the /proc figures are its own.
+//!
+//! Converged means: the controller's write counter has not moved for `QUIET_CONFIRM`, and a full
+//! read shows every TenantGateway with `status.observedGeneration` current and a Ready condition
+//! of that generation (False/GatewayNotProgrammed is expected: no Gateway implementation runs),
+//! every Gateway with its 1 + routes listeners (`http` and one per hostname), and every route with our Accepted=True entry. The
+//! converge time is the moment of the last write before that.
+//!
+//! Printed per N: converge time, writes (API server `apiserver_request_total` for
+//! POST/PUT/PATCH/APPLY/DELETE without leases, and the controller's `tgw_writes_total`), controller
+//! CPU seconds (utime+stime from /proc/<pid>/stat), CPU per TenantGateway, the controller's share
+//! of machine CPU while converging, peak RSS (VmHWM), writes in the 30 s after convergence,
+//! reconciles and reconcile duration p50/p99 (from `tgw_reconcile_duration_seconds`), log bytes.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use futures::{StreamExt, TryStreamExt, stream};
+use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, ApiResource, DynamicObject, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
+use kube::{Client, ResourceExt};
+use serde_json::{Value, json};
+use tgw_core::keys::CONTROLLER_NAME;
+use tgw_e2e::TestCluster;
+
+const MANAGER: &str = "tgw-bench";
+const QUIET_CONFIRM: Duration = Duration::from_secs(3);
+const STEADY: Duration = Duration::from_secs(30);
+const DEADLINE: Duration = Duration::from_secs(1800);
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_owned())
+}
+
+#[derive(Debug, Default)]
+struct Row {
+    tgws: usize,
+    routes: usize,
+    converge: f64,
+    api_writes: u64,
+    ctl_writes: u64,
+    cpu: f64,
+    share: f64,
+    rss_mib: f64,
+    steady_api: u64,
+    steady_ctl: u64,
+    reconciles: u64,
+    p50: f64,
+    p99: f64,
+    log_bytes: u64,
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    let ns: Vec<usize> = env_or("BENCH_TGWS", "50,200,1000")
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let routes: usize = env_or("BENCH_ROUTES", "10").parse().context("BENCH_ROUTES")?;
+    let bin = PathBuf::from(env_or("TGW_CONTROLLER_BIN", "target/release/tgw-controller"));
+    anyhow::ensure!(
+        bin.exists(),
+        "controller binary {} not found (cargo build --release -p tgw-controller)",
+        bin.display()
+    );
+    let mut rows = Vec::new();
+    for n in ns {
+        let row = run_one(&bin, n, routes).await?;
+        eprintln!("{}", table_row(&row));
+        rows.push(row);
+    }
+    println!(
+        "| N × routes | converge | API writes (apiserver) | controller writes | writes/TGW | controller CPU | CPU/TGW | machine CPU share | peak RSS | writes in 30 s after | reconciles | reconcile p50 / p99 | log bytes |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    for r in &rows {
+        println!("{}", table_row(r));
+    }
+    Ok(())
+}
+
+fn table_row(r: &Row) -> String {
+    format!(
+        "| {} × {} | {:.1} s | {} | {} | {:.1} | {:.2} s | {:.1} ms | {:.0} % | {:.0} MiB | {} (controller {}) | {} | {} / {} | {} |",
+        r.tgws,
+        r.routes,
+        r.converge,
+        r.api_writes,
+        r.ctl_writes,
+        r.ctl_writes as f64 / r.tgws as f64,
+        r.cpu,
+        r.cpu * 1000.0 / r.tgws as f64,
+        r.share * 100.0,
+        r.rss_mib,
+        r.steady_api,
+        r.steady_ctl,
+        r.reconciles,
+        fmt_secs(r.p50),
+        fmt_secs(r.p99),
+        r.log_bytes,
+    )
+}
+
+fn fmt_secs(s: f64) -> String {
+    if s.is_infinite() {
+        "> 30 s".to_owned()
+    } else if s < 1.0 {
+        format!("≤ {:.0} ms", s * 1000.0)
+    } else {
+        format!("≤ {s:.1} s")
+    }
+}
+
+async fn install_crd(admin: &Client) -> anyhow::Result<()> {
+    let crds: Api<CustomResourceDefinition> = Api::all(admin.clone());
+    let crd = tgw_controller::crd::crd();
+    let name = crd.name_any();
+    crds.patch(&name, &PatchParams::apply(MANAGER).force(), &Patch::Apply(&crd))
+        .await?;
+    for _ in 0..300 {
+        let c = crds.get(&name).await?;
+        if c.status
+            .and_then(|s| s.conditions)
+            .unwrap_or_default()
+            .iter()
+            .any(|c| c.type_ == "Established" && c.status == "True")
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    anyhow::bail!("CRD not established")
+}
+
+async fn resource(client: &Client, group: &str, kind: &str) -> anyhow::Result<ApiResource> {
+    let g = kube::discovery::oneshot::group(client, group).await?;
+    Ok(g.recommended_kind(kind)
+        .with_context(|| format!("{group} {kind} not served"))?
+        .0)
+}
+
+async fn create_workload(admin: &Client, n: usize, routes: usize) -> anyhow::Result<()> {
+    let route_ar = resource(admin, "gateway.networking.k8s.io", "HTTPRoute").await?;
+    let tgw_ar = resource(admin, "gateway.cozystack.io", "TenantGateway").await?;
+    let names: Vec<String> = (0..n).map(|i| format!("tenant-b{i:05}")).collect();
+    stream::iter(names.clone())
+        .map(|name| {
+            let api: Api<Namespace> = Api::all(admin.clone());
+            async move {
+                let ns = Namespace {
+                    metadata: ObjectMeta {
+                        name: Some(name),
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                };
+                api.create(&PostParams::default(), &ns).await.map(|_| ())
+            }
+        })
+        .buffer_unordered(16)
+        .try_collect::<Vec<()>>()
+        .await?;
+    let mut jobs: Vec<(String, Option<usize>)> = Vec::new();
+    for ns in &names {
+        jobs.push((ns.clone(), None));
+        jobs.extend((0..routes).map(|r| (ns.clone(), Some(r))));
+    }
+    stream::iter(jobs)
+        .map(|(ns, r)| {
+            let (route_ar, tgw_ar) = (route_ar.clone(), tgw_ar.clone());
+            async move {
+                let apex = format!("{ns}.example.org");
+                let (ar, obj) = match r {
+                    None => (
+                        tgw_ar,
+                        json!({
+                            "apiVersion": "gateway.cozystack.io/v1alpha1", "kind": "TenantGateway",
+                            "metadata": {"name": "cozystack", "namespace": ns},
+                            "spec": {"apex": apex, "certMode": "http01"},
+                        }),
+                    ),
+                    Some(r) => (
+                        route_ar,
+                        json!({
+                            "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+                            "metadata": {"name": format!("r{r}"), "namespace": ns},
+                            "spec": {
+                                "parentRefs": [{"name": "cozystack", "namespace": ns}],
+                                "hostnames": [format!("app{r}.{apex}")],
+                                "rules": [{"backendRefs": [{"name": "svc", "port": 80}]}],
+                            },
+                        }),
+                    ),
+                };
+                let name = obj["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+                let api: Api<DynamicObject> = Api::namespaced_with(admin.clone(), &ns, &ar);
+                api.patch(&name, &PatchParams::apply(MANAGER).force(), &Patch::Apply(&obj))
+                    .await
+                    .map(|_| ())
+            }
+        })
+        .buffer_unordered(16)
+        .try_collect::<Vec<()>>()
+        .await?;
+    Ok(())
+}
+
+/// Sum of `apiserver_request_total` for write verbs, leases excluded (the API server renews its
+/// own identity lease).
+async fn apiserver_writes(admin: &Client) -> anyhow::Result<u64> {
+    let req = http::Request::get("/metrics").body(Vec::new())?;
+    let text = admin.request_text(req).await?;
+    let mut total = 0.0;
+    for l in text.lines().filter(|l| l.starts_with("apiserver_request_total{")) {
+        let write = ["POST", "PUT", "PATCH", "APPLY", "DELETE"]
+            .iter()
+            .any(|v| l.contains(&format!("verb=\"{v}\"")));
+        if write && !l.contains("resource=\"leases\"") {
+            total += l.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        }
+    }
+    Ok(total as u64)
+}
+
+/// The controller's /metrics as name{labels} → value.
+async fn controller_metrics(addr: &str) -> anyhow::Result<BTreeMap<String, f64>> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await?;
+    s.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").await?;
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).await?;
+    Ok(buf
+        .lines()
+        .filter(|l| l.starts_with("tgw_"))
+        .filter_map(|l| {
+            let (k, v) = l.rsplit_once(' ')?;
+            Some((k.to_owned(), v.parse().ok()?))
+        })
+        .collect())
+}
+
+fn quantile(m: &BTreeMap<String, f64>, q: f64) -> f64 {
+    let count = m.get("tgw_reconcile_duration_seconds_count").copied().unwrap_or(0.0);
+    let mut buckets: Vec<(f64, f64)> = m
+        .iter()
+        .filter_map(|(k, v)| {
+            let le = k
+                .strip_prefix("tgw_reconcile_duration_seconds_bucket{le=\"")?
+                .strip_suffix("\"}")?;
+            let le = if le == "+Inf" { f64::INFINITY } else { le.parse().ok()? };
+            Some((le, *v))
+        })
+        .collect();
+    buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    buckets
+        .iter()
+        .find(|(_, c)| *c >= q * count)
+        .map_or(f64::NAN, |(le, _)| *le)
+}
+
+fn proc_cpu(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised command: state is field 3; utime, stime are 14, 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let hz = Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse::<f64>().ok())
+        .unwrap_or(100.0);
+    (ticks(11) + ticks(12)) / hz
+}
+
+fn peak_rss_mib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn cpus() -> f64 {
+    std::thread::available_parallelism().map_or(1.0, |n| n.get() as f64)
+}
+
+/// Whether the cluster shows the converged state (see the module docs).
+async fn state_converged(admin: &Client, n: usize, routes: usize) -> anyhow::Result<bool> {
+    let tgw_ar = resource(admin, "gateway.cozystack.io", "TenantGateway").await?;
+    let gw_ar = resource(admin, "gateway.networking.k8s.io", "Gateway").await?;
+    let route_ar = resource(admin, "gateway.networking.k8s.io", "HTTPRoute").await?;
+    let tgws = Api::<DynamicObject>::all_with(admin.clone(), &tgw_ar)
+        .list(&ListParams::default())
+        .await?;
+    let current = tgws
+        .items
+        .iter()
+        .filter(|t| {
+            let g = t.metadata.generation;
+            t.data["status"]["observedGeneration"].as_i64() == g
+                && t.data["status"]["conditions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|c| c["type"] == "Ready" && c["observedGeneration"].as_i64() == g)
+        })
+        .count();
+    if current < n {
+        eprintln!("  {current}/{n} TenantGateways current");
+        return Ok(false);
+    }
+    let gws = Api::<DynamicObject>::all_with(admin.clone(), &gw_ar)
+        .list(&ListParams::default())
+        .await?;
+    let full = gws
+        .items
+        .iter()
+        .filter(|g| g.data["spec"]["listeners"].as_array().map_or(0, Vec::len) == routes + 1)
+        .count();
+    if full < n {
+        eprintln!("  {full}/{n} Gateways complete");
+        return Ok(false);
+    }
+    let rs = Api::<DynamicObject>::all_with(admin.clone(), &route_ar)
+        .list(&ListParams::default().labels("!cozystack.io/managed-by"))
+        .await?;
+    let accepted = rs
+        .items
+        .iter()
+        .filter(|r| {
+            r.data["status"]["parents"].as_array().into_iter().flatten().any(|p| {
+                p["controllerName"] == CONTROLLER_NAME
+                    && p["conditions"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .any(|c: &Value| c["type"] == "Accepted" && c["status"] == "True")
+            })
+        })
+        .count();
+    if accepted < n * routes {
+        eprintln!("  {accepted}/{} routes accepted", n * routes);
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+struct Controller {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Drop for Controller {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn run_one(bin: &std::path::Path, n: usize, routes: usize) -> anyhow::Result<Row> {
+    eprintln!("== {n} TenantGateways × {routes} routes");
+    let cluster = TestCluster::start().await?;
+    let admin = cluster.admin().await?;
+    install_crd(&admin).await?;
+    let t0 = Instant::now();
+    create_workload(&admin, n, routes).await?;
+    eprintln!("  created in {:.1}s", t0.elapsed().as_secs_f64());
+    let api_before = apiserver_writes(&admin).await?;
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let addr = format!("127.0.0.1:{port}");
+    let log = cluster.state_dir().join("controller.log");
+    let log_file = std::fs::File::create(&log)?;
+    let started = Instant::now();
+    let child = Command::new(bin)
+        .env("KUBECONFIG", cluster.kubeconfig_path())
+        .env("RUST_LOG", env_or("BENCH_RUST_LOG", "info"))
+        .args(["--metrics-addr", &addr, "--log-format", "json"])
+        .stdout(Stdio::from(log_file.try_clone()?))
+        .stderr(Stdio::from(log_file))
+        .spawn()
+        .with_context(|| format!("starting {}", bin.display()))?;
+    let ctl = Controller { child, log };
+    let pid = ctl.child.id();
+
+    let mut last_writes = -1.0;
+    let mut last_change = started;
+    let converged_at = loop {
+        anyhow::ensure!(started.elapsed() < DEADLINE, "not converged within {DEADLINE:?}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let Ok(m) = controller_metrics(&addr).await else {
+            continue;
+        };
+        let w = m.get("tgw_writes_total").copied().unwrap_or(0.0);
+        if w != last_writes {
+            last_writes = w;
+            last_change = Instant::now();
+            continue;
+        }
+        if w > 0.0 && last_change.elapsed() >= QUIET_CONFIRM && state_converged(&admin, n, routes).await? {
+            break last_change;
+        }
+        if last_change.elapsed() >= QUIET_CONFIRM {
+            // Not yet: reset the quiet window so the full read is not repeated every tick.
+            last_change = Instant::now() - QUIET_CONFIRM / 2;
+        }
+    };
+    let converge = converged_at.duration_since(started).as_secs_f64();
+    let cpu = proc_cpu(pid);
+    let rss_mib = peak_rss_mib(pid);
+    let api_after = apiserver_writes(&admin).await?;
+    let m = controller_metrics(&addr).await?;
+    let ctl_writes = m.get("tgw_writes_total").copied().unwrap_or(0.0) as u64;
+    tokio::time::sleep(STEADY).await;
+    let api_steady = apiserver_writes(&admin).await?;
+    let m2 = controller_metrics(&addr).await?;
+    let row = Row {
+        tgws: n,
+        routes,
+        converge,
+        api_writes: api_after - api_before,
+        ctl_writes,
+        cpu,
+        share: cpu / (converge.max(0.001) * cpus()),
+        rss_mib,
+        steady_api: api_steady - api_after,
+        steady_ctl: m2.get("tgw_writes_total").copied().unwrap_or(0.0) as u64 - ctl_writes,
+        reconciles: m2.get("tgw_reconciles_total").copied().unwrap_or(0.0) as u64,
+        p50: quantile(&m2, 0.5),
+        p99: quantile(&m2, 0.99),
+        log_bytes: std::fs::metadata(&ctl.log).map_or(0, |m| m.len()),
+    };
+    eprintln!(
+        "  enqueues: {:?}; own-write echoes {}",
+        m2.iter()
+            .filter(|(k, _)| k.starts_with("tgw_enqueues_total"))
+            .collect::<Vec<_>>(),
+        m2.get("tgw_own_write_echoes_total").copied().unwrap_or(0.0)
+    );
+    drop(ctl);
+    drop(cluster);
+    Ok(row)
+}
