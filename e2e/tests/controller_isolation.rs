@@ -261,6 +261,19 @@ async fn takeover_from_the_go_controller_drops_its_extra_fields() -> anyhow::Res
         Ok(!managers(&r).contains(GO_MANAGER))
     })
     .await?;
+    // The takeover happens once: afterwards the controller writes nothing more.
+    let mut last = controller.metrics.writes();
+    let mut quiet = false;
+    for _ in 0..10 {
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        let now = controller.metrics.writes();
+        if now == last {
+            quiet = true;
+            break;
+        }
+        last = now;
+    }
+    assert!(quiet, "the controller keeps writing after the takeover ({last} writes)");
     controller.stop().await?;
     Ok(())
 }
