@@ -143,11 +143,23 @@ async fn reconcile_one(tgw: Arc<TenantGateway>, ctx: Arc<Context>) -> Result<Act
         }
     };
 
-    // 6. Redirect route (not written while no Gateway is).
-    if let Some(redirect) = &d.desired.redirect
-        && let Err(e) = ensure(&ctx, &ctx.resources.http_route, "httproute", redirect, &t).await
-    {
-        errors.push((types::GATEWAY_APPLIED, e.to_string()));
+    // 6. Redirect route (not written while no Gateway is). A redirect created in this pass is
+    // not in the route index yet: add it and decide again, so its status entry is written now
+    // rather than on some later reconcile.
+    let mut routes = routes;
+    if let Some(redirect) = d.desired.redirect.clone() {
+        match ensure(&ctx, &ctx.resources.http_route, "httproute", &redirect, &t).await {
+            Ok(obj) if gateway.is_some() => {
+                if let Some(entry) = new_route_entry(&routes, &obj) {
+                    routes.push(entry);
+                    routes.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+                    let views: Vec<RouteView> = routes.iter().map(|(r, _, _)| r.clone()).collect();
+                    d = decide(&t, &namespaces, &views, &ctx.settings);
+                }
+            }
+            Ok(_) => {}
+            Err(e) => errors.push((types::GATEWAY_APPLIED, e.to_string())),
+        }
     }
 
     // 7. Route status. Only failures on routes this TenantGateway admits (its attach set) count
@@ -201,6 +213,20 @@ async fn reconcile_one(tgw: Arc<TenantGateway>, ctx: Arc<Context>) -> Result<Act
         }
         Ok(Action::requeue(Duration::from_secs(15)))
     }
+}
+
+/// The route view of an HTTPRoute we just applied, unless the index already has it.
+fn new_route_entry(
+    routes: &[(RouteView, Vec<Value>, String)],
+    obj: &kube::core::DynamicObject,
+) -> Option<(RouteView, Vec<Value>, String)> {
+    let v = json!({"metadata": obj.metadata, "spec": obj.data.get("spec").cloned().unwrap_or(Value::Null)});
+    let view = tgw_core::snapshot::wire::route(tgw_core::snapshot::RouteKind::Http, &v);
+    if routes.iter().any(|(r, _, _)| r.id == view.id) {
+        return None;
+    }
+    let parents = obj.data["status"]["parents"].as_array().cloned().unwrap_or_default();
+    Some((view, parents, obj.resource_version().unwrap_or_default()))
 }
 
 /// Several errors of one concern are joined into one message.
