@@ -130,8 +130,9 @@ tgz=$work/tenant-gateway-$version.tgz
 "$helm" push "$tgz" "oci://$reg/charts" --plain-http >"$work/push.log" 2>&1 || die "helm push: $(cat "$work/push.log")"
 chart=oci://$reg/charts/tenant-gateway
 log "chart pushed: $(grep -o 'Digest: .*' "$work/push.log")"
-h() { "$helm" --kube-context admin "$@"; }
-if h install bad "$chart" --version "$version" --plain-http -n "$ns" --create-namespace \
+# helm prints "Pulled: …" on stderr for oci:// charts; keep it in a log shown on failure.
+h() { "$helm" --kube-context admin "$@" 2>>"$work/helm.log" || { cat "$work/helm.log" >&2; return 1; }; }
+if "$helm" install bad "$chart" --version "$version" --plain-http -n "$ns" --create-namespace \
   --set controller.logFormat=xml >"$work/bad.log" 2>&1; then
   die "a wrong value was accepted"
 fi
@@ -159,19 +160,21 @@ log "installed from oci:// at $(lap): Deployment image $got; CRD, RBAC, policies
 
 # --- the extracted binary against the API server, as the chart's ServiceAccount ----------------
 metrics=127.0.0.1:$(free_port)
-TGW_LEADER_ELECTION=true TGW_LEADER_ELECTION_NAMESPACE=$ns TGW_POD_NAME=image-test \
+# The context `controller` authenticates as system:serviceaccount:cozy-system:tenant-gateway-controller.
+cp "$KUBECONFIG" "$work/controller.kubeconfig"
+k --kubeconfig "$work/controller.kubeconfig" config use-context controller >/dev/null
+[[ $(k --kubeconfig "$work/controller.kubeconfig" auth whoami -o jsonpath='{.status.userInfo.username}') == \
+  system:serviceaccount:$ns:tenant-gateway-controller ]] || die "the controller context is not the chart's ServiceAccount"
+KUBECONFIG=$work/controller.kubeconfig TGW_LEADER_ELECTION=true TGW_LEADER_ELECTION_NAMESPACE=$ns TGW_POD_NAME=image-test \
   "$bin" --metrics-addr "$metrics" --log-format text >"$work/controller.log" 2>&1 \
   < /dev/null &
 controller_pid=$!
-# The context `controller` authenticates as system:serviceaccount:cozy-system:tenant-gateway-controller.
-k config use-context controller >/dev/null
 ready=""
 for _ in $(seq 300); do
   kill -0 "$controller_pid" 2>/dev/null || die "the controller exited: $(tail -20 "$work/controller.log")"
   if curl -sf "http://$metrics/readyz" >/dev/null; then ready=1; break; fi
   sleep 0.1
 done
-k config use-context admin >/dev/null
 [[ -n "$ready" ]] || die "the controller never became ready: $(tail -20 "$work/controller.log")"
 holder=$(k -n "$ns" get lease tenant-gateway-controller -o jsonpath='{.spec.holderIdentity}')
 [[ "$holder" == image-test ]] || die "Lease holder '$holder'"
