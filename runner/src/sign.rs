@@ -384,14 +384,16 @@ jhQmmrphrQCUvILcehmTNfMPuC0rRBNj0PteKXU2WgsrVhl3Y3bFLtia
         let body = payload("r/p", DIGEST, &prod);
         let sig = sign_payload(&key, &body);
         let other_digest = DIGEST.replace("0123", "3210");
-        let cases: Vec<(
-            &str,
+        // (name, payload, signature, digest checked against, required annotations, outcome)
+        type Case<'a> = (
+            &'a str,
             Vec<u8>,
             Option<String>,
-            &str,
-            &BTreeMap<String, String>,
+            &'a str,
+            &'a BTreeMap<String, String>,
             std::result::Result<(), Rejection>,
-        )> = vec![
+        );
+        let cases: Vec<Case> = vec![
             ("valid", body.clone(), Some(sig.clone()), DIGEST, &none, Ok(())),
             (
                 "valid with annotation",
