@@ -1,7 +1,7 @@
 # Release artefacts: the controller image (no container engine: cargo musl + umoci, pushed with
 # skopeo), the chart as an OCI package, and keyed cosign signatures of the policy (see
 # mk/runner.mk `publish`). README "What runs where" lists how users install each.
-IMAGE_LAYOUT := $(CURDIR)/target/image/oci
+IMAGE_LAYOUT := $(CURDIR)/target/oci-image
 IMAGE_TAG ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 # make image-push IMAGE=<host:port>/<repo>   (SKOPEO_FLAGS=--dest-tls-verify=false for plain HTTP)
 IMAGE ?=
@@ -13,10 +13,10 @@ CHART_PACKAGE_DIR := $(CURDIR)/target/chart
 
 .PHONY: image image-push chart-package chart-push signing-key test-image
 
-image: setup ## Build the controller image (static musl, FROM scratch, user 65532) as an OCI layout in target/image/oci
+image: setup ## Build the controller image (static musl, FROM scratch, user 65532) as an OCI layout in target/oci-image
 	@scripts/build-image.sh $(IMAGE_LAYOUT)
 
-image-push: ## Push target/image/oci to a registry: make image-push IMAGE=<host:port>/<repo> [SKOPEO_FLAGS=--dest-tls-verify=false]
+image-push: ## Push target/oci-image to a registry: make image-push IMAGE=<host:port>/<repo> [SKOPEO_FLAGS=--dest-tls-verify=false]
 	@test -n "$(IMAGE)" || { echo "usage: make image-push IMAGE=<host:port>/<repo>" >&2; exit 2; }
 	skopeo copy $(SKOPEO_FLAGS) oci:$(IMAGE_LAYOUT):$(IMAGE_TAG) docker://$(IMAGE):$(IMAGE_TAG)
 

@@ -3,18 +3,18 @@
 # a static musl binary FROM scratch, user 65532:65532, entrypoint /tenant-gateway-controller,
 # port 8080, OCI labels. Tools: cargo (x86_64-unknown-linux-musl, profile `image`), tar, umoci.
 #
-#   scripts/build-image.sh [OCI_LAYOUT_DIR]     (default target/image/oci)
+#   scripts/build-image.sh [OCI_LAYOUT_DIR]     (default target/oci-image)
 #
 # Writes an OCI image layout with the tag $IMAGE_TAG (default: the workspace version) and prints
 # `<layout>:<tag> <size>`; push it with skopeo, e.g.
-#   skopeo copy --dest-tls-verify=false oci:target/image/oci:0.1.0 docker://127.0.0.1:5000/tgw/controller:0.1.0
+#   skopeo copy --dest-tls-verify=false oci:target/oci-image:0.1.0 docker://127.0.0.1:5000/tgw/controller:0.1.0
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TARGET=x86_64-unknown-linux-musl
 VERSION=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 TAG=${IMAGE_TAG:-$VERSION}
-LAYOUT=${1:-target/image/oci}
+LAYOUT=${1:-target/oci-image}
 SOURCE=https://github.com/tenant-gateway/tenant-gateway
 for tool in umoci musl-gcc readelf; do
   command -v "$tool" >/dev/null || { echo "build-image: $tool not found (make setup)" >&2; exit 1; }

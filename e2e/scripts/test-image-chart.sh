@@ -11,13 +11,13 @@
 #         pushed image's digest, helm upgrade with a changed value, helm uninstall; after each
 #         step the objects are checked: CRD kept, RBAC/policies/Deployment gone, nothing stray.
 #
-# Usage: e2e/scripts/test-image-chart.sh [OCI_LAYOUT_DIR]   (default target/image/oci; `make image`)
+# Usage: e2e/scripts/test-image-chart.sh [OCI_LAYOUT_DIR]   (default target/oci-image; `make image`)
 # Prints timings and the image size. Everything temporary lives under one directory, removed at exit.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 
-layout=${1:-target/image/oci}
+layout=${1:-target/oci-image}
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 tag=${IMAGE_TAG:-$version}
 cache=${TGW_CACHE:-$HOME/.cache/tenant-gateway}
