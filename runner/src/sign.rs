@@ -20,6 +20,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use oci_client::Reference;
 use oci_client::client::{Config, ImageLayer};
+use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::manifest::{OCI_IMAGE_MEDIA_TYPE, OciImageManifest};
 use oci_client::secrets::RegistryAuth;
 use p256::ecdsa::signature::{Signer as _, Verifier as _};
@@ -214,14 +215,32 @@ async fn resolve_digest(client: &oci_client::Client, reference: &Reference) -> R
         .map_err(|e| Error::Registry(format!("cannot read the digest of {reference}: {e}")))
 }
 
-/// Existing signature layers of `sig_ref` (none when the tag does not exist).
-async fn existing_layers(client: &oci_client::Client, sig_ref: &Reference) -> Vec<ImageLayer> {
+/// Whether the registry said the manifest (tag) does not exist.
+fn is_not_found(e: &OciDistributionError) -> bool {
+    match e {
+        OciDistributionError::ImageManifestNotFoundError(_) => true,
+        OciDistributionError::RegistryError { envelope, .. } => envelope.errors.iter().any(|e| {
+            matches!(
+                e.code,
+                OciErrorCode::ManifestUnknown | OciErrorCode::NotFound | OciErrorCode::NameUnknown
+            )
+        }),
+        _ => false,
+    }
+}
+
+/// Existing signature layers of `sig_ref` (none when the tag does not exist yet). Any other
+/// failure stops signing, so existing signatures are never overwritten by mistake.
+async fn existing_layers(client: &oci_client::Client, sig_ref: &Reference) -> Result<Vec<ImageLayer>> {
     match client
         .pull(sig_ref, &RegistryAuth::Anonymous, vec![SIMPLE_SIGNING_MEDIA_TYPE])
         .await
     {
-        Ok(image) => image.layers,
-        Err(_) => Vec::new(),
+        Ok(image) => Ok(image.layers),
+        Err(e) if is_not_found(&e) => Ok(Vec::new()),
+        Err(e) => Err(Error::Registry(format!(
+            "cannot read the existing signatures {sig_ref}: {e}"
+        ))),
     }
 }
 
@@ -244,7 +263,7 @@ pub async fn sign(
         signature_tag(&digest)?,
     );
     let ours = ImageLayer::new(body, SIMPLE_SIGNING_MEDIA_TYPE.to_owned(), Some(layer_annotations));
-    let mut layers = existing_layers(&client, &sig_ref).await;
+    let mut layers = existing_layers(&client, &sig_ref).await?;
     // Signing again with the same key and payload gives the same layer (RFC 6979): no duplicates.
     if !layers
         .iter()
@@ -285,7 +304,13 @@ pub async fn verify(
     let (manifest, _) = client
         .pull_image_manifest(&sig_ref, &RegistryAuth::Anonymous)
         .await
-        .map_err(|e| Error::Signature(format!("no signatures found for {repo}@{digest} ({sig_ref}: {e})")))?;
+        .map_err(|e| {
+            if is_not_found(&e) {
+                Error::Signature(format!("no signatures found for {repo}@{digest} (no tag {sig_ref})"))
+            } else {
+                Error::Registry(format!("cannot read the signatures {sig_ref}: {e}"))
+            }
+        })?;
     let mut layers = Vec::new();
     for desc in manifest
         .layers
