@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need on a fresh Debian machine (idempotent, quiet when
-# everything is present): Debian packages, the wasm32-wasip1 Rust target, and the persistent
+# everything is present): Debian packages, the wasm32-wasip1 and musl Rust targets, and the persistent
 # cache directory. The local control plane binaries are built separately (make control-plane).
 set -euo pipefail
 
 need_apt=()
-for pkg in bats binaryen docker-registry jq openssl; do
+# umoci + skopeo: the controller image without a container engine (scripts/build-image.sh);
+# musl-tools: musl-gcc for ring's C in the static build; bc/curl: the image/chart test.
+for pkg in bats bc binaryen curl docker-registry jq musl-tools openssl skopeo umoci; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ "${#need_apt[@]}" -gt 0 ]; then
@@ -15,10 +17,12 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
-if ! rustup target list --installed | grep -qx wasm32-wasip1; then
-  echo "setup: adding Rust target wasm32-wasip1"
-  rustup target add wasm32-wasip1
-fi
+for target in wasm32-wasip1 x86_64-unknown-linux-musl; do
+  if ! rustup target list --installed | grep -qx "$target"; then
+    echo "setup: adding Rust target $target"
+    rustup target add "$target"
+  fi
+done
 for component in clippy rustfmt; do
   rustup component list --installed | grep -q "^${component}" || rustup component add "$component"
 done

@@ -20,6 +20,8 @@ USAGE:
     tgw-kwctl annotate <module.wasm> -m <metadata.yml> -o <out.wasm> [-u <README.md>]
     tgw-kwctl push <module.wasm> registry://<host[:port]>/<repo>:<tag> [-f] [-o text|json]
     tgw-kwctl pull registry://<host[:port]>/<repo>(:<tag>|@<digest>) -o <out.wasm>
+    tgw-kwctl sign --key <cosign.key> registry://<host[:port]>/<repo>(:<tag>|@<digest>) [-a KEY=VALUE]
+    tgw-kwctl verify -k <cosign.pub> registry://<host[:port]>/<repo>(:<tag>|@<digest>) [-a KEY=VALUE]
     tgw-kwctl --version | --help | <command> --help
 ";
 
@@ -87,6 +89,41 @@ OPTIONS:
     -o, --output-path <file>      Where to write the module
         --insecure                Use plain HTTP
         --sources-path <file>     kwctl sources file (insecure_sources: [host:port])
+";
+
+const SIGN_HELP: &str = "\
+tgw-kwctl sign --key <cosign.key> registry://<host[:port]>/<repo>(:<tag>|@<digest>) [OPTIONS]
+
+Signs the policy manifest like `cosign sign --key`: pushes (or extends) the tag
+sha256-<digest>.sig in the same repository with a simple-signing payload and an
+ECDSA P-256 signature, which `kwctl verify -k` and policy-server accept.
+The key is an unencrypted PKCS#8 (or SEC1) PEM P-256 private key, e.g.
+    openssl ecparam -name prime256v1 -genkey -noout | openssl pkcs8 -topk8 -nocrypt > cosign.key
+    openssl ec -in cosign.key -pubout > cosign.pub
+(cosign's encrypted keys are not read; sign with cosign itself for those).
+
+OPTIONS:
+        --key <file>                  Private key (PEM)
+    -a, --annotations <KEY=VALUE>     Annotation in the signed payload (repeatable)
+    -o, --output <text|json>          json prints {\"image\": ..., \"signature\": ...}
+        --insecure                    Use plain HTTP
+        --sources-path <file>         kwctl sources file (insecure_sources: [host:port])
+";
+
+const VERIFY_HELP: &str = "\
+tgw-kwctl verify -k <cosign.pub> registry://<host[:port]>/<repo>(:<tag>|@<digest>) [OPTIONS]
+
+Verifies the policy's cosign signatures like `kwctl verify -k`: for every key
+given, some signature in sha256-<digest>.sig must verify over its payload, name
+the policy's manifest digest and carry every --verification-annotation.
+Exit status 0 when verified, 1 otherwise (the message says which check failed).
+
+OPTIONS:
+    -k, --verification-key <file>          Public key (PEM; repeatable, all must match)
+    -a, --verification-annotation <KEY=VALUE>
+                                           Required payload annotation (repeatable)
+        --insecure                         Use plain HTTP
+        --sources-path <file>              kwctl sources file (insecure_sources: [host:port])
 ";
 
 /// Deadline per waPC call in `run`, so a looping policy cannot hang a test
@@ -277,6 +314,8 @@ fn dispatch(args: &[String]) -> Result<(), Failure> {
         "annotate" => annotate(rest),
         "push" => push(rest),
         "pull" => pull(rest),
+        "sign" => sign(rest),
+        "verify" => verify(rest),
         "-h" | "--help" | "help" => {
             print!("{USAGE}");
             Ok(())
@@ -496,6 +535,87 @@ fn pull(args: &[String]) -> Result<(), Failure> {
     eprintln!(
         "pulled {uri} ({}) to {output}",
         pulled.digest.as_deref().unwrap_or("unknown digest")
+    );
+    Ok(())
+}
+
+/// Names the key file in a key error.
+fn key_error(path: &str, e: Error) -> Error {
+    match e {
+        Error::Key(m) => Error::Key(format!("{path}: {m}")),
+        other => other,
+    }
+}
+
+fn sign(args: &[String]) -> Result<(), Failure> {
+    const SPECS: &[Opt] = &[
+        value("key", None),
+        value("annotations", Some('a')),
+        value("output", Some('o')),
+        flag("insecure", None),
+        value("sources-path", None),
+    ];
+    let Some(p) = parse_opts(args, SPECS, SIGN_HELP)? else {
+        print!("{SIGN_HELP}");
+        return Ok(());
+    };
+    let uri = one_positional(&p, "the registry:// reference", SIGN_HELP)?;
+    let key_path = required(&p, "key", SIGN_HELP)?;
+    let json = match p.last("output").unwrap_or("text") {
+        "text" => false,
+        "json" => true,
+        other => {
+            return Err(Failure::Usage(
+                format!("invalid --output {other:?} (text|json)"),
+                SIGN_HELP,
+            ));
+        }
+    };
+    let key = crate::sign::signing_key(&read_text(Path::new(key_path))?).map_err(|e| key_error(key_path, e))?;
+    let annotations = crate::sign::parse_annotations(&p.all("annotations"))?;
+    let opts = registry_options(&p)?;
+    let signed = block_on(crate::sign::sign(&uri, &key, &annotations, &opts))??;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"image": signed.image, "signature": signed.signature})
+        );
+    } else {
+        println!("Policy signed: {} (signature {})", signed.image, signed.signature);
+    }
+    Ok(())
+}
+
+fn verify(args: &[String]) -> Result<(), Failure> {
+    const SPECS: &[Opt] = &[
+        value("verification-key", Some('k')),
+        value("verification-annotation", Some('a')),
+        flag("insecure", None),
+        value("sources-path", None),
+    ];
+    let Some(p) = parse_opts(args, SPECS, VERIFY_HELP)? else {
+        print!("{VERIFY_HELP}");
+        return Ok(());
+    };
+    let uri = one_positional(&p, "the registry:// reference", VERIFY_HELP)?;
+    let key_paths = p.all("verification-key");
+    if key_paths.is_empty() {
+        return Err(Failure::Usage(
+            "a verification key is required: -k <cosign.pub> (keyless verification is not supported)".into(),
+            VERIFY_HELP,
+        ));
+    }
+    let mut keys = Vec::new();
+    for path in key_paths {
+        let key = crate::sign::verifying_key(&read_text(Path::new(&path))?).map_err(|e| key_error(&path, e))?;
+        keys.push((path, key));
+    }
+    let required = crate::sign::parse_annotations(&p.all("verification-annotation"))?;
+    let opts = registry_options(&p)?;
+    let verified = block_on(crate::sign::verify(&uri, &keys, &required, &opts))??;
+    println!(
+        "Policy successfully verified: {} (signature {})",
+        verified.image, verified.signature
     );
     Ok(())
 }

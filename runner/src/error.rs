@@ -34,4 +34,9 @@ pub enum Error {
     Registry(String),
     #[error("{0}")]
     Unsupported(String),
+    /// Signing or verification failed (the text says which signature and why).
+    #[error("signature verification failed: {0}")]
+    Signature(String),
+    #[error("invalid key: {0}")]
+    Key(String),
 }

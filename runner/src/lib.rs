@@ -14,6 +14,7 @@ pub mod replay;
 pub mod request;
 pub mod response;
 pub mod settings;
+pub mod sign;
 pub mod wasm;
 
 pub use error::{Error, Result};

@@ -81,7 +81,7 @@ pub fn manifest_annotations(metadata: &Metadata) -> BTreeMap<String, String> {
     out
 }
 
-fn client_for(reference: &Reference, opts: &RegistryOptions) -> Client {
+pub(crate) fn client_for(reference: &Reference, opts: &RegistryOptions) -> Client {
     // reqwest is built without a bundled crypto provider; use ring.
     let _ = rustls::crypto::ring::default_provider().install_default();
     Client::new(ClientConfig {
