@@ -8,8 +8,7 @@ use std::collections::BTreeSet;
 
 use anyhow::Context;
 use controller_support::*;
-use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{Api, ObjectMeta, PostParams};
+use kube::api::PostParams;
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
 use tgw_core::conditions::{reasons, types};
@@ -19,22 +18,6 @@ use tgw_core::tenantgateway::TenantGateway;
 
 /// The field manager Cozystack's Go controller writes with (an `Update`, not an apply).
 const GO_MANAGER: &str = "cozystack-controller";
-
-async fn named_namespace(client: &Client, name: &str, labels: &[(&str, &str)]) -> anyhow::Result<()> {
-    let ns = Namespace {
-        metadata: ObjectMeta {
-            name: Some(name.to_owned()),
-            labels: Some(labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    Api::<Namespace>::all(client.clone())
-        .create(&PostParams::default(), &ns)
-        .await
-        .with_context(|| format!("create namespace {name}"))?;
-    Ok(())
-}
 
 /// Issue 9, failure 2: a tenant's TenantGateway listing a platform namespace in
 /// `attachedNamespaces` must not make the controller label that namespace for the tenant. Only

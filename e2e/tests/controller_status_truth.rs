@@ -7,28 +7,12 @@ use anyhow::Context;
 use controller_support::*;
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, ObjectMeta, Patch, PatchParams, PostParams};
+use kube::api::{Api, Patch, PatchParams};
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
 use tgw_core::conditions::{reasons, types};
 use tgw_core::keys::{ANNOTATION_ATTACHED_BY, LABEL_GATEWAY, LABEL_HOST};
 use tgw_core::naming;
-
-async fn named_namespace(client: &Client, name: &str, labels: &[(&str, &str)]) -> anyhow::Result<()> {
-    let ns = Namespace {
-        metadata: ObjectMeta {
-            name: Some(name.to_owned()),
-            labels: Some(labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    Api::<Namespace>::all(client.clone())
-        .create(&PostParams::default(), &ns)
-        .await
-        .with_context(|| format!("create namespace {name}"))?;
-    Ok(())
-}
 
 /// Replaces our CRD with Cozystack's (kept in the repository as a compatibility fixture), which
 /// has no CEL rule against `existingSecret` without `wildcardSecretRef`: objects stored before our

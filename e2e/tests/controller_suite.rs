@@ -102,18 +102,25 @@ async fn http01_tree_conflicts_readiness_and_zero_writes(admin: &Client, control
     );
 
     // Certificates and Issuer.
-    let certs = dynapi(admin, CM, "Certificate", &owner)
-        .await?
-        .list(&Default::default())
-        .await?;
-    let mut names: Vec<String> = certs.items.iter().map(kube::ResourceExt::name_any).collect();
-    names.sort();
     let mut want_certs: Vec<String> = [app.clone(), shared.clone(), format!("www.{apex}")]
         .iter()
         .map(|h| naming::host_certificate("cozystack", h))
         .collect();
     want_certs.sort();
-    assert_eq!(names, want_certs);
+    // Certificates are applied after the Gateway: wait for the whole set.
+    eventually("one Certificate per won hostname", || async {
+        let certs = dynapi(admin, CM, "Certificate", &owner)
+            .await?
+            .list(&Default::default())
+            .await?;
+        let mut names: Vec<String> = certs.items.iter().map(kube::ResourceExt::name_any).collect();
+        names.sort();
+        if names != want_certs {
+            anyhow::bail!("certificates {names:?}");
+        }
+        Ok(true)
+    })
+    .await?;
     let issuer = get(admin, CM, "Issuer", &owner, "cozystack-gateway")
         .await?
         .context("Issuer")?;
@@ -121,6 +128,12 @@ async fn http01_tree_conflicts_readiness_and_zero_writes(admin: &Client, control
         issuer.data["spec"]["acme"]["solvers"][0]["http01"]["gatewayHTTPRoute"]["parentRefs"][0]["sectionName"],
         "http"
     );
+    eventually("the redirect route", || async {
+        Ok(get(admin, GW, "HTTPRoute", &owner, "cozystack-http-redirect")
+            .await?
+            .is_some())
+    })
+    .await?;
     let redirect = get(admin, GW, "HTTPRoute", &owner, "cozystack-http-redirect")
         .await?
         .context("redirect")?;

@@ -141,6 +141,23 @@ pub async fn namespace(client: &Client, prefix: &str, labels: &[(&str, &str)]) -
     Ok(api.create(&PostParams::default(), &ns).await?.name_any())
 }
 
+/// Creates namespace `name` (a fixed name, unlike [`namespace`]) with labels.
+pub async fn named_namespace(client: &Client, name: &str, labels: &[(&str, &str)]) -> anyhow::Result<()> {
+    let ns = Namespace {
+        metadata: ObjectMeta {
+            name: Some(name.to_owned()),
+            labels: Some(labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    Api::<Namespace>::all(client.clone())
+        .create(&PostParams::default(), &ns)
+        .await
+        .with_context(|| format!("create namespace {name}"))?;
+    Ok(())
+}
+
 pub async fn ns_labels(
     client: &Client,
     name: &str,
