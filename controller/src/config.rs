@@ -61,7 +61,8 @@ pub struct Config {
     #[arg(long, env = "TGW_ACME_CHALLENGE_NAMESPACE", default_value = ACME_CHALLENGE_NAMESPACE)]
     pub acme_challenge_namespace: String,
 
-    /// Server-side apply field manager of every write (non-empty).
+    /// Server-side apply field manager of every owned-object write (Gateway, Issuer, Certificates,
+    /// redirect route; non-empty).
     #[arg(long, env = "TGW_FIELD_MANAGER", default_value = FIELD_MANAGER)]
     pub field_manager: String,
 
