@@ -106,21 +106,7 @@ pub fn helm() -> anyhow::Result<PathBuf> {
     if cached.is_file() {
         return Ok(cached);
     }
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("scripts")
-        .join("build-helm.sh");
-    let out = std::process::Command::new(&script)
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .with_context(|| format!("running {}", script.display()))?;
-    if !out.status.success() {
-        bail!("{} failed ({})", script.display(), out.status);
-    }
-    let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-    if !path.is_file() {
-        bail!("{} printed {}, which is not a file", script.display(), path.display());
-    }
-    Ok(path)
+    built_by("build-helm.sh")
 }
 
 /// The Traefik binary at the pinned version, built or reused by `e2e/scripts/build-traefik.sh`
@@ -128,9 +114,12 @@ pub fn helm() -> anyhow::Result<PathBuf> {
 /// committed `e2e/k8s/traefik/`; a cold build takes minutes). Call it outside the data-plane
 /// network namespace first: a build may download modules.
 pub fn traefik() -> anyhow::Result<PathBuf> {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("scripts")
-        .join("build-traefik.sh");
+    built_by("build-traefik.sh")
+}
+
+/// Runs `e2e/scripts/<script>`, which builds or reuses a binary and prints its path.
+fn built_by(script: &str) -> anyhow::Result<PathBuf> {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts").join(script);
     let out = std::process::Command::new(&script)
         .stderr(std::process::Stdio::inherit())
         .output()
