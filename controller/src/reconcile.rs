@@ -13,6 +13,7 @@ use kube::{Resource, ResourceExt};
 use serde_json::{Value, json};
 use tgw_core::attach::{self, AttachPlan};
 use tgw_core::attach_trust;
+use tgw_core::bounded;
 use tgw_core::conditions::types;
 use tgw_core::decide::{Decision, decide};
 use tgw_core::keys::{ANNOTATION_ATTACHED_BY, FINALIZER, LABEL_GATEWAY, LABEL_MANAGED_BY, MANAGED_BY_VALUE};
@@ -419,32 +420,14 @@ struct RouteWrites {
     outside: usize,
 }
 
-/// At most this many route failures are named in the condition message.
-const ROUTE_FAILURES_NAMED: usize = 3;
+/// Bytes of one kube error kept in a message (API errors can echo whole objects).
+const ROUTE_FAILURE_BYTES: usize = 512;
 
 impl RouteWrites {
+    /// The failures on attached routes as one bounded message (`tgw_core::bounded`).
     fn attached_message(&self) -> Option<String> {
-        if self.attached.is_empty() {
-            return None;
-        }
-        let mut msg = self.attached[..self.attached.len().min(ROUTE_FAILURES_NAMED)].join("; ");
-        if self.attached.len() > ROUTE_FAILURES_NAMED {
-            msg.push_str(&format!("; and {} more", self.attached.len() - ROUTE_FAILURES_NAMED));
-        }
-        Some(msg)
+        (!self.attached.is_empty()).then(|| bounded::join(&self.attached, bounded::LIST_ITEMS, "; "))
     }
-}
-
-/// A kube error's text, cut to `max` bytes on a char boundary (API errors echo whole objects).
-fn bounded(text: String, max: usize) -> String {
-    if text.len() <= max {
-        return text;
-    }
-    let mut cut = max;
-    while !text.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    format!("{}…", &text[..cut])
 }
 
 /// Writes our `status.parents` entries for this Gateway on every route that has a parentRef to
@@ -482,11 +465,13 @@ async fn route_statuses(
             Err(e) => {
                 ctx.write_failed(&echo_key::route(&route.id));
                 if d.is_some_and(|d| d.attach.contains(&route.id.namespace)) {
-                    out.attached
-                        .push(bounded(format!("update status of {}: {e}", route.id), 512));
+                    out.attached.push(bounded::cap(
+                        &format!("update status of {}: {e}", route.id),
+                        ROUTE_FAILURE_BYTES,
+                    ));
                 } else {
                     out.outside += 1;
-                    tracing::debug!(route = %route.id, error = %bounded(e.to_string(), 512), "route status write failed");
+                    tracing::debug!(route = %route.id, error = %bounded::cap(&e.to_string(), ROUTE_FAILURE_BYTES), "route status write failed");
                 }
             }
         }

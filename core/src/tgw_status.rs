@@ -278,7 +278,7 @@ pub fn compute(input: &StatusInput<'_>) -> TenantGatewayStatus {
                     .iter()
                     .map(|(ns, why)| format!("{ns} ({why})"))
                     .collect();
-                parts.push(format!("refused: {}", r.join("; ")));
+                parts.push(format!("refused: {}", bounded::join(&r, bounded::LIST_ITEMS, "; ")));
             }
             (
                 types::NAMESPACES_ATTACHED,
