@@ -3,6 +3,7 @@
 
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use kube::core::{ApiResource, DynamicObject};
+use serde::Serialize;
 use serde_json::{Value, json};
 use tgw_core::render::is_subset;
 use tgw_core::takeover;
@@ -25,14 +26,16 @@ pub fn api(ctx: &Context, ar: &ApiResource, ns: &str) -> Api<DynamicObject> {
     Api::namespaced_with(ctx.client.clone(), ns, ar)
 }
 
-/// Applies `desired` unless it is already in place. Returns the object as observed afterwards.
-pub async fn ensure(
+/// Applies `desired` (a typed Gateway API object, or the JSON of a cert-manager one) unless it is
+/// already in place. Returns the object as observed afterwards.
+pub async fn ensure<T: Serialize>(
     ctx: &Context,
     ar: &ApiResource,
     kind: &'static str,
-    desired: &Value,
+    desired: &T,
     tgw: &TgwInput,
 ) -> Result<DynamicObject> {
+    let desired = &serde_json::to_value(desired).map_err(|e| Error::Other(format!("serialise {kind}: {e}")))?;
     let ns = &tgw.meta.namespace;
     let name = desired["metadata"]["name"].as_str().unwrap_or_default().to_owned();
     let api = api(ctx, ar, ns);

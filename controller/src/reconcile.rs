@@ -6,6 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Namespace;
+use gateway_api::gateways::{Gateway, GatewayStatus};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
@@ -18,7 +20,7 @@ use tgw_core::conditions::types;
 use tgw_core::decide::{Decision, decide};
 use tgw_core::keys::{ANNOTATION_ATTACHED_BY, FINALIZER, LABEL_GATEWAY, LABEL_MANAGED_BY, MANAGED_BY_VALUE};
 use tgw_core::naming;
-use tgw_core::route_status::merge_parents;
+use tgw_core::parents::merge_parents;
 use tgw_core::snapshot::{NamespaceView, RouteView};
 use tgw_core::tenantgateway::{TenantGateway, TgwInput, TgwMeta};
 use tgw_core::tgw_status::{StatusInput, compute};
@@ -171,7 +173,7 @@ async fn reconcile_one(tgw: Arc<TenantGateway>, ctx: Arc<Context>) -> Result<Act
     }
 
     // 8. TenantGateway status.
-    let gw_status = gateway.as_ref().and_then(|g| g.data.get("status").cloned());
+    let gw_status = gateway.as_ref().and_then(|g| gateway_status(&t, g));
     let status = compute(&StatusInput {
         tgw: &t,
         plan: &d.plan,
@@ -213,6 +215,21 @@ async fn reconcile_one(tgw: Arc<TenantGateway>, ctx: Arc<Context>) -> Result<Act
             tracing::warn!(tgw = %t.key(), step, error = %e, "reconcile step failed");
         }
         Ok(Action::requeue(Duration::from_secs(15)))
+    }
+}
+
+/// The observed Gateway's status, read as the typed Gateway API object. A status that does not
+/// parse (a data plane writing outside the schema) counts as no status: every listener stays
+/// pending, never falsely ready, and the log says why.
+fn gateway_status(t: &TgwInput, obj: &kube::core::DynamicObject) -> Option<GatewayStatus> {
+    obj.data.get("status")?;
+    match obj.clone().try_parse::<Gateway>() {
+        Ok(gw) => gw.status,
+        Err(e) => {
+            let error = bounded::cap(&e.to_string(), ROUTE_FAILURE_BYTES);
+            tracing::warn!(tgw = %t.key(), %error, "the Gateway's status does not parse; its listeners count as pending");
+            None
+        }
     }
 }
 
@@ -438,7 +455,7 @@ async fn route_statuses(
     routes: &[(RouteView, Vec<Value>, String)],
     d: Option<&Decision>,
 ) -> RouteWrites {
-    let now = now();
+    let now = Time(Timestamp::now());
     let gw = naming::gateway(&t.meta.name);
     let mut out = RouteWrites::default();
     for (route, parents, rv) in routes {

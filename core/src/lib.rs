@@ -13,22 +13,27 @@ pub mod hostname;
 pub mod settings;
 
 // --- TenantGateway model, rendering and route status (controller side) ---
-// (modules added by the controller work go below this line)
+// (`decide` and `render` build typed Gateway API objects: feature `controller`, native users only)
 pub mod attach;
 pub mod attach_trust;
 pub mod bounded;
 pub mod claims;
 pub mod conditions;
 pub mod conflict;
+#[cfg(feature = "controller")]
 pub mod decide;
 pub mod dns;
 pub mod keys;
 pub mod listeners;
 pub mod naming;
+#[cfg(feature = "controller")]
+pub mod parents;
+#[cfg(feature = "controller")]
 pub mod render;
 pub mod route_status;
 pub mod scope;
 pub mod snapshot;
 pub mod takeover;
 pub mod tenantgateway;
+#[cfg(feature = "controller")]
 pub mod tgw_status;

@@ -1,13 +1,21 @@
-//! Desired objects for one TenantGateway: Gateway, Issuer, Certificates and the redirect route,
-//! as `serde_json::Value`s ready for server-side apply. Each object renders independently so a
-//! broken DNS-01 block cannot stop the Gateway, and vice versa.
+//! Desired objects for one TenantGateway, ready for server-side apply. The Gateway and the redirect
+//! HTTPRoute are typed Gateway API objects (`gateway-api` crate: a misspelt field does not
+//! compile); the cert-manager Issuer and Certificates, which have no maintained Rust types, are
+//! `serde_json::Value`s. Each object renders independently so a broken DNS-01 block cannot stop
+//! the Gateway, and vice versa.
 
 mod certificate;
 mod gateway;
 mod issuer;
 mod redirect;
+mod route_parent;
 
-use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+use gateway_api::gateways::Gateway;
+use gateway_api::httproutes::HttpRoute;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+use serde_json::{Value, json};
 
 use crate::keys;
 use crate::listeners::ListenerPlan;
@@ -17,6 +25,7 @@ pub use certificate::certificates;
 pub use gateway::gateway;
 pub use issuer::issuer;
 pub use redirect::redirect;
+pub use route_parent::{condition_status, route_parent};
 
 /// Why an object could not be rendered (the text goes into the matching condition).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -32,13 +41,13 @@ pub enum RenderError {
 /// Every object the controller applies for one TenantGateway.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Desired {
-    pub gateway: Result<Value, RenderError>,
+    pub gateway: Result<Gateway, RenderError>,
     /// `Ok(None)` when the mode needs no Issuer (existingSecret).
     pub issuer: Result<Option<Value>, RenderError>,
     pub certificates: Vec<Value>,
     /// The HTTP→HTTPS redirect route; `None` when no Gateway is written in this pass (it would
     /// attach to nothing — see [`crate::decide::Decision::gateway_not_written`]).
-    pub redirect: Option<Value>,
+    pub redirect: Option<HttpRoute>,
 }
 
 pub fn render(tgw: &TgwInput, plan: &ListenerPlan) -> Desired {
@@ -53,28 +62,36 @@ pub fn render(tgw: &TgwInput, plan: &ListenerPlan) -> Desired {
 }
 
 /// The controller ownerRef pointing at the TenantGateway.
-pub fn owner_reference(tgw: &TgwInput) -> Value {
-    json!({
-        "apiVersion": keys::TGW_API_VERSION,
-        "kind": keys::TGW_KIND,
-        "name": tgw.meta.name,
-        "uid": tgw.meta.uid,
-        "controller": true,
-        "blockOwnerDeletion": true,
-    })
+pub fn owner_reference(tgw: &TgwInput) -> OwnerReference {
+    OwnerReference {
+        api_version: keys::TGW_API_VERSION.to_owned(),
+        kind: keys::TGW_KIND.to_owned(),
+        name: tgw.meta.name.clone(),
+        uid: tgw.meta.uid.clone(),
+        controller: Some(true),
+        block_owner_deletion: Some(true),
+    }
 }
 
+/// Metadata of every object we render: name, the TenantGateway's namespace, `labels`, and the
+/// controller ownerRef.
+fn metadata(name: &str, tgw: &TgwInput, labels: &[(&str, &str)]) -> ObjectMeta {
+    let labels: BTreeMap<String, String> = labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    ObjectMeta {
+        name: Some(name.to_owned()),
+        namespace: Some(tgw.meta.namespace.clone()),
+        labels: Some(labels),
+        owner_references: Some(vec![owner_reference(tgw)]),
+        ..ObjectMeta::default()
+    }
+}
+
+/// An untyped object (cert-manager kinds) with [`metadata`].
 fn object(api_version: &str, kind: &str, name: &str, tgw: &TgwInput, labels: &[(&str, &str)], spec: Value) -> Value {
-    let labels: Map<String, Value> = labels.iter().map(|(k, v)| ((*k).to_owned(), Value::from(*v))).collect();
     json!({
         "apiVersion": api_version,
         "kind": kind,
-        "metadata": {
-            "name": name,
-            "namespace": tgw.meta.namespace,
-            "labels": labels,
-            "ownerReferences": [owner_reference(tgw)],
-        },
+        "metadata": metadata(name, tgw, labels),
         "spec": spec,
     })
 }

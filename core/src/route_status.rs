@@ -18,17 +18,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::{Value, json};
 
 use crate::bounded;
 use crate::claims::{Claims, Rejection};
-use crate::conditions::{ROUTE_ACCEPTED_TYPE, messages, reasons};
+use crate::conditions::{messages, reasons};
 use crate::conflict::Ownership;
 use crate::dns::HostPattern;
-use crate::keys::MAX_ROUTE_PARENTS;
 use crate::listeners::{Admits, Listener, ListenerPlan, Protocol, Role};
 use crate::scope::Scopes;
-use crate::snapshot::{ParentRef, RouteId, RouteKind, RouteView, wire};
+use crate::snapshot::{ParentRef, RouteId, RouteKind, RouteView};
 use crate::tenantgateway::TgwInput;
 
 /// The Accepted condition for one parentRef.
@@ -260,60 +258,3 @@ pub fn entries(route: &RouteView, verdicts: &[(usize, Verdict)]) -> Vec<(ParentR
         .collect()
 }
 
-/// Merges our entries (`controllerName` = `controller`) for Gateway `gw_ns/gw_name` into the
-/// existing `status.parents`. Returns `None` when nothing would change (so no write is needed).
-///
-/// The CRD allows at most [`MAX_ROUTE_PARENTS`] (32) entries. Entries we do not own (other
-/// controllers, other Gateways) come first and are never dropped — removing them would erase
-/// another controller's report; ours follow in parentRef order and are cut at the limit.
-pub fn merge_parents(
-    existing: &[Value],
-    route: &RouteView,
-    gw: (&str, &str),
-    controller: &str,
-    ours: &[(ParentRef, Verdict)],
-    now: &str,
-) -> Option<Vec<Value>> {
-    let (gw_ns, gw_name) = gw;
-    let ns = &route.id.namespace;
-    let is_ours = |e: &Value| {
-        e.get("controllerName").and_then(Value::as_str) == Some(controller)
-            && wire::parent_ref(&e["parentRef"]).targets(ns, gw_ns, gw_name)
-    };
-    let mut merged: Vec<Value> = existing.iter().filter(|e| !is_ours(e)).cloned().collect();
-    let old: Vec<&Value> = existing.iter().filter(|e| is_ours(e)).collect();
-    for (pr, v) in ours {
-        let status = if v.accepted { "True" } else { "False" };
-        let prev_cond = old
-            .iter()
-            .find(|e| wire::parent_ref(&e["parentRef"]).same_as(pr, ns))
-            .and_then(|e| e["conditions"].as_array())
-            .and_then(|cs| cs.iter().find(|c| c["type"] == ROUTE_ACCEPTED_TYPE));
-        let time = match prev_cond {
-            Some(c) if c["status"] == status => c["lastTransitionTime"].as_str().unwrap_or(now).to_owned(),
-            _ => now.to_owned(),
-        };
-        let mut cond = json!({
-            "type": ROUTE_ACCEPTED_TYPE,
-            "status": status,
-            "reason": v.reason,
-            // Verdicts are built capped; cap again at the write boundary for any other caller.
-            "message": bounded::route_message(&v.message),
-            "lastTransitionTime": time,
-        });
-        if let Some(g) = route.generation {
-            cond["observedGeneration"] = json!(g);
-        }
-        merged.push(json!({
-            "parentRef": wire::parent_ref_json(pr),
-            "controllerName": controller,
-            "conditions": [cond],
-        }));
-    }
-    merged.truncate(MAX_ROUTE_PARENTS.max(existing.len() - old.len()));
-    if merged.len() == existing.len() && merged.iter().zip(existing).all(|(m, e)| crate::render::is_subset(m, e)) {
-        None
-    } else {
-        Some(merged)
-    }
-}

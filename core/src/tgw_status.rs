@@ -9,7 +9,8 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
+use gateway_api::gateways::GatewayStatus;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition as MetaCondition;
 
 use crate::bounded;
 use crate::conditions::{messages, reasons, types};
@@ -32,8 +33,8 @@ pub struct AttachReport {
 pub struct StatusInput<'a> {
     pub tgw: &'a TgwInput,
     pub plan: &'a ListenerPlan,
-    /// The Gateway's `.status` as observed (None when absent).
-    pub gateway_status: Option<&'a Value>,
+    /// The Gateway's `.status` as observed, typed (None when absent or unreadable).
+    pub gateway_status: Option<&'a GatewayStatus>,
     /// Certificate name → Ready, for the Certificates this TenantGateway manages.
     pub certificates_ready: &'a BTreeMap<String, bool>,
     pub issuer_ready: Option<bool>,
@@ -70,21 +71,19 @@ pub fn passthrough_overlaps(plan: &ListenerPlan) -> Vec<(String, String)> {
     out
 }
 
-fn cond_true(conds: Option<&Value>, t: &str) -> bool {
-    conds
-        .and_then(Value::as_array)
-        .is_some_and(|cs| cs.iter().any(|c| c["type"] == t && c["status"] == "True"))
+fn cond_true(conds: Option<&[MetaCondition]>, t: &str) -> bool {
+    conds.is_some_and(|cs| cs.iter().any(|c| c.type_ == t && c.status == "True"))
 }
 
 fn listener_status(input: &StatusInput<'_>) -> Vec<ListenerStatus> {
-    let gw_listeners = input.gateway_status.and_then(|s| s["listeners"].as_array());
+    let gw_listeners = input.gateway_status.and_then(|s| s.listeners.as_deref());
     let managed = input.tgw.spec.cert_mode != CertMode::ExistingSecret;
     input
         .plan
         .listeners
         .iter()
         .map(|l| {
-            let observed = gw_listeners.and_then(|ls| ls.iter().find(|x| x["name"] == l.name.as_str()));
+            let observed = gw_listeners.and_then(|ls| ls.iter().find(|x| x.name == l.name));
             let cert_ready = match (&l.role, &l.certificate) {
                 (Role::Host { .. } | Role::Wildcard | Role::Apex | Role::Child { .. }, Some(c)) if managed => {
                     Some(input.certificates_ready.get(c).copied().unwrap_or(false))
@@ -93,8 +92,8 @@ fn listener_status(input: &StatusInput<'_>) -> Vec<ListenerStatus> {
             };
             let reason = match observed {
                 None => Some(reasons::LISTENER_PENDING),
-                Some(o) if !cond_true(o.get("conditions"), "Accepted") => Some(reasons::LISTENER_NOT_ACCEPTED),
-                Some(o) if !cond_true(o.get("conditions"), "Programmed") => Some(reasons::LISTENER_NOT_PROGRAMMED),
+                Some(o) if !cond_true(Some(&o.conditions), "Accepted") => Some(reasons::LISTENER_NOT_ACCEPTED),
+                Some(o) if !cond_true(Some(&o.conditions), "Programmed") => Some(reasons::LISTENER_NOT_PROGRAMMED),
                 Some(_) if cert_ready == Some(false) => Some(reasons::CERTIFICATE_NOT_READY),
                 Some(_) => None,
             };
@@ -119,7 +118,7 @@ pub fn compute(input: &StatusInput<'_>) -> TenantGatewayStatus {
         listener_status(input)
     };
     let err = |t: &str| input.errors.iter().find(|(c, _)| *c == t).map(|(_, m)| m.clone());
-    let gw_conds = input.gateway_status.and_then(|s| s.get("conditions"));
+    let gw_conds = input.gateway_status.and_then(|s| s.conditions.as_deref());
     let accepted = cond_true(gw_conds, "Accepted");
     let programmed = cond_true(gw_conds, "Programmed");
 

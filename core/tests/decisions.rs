@@ -7,13 +7,15 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use common::*;
 use rstest::rstest;
-use serde_json::{Value, json};
+use serde_json::json;
 use tgw_core::attach::AttachedByFormat;
 use tgw_core::claims::Rejection;
 use tgw_core::conditions::reasons;
 use tgw_core::decide::{Settings, decide};
 use tgw_core::keys::{ANNOTATION_ATTACHED_BY, CONTROLLER_NAME};
-use tgw_core::route_status::{Verdict, merge_parents};
+use gateway_api::gateways::GatewayStatus;
+use tgw_core::parents::merge_parents;
+use tgw_core::route_status::Verdict;
 use tgw_core::snapshot::{NamespaceView, ParentRef, RouteId, RouteKind, RouteView};
 use tgw_core::tenantgateway::{CertMode, TenantGatewaySpec};
 use tgw_core::tgw_status::{AttachReport, StatusInput, compute};
@@ -313,18 +315,18 @@ fn merge_keeps_foreign_prunes_stale_and_carries_time() {
         ("tenant-root", "cozystack"),
         CONTROLLER_NAME,
         &ours,
-        "T-1",
+        &time(T0),
     )
     .expect("changed");
     let ours_entry = json!({
         "parentRef": {"name": "cozystack", "namespace": "tenant-root"},
         "controllerName": CONTROLLER_NAME,
-        "conditions": [{"type": "Accepted", "status": "True", "reason": "Accepted", "message": "m", "lastTransitionTime": "T-1", "observedGeneration": 1}],
+        "conditions": [{"type": "Accepted", "status": "True", "reason": "Accepted", "message": "m", "lastTransitionTime": T0, "observedGeneration": 1}],
     });
     assert_eq!(first, vec![foreign, other_gw, ours_entry]);
     // Same verdict later: nothing to write.
     assert_eq!(
-        merge_parents(&first, &r, ("tenant-root", "cozystack"), CONTROLLER_NAME, &ours, "T-2"),
+        merge_parents(&first, &r, ("tenant-root", "cozystack"), CONTROLLER_NAME, &ours, &time(T1)),
         None
     );
     // Message change with same status keeps lastTransitionTime.
@@ -337,10 +339,10 @@ fn merge_keeps_foreign_prunes_stale_and_carries_time() {
         },
     )];
     let second =
-        merge_parents(&first, &r, ("tenant-root", "cozystack"), CONTROLLER_NAME, &ours2, "T-3").expect("changed");
-    assert_eq!(second[2]["conditions"][0]["lastTransitionTime"], "T-1");
+        merge_parents(&first, &r, ("tenant-root", "cozystack"), CONTROLLER_NAME, &ours2, &time(T2)).expect("changed");
+    assert_eq!(second[2]["conditions"][0]["lastTransitionTime"], T0);
     // Nothing wanted any more (deletion): our entry goes, others stay.
-    let third = merge_parents(&second, &r, ("tenant-root", "cozystack"), CONTROLLER_NAME, &[], "T-4").expect("changed");
+    let third = merge_parents(&second, &r, ("tenant-root", "cozystack"), CONTROLLER_NAME, &[], &time(T3)).expect("changed");
     assert_eq!(third.len(), 2);
 }
 
@@ -348,7 +350,7 @@ fn merge_keeps_foreign_prunes_stale_and_carries_time() {
 
 fn status_for(
     d: &tgw_core::decide::Decision,
-    gw_status: Option<&Value>,
+    gw_status: Option<&GatewayStatus>,
     errors: &[(&'static str, String)],
 ) -> tgw_core::tenantgateway::TenantGatewayStatus {
     let certs: BTreeMap<String, bool> = d
@@ -380,22 +382,15 @@ fn cond<'a>(s: &'a tgw_core::tenantgateway::TenantGatewayStatus, t: &str) -> &'a
         .expect("condition")
 }
 
-fn gw_status(accepted: bool, programmed: bool, listeners: &[&str]) -> Value {
-    let c = |t: &str, ok: bool| json!({"type": t, "status": if ok { "True" } else { "False" }});
-    json!({
-        "conditions": [c("Accepted", accepted), c("Programmed", programmed)],
-        "listeners": listeners.iter().map(|n| json!({"name": n, "conditions": [c("Accepted", true), c("Programmed", true)]})).collect::<Vec<_>>(),
-    })
-}
 
 #[rstest]
-#[case::error(Some(gw_status(true, true, &["http", "tls-api"])), vec![("GatewayApplied", "boom".to_owned())], ("False", "ReconcileError", "boom"))]
+#[case::error(Some(gateway_status(true, true, &["http", "tls-api"])), vec![("GatewayApplied", "boom".to_owned())], ("False", "ReconcileError", "boom"))]
 #[case::no_gateway_status(None, vec![], ("False", "GatewayNotAccepted", "Underlying Gateway tenant-root/cozystack has not been accepted by its controller yet"))]
-#[case::not_programmed(Some(gw_status(true, false, &[])), vec![], ("False", "GatewayNotProgrammed", "Underlying Gateway tenant-root/cozystack has not been programmed by its controller yet"))]
-#[case::listener_pending(Some(gw_status(true, true, &["http"])), vec![], ("False", "ListenersNotReady", "One or more listeners on Gateway tenant-root/cozystack are not ready"))]
-#[case::ready(Some(gw_status(true, true, &["http", "tls-api"])), vec![], ("True", "Reconciled", "Gateway tenant-root/cozystack programmed with 2 listeners"))]
+#[case::not_programmed(Some(gateway_status(true, false, &[])), vec![], ("False", "GatewayNotProgrammed", "Underlying Gateway tenant-root/cozystack has not been programmed by its controller yet"))]
+#[case::listener_pending(Some(gateway_status(true, true, &["http"])), vec![], ("False", "ListenersNotReady", "One or more listeners on Gateway tenant-root/cozystack are not ready"))]
+#[case::ready(Some(gateway_status(true, true, &["http", "tls-api"])), vec![], ("True", "Reconciled", "Gateway tenant-root/cozystack programmed with 2 listeners"))]
 fn ready_reasons(
-    #[case] gw: Option<Value>,
+    #[case] gw: Option<GatewayStatus>,
     #[case] errors: Vec<(&'static str, String)>,
     #[case] want: (&str, &str, &str),
 ) {
@@ -416,7 +411,7 @@ fn listener_status_includes_certificate_readiness() {
         &Settings::default(),
     );
     let l = naming::host_listener("a.example.org");
-    let gw = gw_status(true, true, &["http", &l, "tls-api"]);
+    let gw = gateway_status(true, true, &["http", &l, "tls-api"]);
     let t = tgw("tenant-root", spec());
     let certs = BTreeMap::from([(naming::host_certificate("cozystack", "a.example.org"), false)]);
     let s = compute(&StatusInput {

@@ -91,19 +91,18 @@ fn render_all(spec: TenantGatewaySpec) -> String {
     let (namespaces, routes) = cluster();
     let d = decide(&tgw("tenant-root", spec), &namespaces, &routes, &Settings::default());
     let mut docs: Vec<Value> = Vec::new();
-    docs.push(
-        d.desired
-            .gateway
-            .clone()
-            .unwrap_or_else(|e| Value::String(format!("error: {e}"))),
-    );
+    // Typed objects go through JSON, as on the wire (and so keys sort like the untyped ones).
+    docs.push(match &d.desired.gateway {
+        Ok(gw) => serde_json::to_value(gw).expect("Gateway serialises"),
+        Err(e) => Value::String(format!("error: {e}")),
+    });
     match &d.desired.issuer {
         Ok(Some(i)) => docs.push(i.clone()),
         Ok(None) => {}
         Err(e) => docs.push(Value::String(format!("error: {e}"))),
     }
     docs.extend(d.desired.certificates.iter().cloned());
-    docs.extend(d.desired.redirect.clone());
+    docs.extend(d.desired.redirect.iter().map(|r| serde_json::to_value(r).expect("HTTPRoute serialises")));
     docs.iter()
         .map(|v| format!("---\n{}", serde_yaml::to_string(v).expect("yaml")))
         .collect()

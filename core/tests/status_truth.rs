@@ -12,7 +12,9 @@ use tgw_core::bounded::{CONDITION_MESSAGE_BYTES, ROUTE_MESSAGE_BYTES};
 use tgw_core::conditions::{reasons, types};
 use tgw_core::decide::{Decision, Settings, decide};
 use tgw_core::keys::{CONTROLLER_NAME, MAX_ROUTE_PARENTS};
-use tgw_core::route_status::{Verdict, merge_parents};
+use gateway_api::gateways::GatewayStatus;
+use tgw_core::parents::merge_parents;
+use tgw_core::route_status::Verdict;
 use tgw_core::snapshot::{NamespaceView, ParentRef, RouteKind};
 use tgw_core::tenantgateway::{CertMode, TenantGatewaySpec, TenantGatewayStatus};
 use tgw_core::tgw_status::{AttachReport, StatusInput, compute};
@@ -34,7 +36,7 @@ fn existing_secret_without_ref() -> TenantGatewaySpec {
 fn status(
     spec: &TenantGatewaySpec,
     d: &Decision,
-    gw_status: Option<&Value>,
+    gw_status: Option<&GatewayStatus>,
     errors: &[(&'static str, String)],
 ) -> TenantGatewayStatus {
     let t = tgw("tenant-root", spec.clone());
@@ -164,7 +166,7 @@ fn apply_failure_turns_every_verdict_and_drops_the_redirect() {
         }
     );
     assert_eq!(d.desired.redirect, None);
-    let gw = json!({"conditions": [], "listeners": [{"name": "http"}]});
+    let gw = gateway_status(false, false, &["http"]);
     let s = status(&spec, &d, Some(&gw), &[(types::GATEWAY_APPLIED, cause.to_owned())]);
     assert_eq!(s.listeners, Some(vec![]));
 }
@@ -298,7 +300,7 @@ fn merged_parents_never_exceed_32_and_keep_foreign_entries_first() {
         .collect();
     let existing: Vec<Value> = (0..30).map(foreign).collect();
     let merged =
-        merge_parents(&existing, &r, ("tenant-root", "cozystack"), CONTROLLER_NAME, &ours, "T").expect("changed");
+        merge_parents(&existing, &r, ("tenant-root", "cozystack"), CONTROLLER_NAME, &ours, &time(T0)).expect("changed");
     assert_eq!(merged.len(), MAX_ROUTE_PARENTS);
     assert_eq!(merged[..30], existing[..]);
     let sections: Vec<&str> = merged[30..]
@@ -308,13 +310,13 @@ fn merged_parents_never_exceed_32_and_keep_foreign_entries_first() {
     assert_eq!(sections, vec!["s0", "s1"]);
     // Recomputing over the truncated list changes nothing.
     assert_eq!(
-        merge_parents(&merged, &r, ("tenant-root", "cozystack"), CONTROLLER_NAME, &ours, "T2"),
+        merge_parents(&merged, &r, ("tenant-root", "cozystack"), CONTROLLER_NAME, &ours, &time(T1)),
         None
     );
     // A full list of foreign entries leaves no room for ours: nothing to write.
     let full: Vec<Value> = (0..32).map(foreign).collect();
     assert_eq!(
-        merge_parents(&full, &r, ("tenant-root", "cozystack"), CONTROLLER_NAME, &ours, "T"),
+        merge_parents(&full, &r, ("tenant-root", "cozystack"), CONTROLLER_NAME, &ours, &time(T0)),
         None
     );
 }

@@ -70,3 +70,42 @@ pub fn http(ns: &str, name: &str, created: &str, hosts: &[&str], owner: &str) ->
 pub const T0: &str = "2026-01-01T00:00:00Z";
 pub const T1: &str = "2026-01-02T00:00:00Z";
 pub const T2: &str = "2026-01-03T00:00:00Z";
+pub const T3: &str = "2026-01-04T00:00:00Z";
+
+/// A Kubernetes `Time` from its RFC 3339 form (the `now` of a route-status merge).
+pub fn time(rfc3339: &str) -> k8s_openapi::apimachinery::pkg::apis::meta::v1::Time {
+    serde_json::from_value(serde_json::Value::from(rfc3339)).expect("test time parses")
+}
+
+/// A Gateway status as a data plane reports it: the Gateway's Accepted/Programmed conditions and
+/// the named listeners, each Accepted and Programmed.
+pub fn gateway_status(
+    accepted: bool,
+    programmed: bool,
+    listeners: &[&str],
+) -> gateway_api::gateways::GatewayStatus {
+    use gateway_api::gateways::{GatewayStatus, GatewayStatusListeners};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+    let c = |t: &str, ok: bool| Condition {
+        type_: t.to_owned(),
+        status: if ok { "True" } else { "False" }.to_owned(),
+        reason: t.to_owned(),
+        message: String::new(),
+        last_transition_time: time(T0),
+        observed_generation: Some(1),
+    };
+    GatewayStatus {
+        conditions: Some(vec![c("Accepted", accepted), c("Programmed", programmed)]),
+        listeners: Some(
+            listeners
+                .iter()
+                .map(|n| GatewayStatusListeners {
+                    name: (*n).to_owned(),
+                    conditions: vec![c("Accepted", true), c("Programmed", true)],
+                    ..GatewayStatusListeners::default()
+                })
+                .collect(),
+        ),
+        ..GatewayStatus::default()
+    }
+}
