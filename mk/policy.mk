@@ -23,8 +23,12 @@ policy: policy-raw runner ## Build policy/annotated-policy.wasm (size profile + 
 	$(ANNOTATOR) annotate $(POLICY_OPT) -m policy/metadata.yml -u README.md -o $(POLICY_WASM)
 	@echo "policy: $(POLICY_WASM) $$(stat -c %s $(POLICY_WASM)) bytes (raw $$(stat -c %s $(POLICY_RAW)), wasm-opt $$(stat -c %s $(POLICY_OPT)))"
 
-check-wasm: ## Check that core and the policy build for wasm32-wasip1
+check-wasm: ## Check that core (both halves) and the policy build for wasm32-wasip1, and the policy never links gateway-api
 	$(CARGO) check --locked -p tgw-core -p tgw-policy --target $(WASM_TARGET)
+	$(CARGO) check --locked -p tgw-core --features controller --target $(WASM_TARGET)
+	@if $(CARGO) tree --locked -p tgw-policy --target $(WASM_TARGET) -e normal --prefix none | grep -E '^(gateway-api|kube-core|kube-derive) '; then \
+	  echo "check-wasm: the policy module depends on the crates above; core's 'controller' feature leaked into it" >&2; exit 1; \
+	else echo "check-wasm: the policy module links no gateway-api/kube crates"; fi
 
 fixtures: ## Regenerate policy/test_data and e2e/policy.bats from the case table
 	python3 policy/test_data/generate.py

@@ -18,7 +18,17 @@ use std::collections::BTreeSet;
 use crate::keys::{ANNOTATION_ATTACHED_BY, LABEL_GATEWAY};
 use crate::snapshot::NamespaceView;
 use crate::tenantgateway::TgwInput;
-use crate::tgw_status::AttachReport;
+
+/// Outcome of the namespace-attachment step.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AttachReport {
+    /// (namespace, current owner value) left alone because another owner holds it.
+    pub conflicts: Vec<(String, String)>,
+    /// Wanted namespaces that do not exist.
+    pub missing: Vec<String>,
+    /// `attachedNamespaces` entries the controller does not honour, with the reason.
+    pub refused: Vec<(String, String)>,
+}
 
 /// Which `cozystack.io/gateway-attached-by` value the controller writes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

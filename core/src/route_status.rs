@@ -18,7 +18,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-
 use crate::bounded;
 use crate::claims::{Claims, Rejection};
 use crate::conditions::{messages, reasons};
@@ -257,4 +256,3 @@ pub fn entries(route: &RouteView, verdicts: &[(usize, Verdict)]) -> Vec<(ParentR
         .map(|(i, v)| (route.parent_refs[*i].clone(), v.clone()))
         .collect()
 }
-

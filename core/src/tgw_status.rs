@@ -18,16 +18,7 @@ use crate::dns::HostPattern;
 use crate::listeners::{ListenerPlan, Protocol, Role};
 use crate::tenantgateway::{CertMode, Condition, ConditionStatus, ListenerStatus, TenantGatewayStatus, TgwInput};
 
-/// Outcome of the namespace-attachment step.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct AttachReport {
-    /// (namespace, current owner value) left alone because another owner holds it.
-    pub conflicts: Vec<(String, String)>,
-    /// Wanted namespaces that do not exist.
-    pub missing: Vec<String>,
-    /// `attachedNamespaces` entries the controller does not honour, with the reason.
-    pub refused: Vec<(String, String)>,
-}
+pub use crate::attach::AttachReport;
 
 /// Everything the status depends on.
 pub struct StatusInput<'a> {

@@ -6,6 +6,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 
 use common::*;
+use gateway_api::gateways::GatewayStatus;
 use rstest::rstest;
 use serde_json::json;
 use tgw_core::attach::AttachedByFormat;
@@ -13,7 +14,6 @@ use tgw_core::claims::Rejection;
 use tgw_core::conditions::reasons;
 use tgw_core::decide::{Settings, decide};
 use tgw_core::keys::{ANNOTATION_ATTACHED_BY, CONTROLLER_NAME};
-use gateway_api::gateways::GatewayStatus;
 use tgw_core::parents::merge_parents;
 use tgw_core::route_status::Verdict;
 use tgw_core::snapshot::{NamespaceView, ParentRef, RouteId, RouteKind, RouteView};
@@ -326,7 +326,14 @@ fn merge_keeps_foreign_prunes_stale_and_carries_time() {
     assert_eq!(first, vec![foreign, other_gw, ours_entry]);
     // Same verdict later: nothing to write.
     assert_eq!(
-        merge_parents(&first, &r, ("tenant-root", "cozystack"), CONTROLLER_NAME, &ours, &time(T1)),
+        merge_parents(
+            &first,
+            &r,
+            ("tenant-root", "cozystack"),
+            CONTROLLER_NAME,
+            &ours,
+            &time(T1)
+        ),
         None
     );
     // Message change with same status keeps lastTransitionTime.
@@ -338,11 +345,26 @@ fn merge_keeps_foreign_prunes_stale_and_carries_time() {
             message: "m2".into(),
         },
     )];
-    let second =
-        merge_parents(&first, &r, ("tenant-root", "cozystack"), CONTROLLER_NAME, &ours2, &time(T2)).expect("changed");
+    let second = merge_parents(
+        &first,
+        &r,
+        ("tenant-root", "cozystack"),
+        CONTROLLER_NAME,
+        &ours2,
+        &time(T2),
+    )
+    .expect("changed");
     assert_eq!(second[2]["conditions"][0]["lastTransitionTime"], T0);
     // Nothing wanted any more (deletion): our entry goes, others stay.
-    let third = merge_parents(&second, &r, ("tenant-root", "cozystack"), CONTROLLER_NAME, &[], &time(T3)).expect("changed");
+    let third = merge_parents(
+        &second,
+        &r,
+        ("tenant-root", "cozystack"),
+        CONTROLLER_NAME,
+        &[],
+        &time(T3),
+    )
+    .expect("changed");
     assert_eq!(third.len(), 2);
 }
 
@@ -381,7 +403,6 @@ fn cond<'a>(s: &'a tgw_core::tenantgateway::TenantGatewayStatus, t: &str) -> &'a
         .and_then(|c| c.iter().find(|c| c.type_ == t))
         .expect("condition")
 }
-
 
 #[rstest]
 #[case::error(Some(gateway_status(true, true, &["http", "tls-api"])), vec![("GatewayApplied", "boom".to_owned())], ("False", "ReconcileError", "boom"))]

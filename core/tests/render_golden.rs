@@ -102,7 +102,12 @@ fn render_all(spec: TenantGatewaySpec) -> String {
         Err(e) => docs.push(Value::String(format!("error: {e}"))),
     }
     docs.extend(d.desired.certificates.iter().cloned());
-    docs.extend(d.desired.redirect.iter().map(|r| serde_json::to_value(r).expect("HTTPRoute serialises")));
+    docs.extend(
+        d.desired
+            .redirect
+            .iter()
+            .map(|r| serde_json::to_value(r).expect("HTTPRoute serialises")),
+    );
     docs.iter()
         .map(|v| format!("---\n{}", serde_yaml::to_string(v).expect("yaml")))
         .collect()

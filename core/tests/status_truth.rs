@@ -7,12 +7,12 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::*;
+use gateway_api::gateways::GatewayStatus;
 use serde_json::{Value, json};
 use tgw_core::bounded::{CONDITION_MESSAGE_BYTES, ROUTE_MESSAGE_BYTES};
 use tgw_core::conditions::{reasons, types};
 use tgw_core::decide::{Decision, Settings, decide};
 use tgw_core::keys::{CONTROLLER_NAME, MAX_ROUTE_PARENTS};
-use gateway_api::gateways::GatewayStatus;
 use tgw_core::parents::merge_parents;
 use tgw_core::route_status::Verdict;
 use tgw_core::snapshot::{NamespaceView, ParentRef, RouteKind};
@@ -299,8 +299,15 @@ fn merged_parents_never_exceed_32_and_keep_foreign_entries_first() {
         })
         .collect();
     let existing: Vec<Value> = (0..30).map(foreign).collect();
-    let merged =
-        merge_parents(&existing, &r, ("tenant-root", "cozystack"), CONTROLLER_NAME, &ours, &time(T0)).expect("changed");
+    let merged = merge_parents(
+        &existing,
+        &r,
+        ("tenant-root", "cozystack"),
+        CONTROLLER_NAME,
+        &ours,
+        &time(T0),
+    )
+    .expect("changed");
     assert_eq!(merged.len(), MAX_ROUTE_PARENTS);
     assert_eq!(merged[..30], existing[..]);
     let sections: Vec<&str> = merged[30..]
@@ -310,13 +317,27 @@ fn merged_parents_never_exceed_32_and_keep_foreign_entries_first() {
     assert_eq!(sections, vec!["s0", "s1"]);
     // Recomputing over the truncated list changes nothing.
     assert_eq!(
-        merge_parents(&merged, &r, ("tenant-root", "cozystack"), CONTROLLER_NAME, &ours, &time(T1)),
+        merge_parents(
+            &merged,
+            &r,
+            ("tenant-root", "cozystack"),
+            CONTROLLER_NAME,
+            &ours,
+            &time(T1)
+        ),
         None
     );
     // A full list of foreign entries leaves no room for ours: nothing to write.
     let full: Vec<Value> = (0..32).map(foreign).collect();
     assert_eq!(
-        merge_parents(&full, &r, ("tenant-root", "cozystack"), CONTROLLER_NAME, &ours, &time(T0)),
+        merge_parents(
+            &full,
+            &r,
+            ("tenant-root", "cozystack"),
+            CONTROLLER_NAME,
+            &ours,
+            &time(T0)
+        ),
         None
     );
 }

@@ -484,13 +484,11 @@ async fn run_controller(cluster: &TestCluster, admin: &Client) -> anyhow::Result
         anyhow::ensure!(bad.is_empty(), "forbidden requests reported: {bad:?}");
         let has_finalizer = t.finalizers().iter().any(|f| f == FINALIZER);
         let observed = t.status.as_ref().and_then(|s| s.observed_generation) == t.metadata.generation;
-        let gateway = get(admin, GW, "Gateway", &owner, "cozystack").await?.is_some();
+        let gateway = get_gateway(admin, &owner, "cozystack").await?.is_some();
         let issuer = get(admin, CM, "Issuer", &owner, "cozystack-gateway").await?.is_some();
         let cert = get(admin, CM, "Certificate", &owner, &host_cert).await?.is_some();
-        let redirect = get(admin, GW, "HTTPRoute", &owner, "cozystack-http-redirect")
-            .await?
-            .is_some();
-        let route = get(admin, GW, "HTTPRoute", &extra, "plat").await?.context("route")?;
+        let redirect = get_route(admin, &owner, "cozystack-http-redirect").await?.is_some();
+        let route = get_route(admin, &extra, "plat").await?.context("route")?;
         let accepted = our_parents(&route) == vec![(gwkey.clone(), "True".to_owned(), "Accepted".to_owned())];
         let (labels, _) = ns_labels(admin, &extra).await?;
         let labelled = labels.get(LABEL_GATEWAY) == Some(&owner);
@@ -544,7 +542,7 @@ async fn run_controller(cluster: &TestCluster, admin: &Client) -> anyhow::Result
         !labels.contains_key(LABEL_GATEWAY) && !annotations.contains_key(ANNOTATION_ATTACHED_BY),
         "{labels:?} {annotations:?}"
     );
-    let route = get(admin, GW, "HTTPRoute", &extra, "plat").await?.context("route")?;
+    let route = get_route(admin, &extra, "plat").await?.context("route")?;
     assert_eq!(our_parents(&route), vec![]);
 
     let reconciles = running.metrics.reconciles.load(std::sync::atomic::Ordering::Relaxed);

@@ -303,7 +303,7 @@ async fn one_leader_writes_and_hands_over_on_graceful_stop() -> anyhow::Result<(
     let apex = format!("{owner}.example.org");
     apply_tgw(&admin, &owner, json!({"apex": apex})).await?;
     await_reconciled(&admin, &owner).await?;
-    let gw = get(&admin, GW, "Gateway", &owner, "cozystack").await?;
+    let gw = get_gateway(&admin, &owner, "cozystack").await?;
     assert!(gw.is_some(), "the leader applied the Gateway");
     assert!(a.metrics.writes() > 0, "leader wrote");
     assert_eq!(b.metrics.writes(), 0, "standby never writes");

@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 
 use anyhow::Context;
 use controller_support::*;
+use gateway_api::gateways::Gateway;
 use kube::api::PostParams;
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
@@ -126,8 +127,8 @@ async fn create_as_go_controller(client: &Client, group: &str, mut obj: Value, u
     Ok(())
 }
 
-fn managers(obj: &kube::api::DynamicObject) -> BTreeSet<String> {
-    obj.metadata
+fn managers(obj: &impl kube::Resource) -> BTreeSet<String> {
+    obj.meta()
         .managed_fields
         .iter()
         .flatten()
@@ -209,7 +210,7 @@ async fn takeover_from_the_go_controller_drops_its_extra_fields() -> anyhow::Res
 
     let controller = start_controller(admin.clone()).await;
     eventually("Gateway without the Go controller's listener", || async {
-        let g = get(&admin, GW, "Gateway", ns, &gw).await?.context("no Gateway")?;
+        let g = get_gateway(&admin, ns, &gw).await?.context("no Gateway")?;
         let names = listener_names(&g);
         if names.contains(&legacy_listener) || managers(&g).contains(GO_MANAGER) {
             anyhow::bail!("listeners {names:?}, managers {:?}", managers(&g));
@@ -234,12 +235,10 @@ async fn takeover_from_the_go_controller_drops_its_extra_fields() -> anyhow::Res
     })
     .await?;
     eventually("redirect route with our hostnames only", || async {
-        let r = get(&admin, GW, "HTTPRoute", ns, &redirect)
-            .await?
-            .context("no redirect")?;
-        let hosts = r.data["spec"]["hostnames"].clone();
-        if hosts.to_string().contains("legacy") {
-            anyhow::bail!("hostnames {hosts}");
+        let r = get_route(&admin, ns, &redirect).await?.context("no redirect")?;
+        let hosts = r.spec.hostnames.clone().unwrap_or_default();
+        if hosts.iter().any(|h| h.contains("legacy")) {
+            anyhow::bail!("hostnames {hosts:?}");
         }
         Ok(!managers(&r).contains(GO_MANAGER))
     })
@@ -262,20 +261,23 @@ async fn takeover_from_the_go_controller_drops_its_extra_fields() -> anyhow::Res
 }
 
 /// The namespaces the Gateway's per-host listener for `host` admits by name.
-fn listener_admits(gw: &kube::api::DynamicObject, host: &str) -> Option<Vec<String>> {
+fn listener_admits(gw: &Gateway, host: &str) -> Option<Vec<String>> {
     let name = naming::host_listener(host);
-    let l = gw.data["spec"]["listeners"]
-        .as_array()?
-        .iter()
-        .find(|l| l["name"] == name.as_str())?;
+    let l = gw.spec.listeners.iter().find(|l| l.name == name)?;
+    let expressions = l
+        .allowed_routes
+        .as_ref()?
+        .namespaces
+        .as_ref()?
+        .selector
+        .as_ref()?
+        .match_expressions
+        .as_ref()?;
     Some(
-        l["allowedRoutes"]["namespaces"]["selector"]["matchExpressions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|e| e["key"] == "kubernetes.io/metadata.name")
-            .flat_map(|e| e["values"].as_array().cloned().unwrap_or_default())
-            .filter_map(|v| v.as_str().map(str::to_owned))
+        expressions
+            .iter()
+            .filter(|e| e.key == "kubernetes.io/metadata.name")
+            .flat_map(|e| e.values.iter().flatten().cloned())
             .collect(),
     )
 }
@@ -309,9 +311,7 @@ async fn sibling_cannot_take_another_tenants_hostname() -> anyhow::Result<()> {
     let controller = start_controller(admin.clone()).await;
 
     eventually("the shop listener admits only Bob", || async {
-        let gw = get(&admin, GW, "Gateway", root, "cozystack")
-            .await?
-            .context("no Gateway")?;
+        let gw = get_gateway(&admin, root, "cozystack").await?.context("no Gateway")?;
         let admits = listener_admits(&gw, shop);
         if admits.as_deref() != Some(&[bob.to_owned()][..]) {
             anyhow::bail!("listener for {shop} admits {admits:?}");
@@ -333,12 +333,8 @@ async fn sibling_cannot_take_another_tenants_hostname() -> anyhow::Result<()> {
     })
     .await?;
     eventually("route verdicts", || async {
-        let a = get(&admin, GW, "HTTPRoute", alice, "steal")
-            .await?
-            .context("alice's route")?;
-        let b = get(&admin, GW, "HTTPRoute", bob, "shop")
-            .await?
-            .context("bob's route")?;
+        let a = get_route(&admin, alice, "steal").await?.context("alice's route")?;
+        let b = get_route(&admin, bob, "shop").await?.context("bob's route")?;
         let want_a = vec![(
             format!("{root}/cozystack"),
             "False".to_owned(),
@@ -348,7 +344,7 @@ async fn sibling_cannot_take_another_tenants_hostname() -> anyhow::Result<()> {
         if our_parents(&a) != want_a || our_parents(&b) != want_b {
             anyhow::bail!("alice {:?}, bob {:?}", our_parents(&a), our_parents(&b));
         }
-        let msg = a.data["status"]["parents"][0]["conditions"][0]["message"].to_string();
+        let msg = first_message(&a);
         anyhow::ensure!(
             msg.contains(shop) && msg.contains("alice.r2.example.org") && msg.contains(alice),
             "alice's message names neither the hostname, her apex nor her namespace: {msg}"
@@ -402,11 +398,8 @@ async fn many_unservable_claims_do_not_freeze_the_parent_status() -> anyhow::Res
     )
     .await?;
     await_tgw(&admin, root, types::GATEWAY_APPLIED, "True", reasons::APPLIED).await?;
-    let r = get(&admin, GW, "HTTPRoute", kid, "r42").await?.context("route r42")?;
-    let msg = r.data["status"]["parents"][0]["conditions"][0]["message"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let r = get_route(&admin, kid, "r42").await?.context("route r42")?;
+    let msg = first_message(&r);
     assert!(
         !msg.is_empty() && msg.len() <= tgw_core::bounded::ROUTE_MESSAGE_BYTES && msg.contains("more"),
         "route r42 message: {msg}"

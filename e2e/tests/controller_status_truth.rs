@@ -63,7 +63,7 @@ async fn routes_are_not_accepted_against_a_gateway_that_was_not_written() -> any
     let ready = condition(&t, types::READY).context("Ready")?;
     assert!(ready.message.contains("wildcardSecretRef"), "Ready: {}", ready.message);
     eventually("the route's verdict names the missing Gateway", || async {
-        let r = get(&admin, GW, "HTTPRoute", ns, "app").await?.context("route")?;
+        let r = get_route(&admin, ns, "app").await?.context("route")?;
         let parents = our_parents(&r);
         if parents
             != [(
@@ -74,7 +74,7 @@ async fn routes_are_not_accepted_against_a_gateway_that_was_not_written() -> any
         {
             anyhow::bail!("route parents {parents:?}");
         }
-        let msg = r.data["status"]["parents"][0]["conditions"][0]["message"].to_string();
+        let msg = first_message(&r);
         anyhow::ensure!(msg.contains("wildcardSecretRef"), "route message: {msg}");
         Ok(true)
     })
@@ -93,11 +93,11 @@ async fn routes_are_not_accepted_against_a_gateway_that_was_not_written() -> any
         why.message
     );
     assert!(
-        get(&admin, GW, "Gateway", ns, "cozystack").await?.is_none(),
+        get_gateway(&admin, ns, "cozystack").await?.is_none(),
         "a Gateway was written"
     );
     assert!(
-        get(&admin, GW, "HTTPRoute", ns, &naming::redirect_route("cozystack"))
+        get_route(&admin, ns, &naming::redirect_route("cozystack"))
             .await?
             .is_none(),
         "the redirect route was written against a missing Gateway"
@@ -111,11 +111,11 @@ async fn routes_are_not_accepted_against_a_gateway_that_was_not_written() -> any
     )
     .await?;
     eventually("the route is accepted once the Gateway exists", || async {
-        let r = get(&admin, GW, "HTTPRoute", ns, "app").await?.context("route")?;
+        let r = get_route(&admin, ns, "app").await?.context("route")?;
         Ok(our_parents(&r) == [(format!("{ns}/cozystack"), "True".to_owned(), "Accepted".to_owned())])
     })
     .await?;
-    assert!(get(&admin, GW, "Gateway", ns, "cozystack").await?.is_some());
+    assert!(get_gateway(&admin, ns, "cozystack").await?.is_some());
     controller.stop().await?;
     Ok(())
 }

@@ -8,8 +8,9 @@ mod controller_support;
 use std::time::{Duration, Instant};
 
 use controller_support::*;
+use gateway_api::httproutes::HttpRoute;
 use kube::Client;
-use kube::api::{Patch, PatchParams};
+use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
 use tgw_controller::context::Metrics;
 use tgw_core::keys::LABEL_GATEWAY;
@@ -40,8 +41,7 @@ async fn converged(admin: &Client, owners: &[String]) -> anyhow::Result<()> {
         eventually(&format!("{owner} converged"), || async {
             let t = get_tgw(admin, owner).await?;
             let current = t.status.as_ref().and_then(|s| s.observed_generation) == t.metadata.generation;
-            let routes = dynapi(admin, GW, "HTTPRoute", owner)
-                .await?
+            let routes = Api::<HttpRoute>::namespaced(admin.clone(), owner)
                 .list(&Default::default())
                 .await?;
             let accepted = routes
@@ -133,7 +133,7 @@ async fn steady_state_writes_nothing_and_own_writes_reconcile_nothing() -> anyho
     )
     .await?;
     eventually("new listener", || async {
-        let gw = get(&admin, GW, "Gateway", owner, "cozystack").await?;
+        let gw = get_gateway(&admin, owner, "cozystack").await?;
         Ok(gw.is_some_and(|g| {
             listener_names(&g)
                 .iter()

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use controller_support::*;
+use gateway_api::httproutes::HttpRoute;
 use kube::Client;
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use serde_json::json;
@@ -76,29 +77,37 @@ async fn http01_tree_conflicts_readiness_and_zero_writes(admin: &Client, control
         v
     };
     eventually("http01 Gateway listeners", || async {
-        let gw = get(admin, GW, "Gateway", &owner, "cozystack")
-            .await?
-            .context("no Gateway")?;
+        let gw = get_gateway(admin, &owner, "cozystack").await?.context("no Gateway")?;
         Ok(listener_names(&gw) == want)
     })
     .await?;
-    let gw = get(admin, GW, "Gateway", &owner, "cozystack")
-        .await?
-        .context("Gateway")?;
-    let shared_l = gw.data["spec"]["listeners"]
-        .as_array()
-        .context("listeners")?
+    let gw = get_gateway(admin, &owner, "cozystack").await?.context("Gateway")?;
+    let shared_l = gw
+        .spec
+        .listeners
         .iter()
-        .find(|l| l["name"] == naming::host_listener(&shared))
-        .context("shared listener")?
-        .clone();
+        .find(|l| l.name == naming::host_listener(&shared))
+        .context("shared listener")?;
+    let allowed = shared_l.allowed_routes.clone().context("allowedRoutes")?;
+    let names_in = allowed
+        .namespaces
+        .and_then(|n| n.selector)
+        .and_then(|s| s.match_expressions)
+        .and_then(|e| e.into_iter().next())
+        .and_then(|e| e.values);
+    assert_eq!(names_in, Some(vec![platform.clone()]));
+    let kinds: Vec<(Option<String>, String)> = allowed
+        .kinds
+        .unwrap_or_default()
+        .into_iter()
+        .map(|k| (k.group, k.kind))
+        .collect();
     assert_eq!(
-        shared_l["allowedRoutes"]["namespaces"]["selector"]["matchExpressions"][0]["values"],
-        json!([platform])
-    );
-    assert_eq!(
-        shared_l["allowedRoutes"]["kinds"],
-        json!([{"group": GW, "kind": "HTTPRoute"}, {"group": GW, "kind": "TLSRoute"}])
+        kinds,
+        [
+            (Some(GW.to_owned()), "HTTPRoute".to_owned()),
+            (Some(GW.to_owned()), "TLSRoute".to_owned())
+        ]
     );
 
     // Certificates and Issuer.
@@ -129,15 +138,13 @@ async fn http01_tree_conflicts_readiness_and_zero_writes(admin: &Client, control
         "http"
     );
     eventually("the redirect route", || async {
-        Ok(get(admin, GW, "HTTPRoute", &owner, "cozystack-http-redirect")
-            .await?
-            .is_some())
+        Ok(get_route(admin, &owner, "cozystack-http-redirect").await?.is_some())
     })
     .await?;
-    let redirect = get(admin, GW, "HTTPRoute", &owner, "cozystack-http-redirect")
+    let redirect = get_route(admin, &owner, "cozystack-http-redirect")
         .await?
         .context("redirect")?;
-    assert_eq!(redirect.data["spec"]["hostnames"], json!([apex, format!("*.{apex}")]));
+    assert_eq!(redirect.spec.hostnames, Some(vec![apex.clone(), format!("*.{apex}")]));
 
     // Route status per parentRef.
     let gwkey = format!("{owner}/cozystack");
@@ -148,7 +155,7 @@ async fn http01_tree_conflicts_readiness_and_zero_writes(admin: &Client, control
         (&outsider, "out", "False", "NotAllowedByListeners"),
     ] {
         eventually(&format!("status of {ns}/{name}"), || async {
-            let r = get(admin, GW, "HTTPRoute", ns, name).await?.context("route")?;
+            let r = get_route(admin, ns, name).await?.context("route")?;
             Ok(our_parents(&r) == vec![(gwkey.clone(), status.to_owned(), reason.to_owned())])
         })
         .await?;
@@ -251,9 +258,7 @@ async fn dns01_children_and_mode_switches(admin: &Client) -> anyhow::Result<()> 
         )
     })
     .await?;
-    let gw = get(admin, GW, "Gateway", &owner, "cozystack")
-        .await?
-        .context("Gateway")?;
+    let gw = get_gateway(admin, &owner, "cozystack").await?.context("Gateway")?;
     assert_eq!(
         listener_names(&gw),
         vec![
@@ -287,10 +292,15 @@ async fn dns01_children_and_mode_switches(admin: &Client) -> anyhow::Result<()> 
             .list(&Default::default())
             .await?;
         let issuer = get(admin, CM, "Issuer", &owner, "cozystack-gateway").await?;
-        let gw = get(admin, GW, "Gateway", &owner, "cozystack").await?.context("gw")?;
+        let gw = get_gateway(admin, &owner, "cozystack").await?.context("gw")?;
         Ok(certs.items.iter().all(|c| c.metadata.deletion_timestamp.is_some())
             && issuer.is_none_or(|i| i.metadata.deletion_timestamp.is_some())
-            && gw.data["spec"]["listeners"][1]["tls"]["certificateRefs"][0]["name"] == "op-wild")
+            && gw
+                .spec
+                .listeners
+                .get(1)
+                .and_then(|l| l.tls.as_ref()?.certificate_refs.as_ref()?.first())
+                .is_some_and(|r| r.name == "op-wild"))
     })
     .await?;
     await_tgw(admin, &owner, "IssuerReady", "True", "NotRequired").await?;
@@ -325,18 +335,11 @@ async fn foreign_objects_are_refused(admin: &Client) -> anyhow::Result<()> {
     );
     // Independent steps still ran; the redirect is not written while no Gateway is.
     assert!(get(admin, CM, "Issuer", &owner, "cozystack-gateway").await?.is_some());
-    assert!(
-        get(admin, GW, "HTTPRoute", &owner, "cozystack-http-redirect")
-            .await?
-            .is_none()
-    );
+    assert!(get_route(admin, &owner, "cozystack-http-redirect").await?.is_none());
     let t = await_tgw(admin, &owner, "GatewayApplied", "False", "GatewayNotWritten").await?;
     assert_eq!(t.status.as_ref().and_then(|s| s.listeners.clone()), Some(vec![]));
-    let gw = get(admin, GW, "Gateway", &owner, "cozystack").await?.context("gw")?;
-    assert_eq!(
-        gw.data["spec"]["gatewayClassName"], "other",
-        "foreign Gateway was modified"
-    );
+    let gw = get_gateway(admin, &owner, "cozystack").await?.context("gw")?;
+    assert_eq!(gw.spec.gateway_class_name, "other", "foreign Gateway was modified");
     Ok(())
 }
 
@@ -400,7 +403,7 @@ async fn listener_cap(admin: &Client) -> anyhow::Result<()> {
     )
     .await?;
     let t = await_tgw(admin, &owner, "ListenerBudget", "False", "ListenerLimitExceeded").await?;
-    let gw = get(admin, GW, "Gateway", &owner, "cozystack").await?.context("gw")?;
+    let gw = get_gateway(admin, &owner, "cozystack").await?.context("gw")?;
     assert_eq!(listener_names(&gw).len(), 64);
     // 64 - http - 2 passthrough = 61 per-host listeners; h61..h65 dropped (same age, by name).
     let dropped: Vec<String> = hosts[61..].to_vec();
@@ -419,7 +422,7 @@ async fn deletion_cleans_up(admin: &Client) -> anyhow::Result<()> {
     apply(admin, GW, http_route(&extra, "r", &[&format!("a.{apex}")], &owner)).await?;
     apply_tgw(admin, &owner, json!({"apex": apex, "attachedNamespaces": [extra]})).await?;
     eventually("route accepted", || async {
-        let r = get(admin, GW, "HTTPRoute", &extra, "r").await?.context("route")?;
+        let r = get_route(admin, &extra, "r").await?.context("route")?;
         Ok(our_parents(&r).first().is_some_and(|p| p.1 == "True"))
     })
     .await?;
@@ -439,7 +442,7 @@ async fn deletion_cleans_up(admin: &Client) -> anyhow::Result<()> {
         "{l:?} {a:?}"
     );
     assert!(!ns_labels(admin, &owner).await?.0.contains_key(LABEL_GATEWAY));
-    let r = get(admin, GW, "HTTPRoute", &extra, "r").await?.context("route")?;
+    let r = get_route(admin, &extra, "r").await?.context("route")?;
     assert_eq!(our_parents(&r), vec![]);
     Ok(())
 }
@@ -452,18 +455,18 @@ async fn restart_mid_way(admin: &Client) -> anyhow::Result<()> {
     apply_tgw(admin, &owner, json!({"apex": apex})).await?;
     let first = start_controller_with(admin.clone(), any_attach_owner()).await;
     eventually("first controller renders", || async {
-        Ok(get(admin, GW, "Gateway", &owner, "cozystack").await?.is_some())
+        Ok(get_gateway(admin, &owner, "cozystack").await?.is_some())
     })
     .await?;
     first.kill();
     apply(admin, GW, http_route(&owner, "b", &[&format!("b.{apex}")], &owner)).await?;
     let second = start_controller_with(admin.clone(), any_attach_owner()).await;
     eventually("second controller adds the new listener", || async {
-        let gw = get(admin, GW, "Gateway", &owner, "cozystack").await?.context("gw")?;
+        let gw = get_gateway(admin, &owner, "cozystack").await?.context("gw")?;
         Ok(listener_names(&gw).len() == 3)
     })
     .await?;
-    let names = listener_names(&get(admin, GW, "Gateway", &owner, "cozystack").await?.context("gw")?);
+    let names = listener_names(&get_gateway(admin, &owner, "cozystack").await?.context("gw")?);
     assert!(
         names.contains(&naming::host_listener(&format!("a.{apex}"))),
         "{names:?}"
@@ -515,6 +518,8 @@ async fn passthrough_and_other_kinds(admin: &Client) -> anyhow::Result<()> {
     ] {
         eventually(&format!("status of {kind} {name}"), || async {
             let r = get(admin, GW, kind, &child, name).await?.context("route")?;
+            // TLSRoute and GRPCRoute parent status has the HTTPRoute schema: read it typed too.
+            let r: HttpRoute = serde_json::from_value(serde_json::to_value(r)?)?;
             let got = our_parents(&r);
             if got != vec![(gwkey.clone(), status.to_owned(), reason.to_owned())] {
                 anyhow::bail!("{got:?}");
@@ -523,20 +528,15 @@ async fn passthrough_and_other_kinds(admin: &Client) -> anyhow::Result<()> {
         })
         .await?;
     }
-    let r = get(admin, GW, "HTTPRoute", &child, "steal-api")
-        .await?
-        .context("route")?;
-    let msg = r.data["status"]["parents"][0]["conditions"][0]["message"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let r = get_route(admin, &child, "steal-api").await?.context("route")?;
+    let msg = first_message(&r);
     assert!(
         msg.ends_with(&format!(
             "not served: {api_host} is served by a TLS passthrough listener"
         )),
         "{msg}"
     );
-    let gw = get(admin, GW, "Gateway", &owner, "cozystack").await?.context("gw")?;
+    let gw = get_gateway(admin, &owner, "cozystack").await?.context("gw")?;
     assert_eq!(
         listener_names(&gw),
         vec!["http".to_owned(), "tls-api".into()],

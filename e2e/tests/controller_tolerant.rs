@@ -77,7 +77,7 @@ async fn unparseable_tenantgateway_is_reported_and_skipped() -> anyhow::Result<(
     apply_tgw(&admin, &after, json!({"apex": format!("{after}.example.org")})).await?;
     for ns in [&before, &after] {
         eventually(&format!("Gateway in {ns}"), || async {
-            Ok(get(&admin, GW, "Gateway", ns, "cozystack").await?.is_some())
+            Ok(get_gateway(&admin, ns, "cozystack").await?.is_some())
         })
         .await?;
     }
@@ -102,7 +102,7 @@ async fn unparseable_tenantgateway_is_reported_and_skipped() -> anyhow::Result<(
     })
     .await?;
     assert!(
-        get(&admin, GW, "Gateway", &bad, "cozystack").await?.is_none(),
+        get_gateway(&admin, &bad, "cozystack").await?.is_none(),
         "skipped: no Gateway"
     );
     // … and in a Warning Event regarding it.

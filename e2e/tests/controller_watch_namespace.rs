@@ -41,7 +41,7 @@ async fn watch_namespace_controller_name_and_field_manager() -> anyhow::Result<(
     await_tgw(&admin, &watched, "GatewayApplied", "True", "Applied")
         .await
         .context("watched namespace")?;
-    let gw = get(&admin, GW, "Gateway", &watched, "cozystack")
+    let gw = get_gateway(&admin, &watched, "cozystack")
         .await?
         .context("Gateway not created")?;
     let managers: Vec<String> = gw
@@ -55,12 +55,12 @@ async fn watch_namespace_controller_name_and_field_manager() -> anyhow::Result<(
         bail!("Gateway managed by {managers:?}, expected {MANAGER}");
     }
     eventually("route status under the configured controller name", || async {
-        let route = get(&admin, GW, "HTTPRoute", &watched, "www").await?.context("route")?;
-        let names: Vec<String> = route.data["status"]["parents"]
-            .as_array()
+        let route = get_route(&admin, &watched, "www").await?.context("route")?;
+        let names: Vec<String> = route
+            .status
             .into_iter()
-            .flatten()
-            .filter_map(|p| p["controllerName"].as_str().map(str::to_owned))
+            .flat_map(|s| s.parents)
+            .map(|p| p.controller_name)
             .collect();
         if names != [CONTROLLER.to_owned()] {
             bail!("controllerName entries {names:?}");
@@ -71,7 +71,7 @@ async fn watch_namespace_controller_name_and_field_manager() -> anyhow::Result<(
 
     // The other namespace's TenantGateway is never touched.
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-    if get(&admin, GW, "Gateway", &ignored, "cozystack").await?.is_some() {
+    if get_gateway(&admin, &ignored, "cozystack").await?.is_some() {
         bail!("a Gateway was created outside the watched namespace");
     }
     if get_tgw(&admin, &ignored).await?.status.is_some() {

@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 use dataplane_support::*;
+use gateway_api::gateways::GatewayListenersTlsMode;
 use serde_json::json;
 use tgw_e2e::dataplane::{Probe, netns};
 use tgw_e2e::versions;
@@ -473,15 +474,17 @@ async fn passthrough(w: &mut World) -> Result<()> {
         }
     }
     let gw = w.gateway(ROOT).await?;
-    let listener = gw.data["spec"]["listeners"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|l| l["hostname"] == api.as_str())
+    let listener = gw
+        .spec
+        .listeners
+        .iter()
+        .find(|l| l.hostname.as_deref() == Some(api.as_str()))
         .context("no listener for the passthrough name")?;
+    let tls = listener.tls.as_ref();
     ensure!(
-        listener["tls"]["mode"] == "Passthrough" && listener["tls"]["certificateRefs"].is_null(),
-        "the passthrough listener references a certificate: {listener}"
+        tls.and_then(|t| t.mode.clone()) == Some(GatewayListenersTlsMode::Passthrough)
+            && tls.is_some_and(|t| t.certificate_refs.is_none()),
+        "the passthrough listener references a certificate: {listener:?}"
     );
     Ok(())
 }
@@ -498,26 +501,17 @@ async fn listener_status(w: &mut World) -> Result<()> {
     let mut invalid_kinds = Vec::new();
     for ns in [ROOT, CAROL] {
         let gw = w.gateway(ns).await?;
-        for l in gw.data["status"]["listeners"].as_array().into_iter().flatten() {
-            let name = format!("{ns}/{}", l["name"].as_str().unwrap_or(""));
-            let conditions: Vec<(String, String, String)> = l["conditions"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|c| {
-                    let f = |k: &str| c[k].as_str().unwrap_or("").to_owned();
-                    (f("type"), f("status"), f("reason"))
-                })
+        for l in gw.status.and_then(|s| s.listeners).unwrap_or_default() {
+            let name = format!("{ns}/{}", l.name);
+            let conditions: Vec<(String, String, String)> = l
+                .conditions
+                .iter()
+                .map(|c| (c.type_.clone(), c.status.clone(), c.reason.clone()))
                 .collect();
-            let kinds: Vec<&str> = l["supportedKinds"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|k| k["kind"].as_str())
-                .collect();
+            let kinds: Vec<&str> = l.supported_kinds.iter().flatten().map(|k| k.kind.as_str()).collect();
             eprintln!(
                 "  [listeners] {name}: supportedKinds={kinds:?} attachedRoutes={} {}",
-                l["attachedRoutes"],
+                l.attached_routes,
                 conditions
                     .iter()
                     .map(|(t, s, r)| format!("{t}={s}({r})"))

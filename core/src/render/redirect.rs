@@ -38,7 +38,7 @@ pub fn redirect(tgw: &TgwInput) -> HttpRoute {
                 name: naming::gateway(name),
                 section_name: Some(naming::HTTP_LISTENER.to_owned()),
                 ..HttpRouteParentRefs::default()
-            }],),
+            }]),
             hostnames: Some(vec![apex.clone(), format!("*.{apex}")]),
             rules: Some(vec![HttpRouteRules {
                 filters: Some(vec![to_https]),

@@ -79,11 +79,7 @@ pub fn time(rfc3339: &str) -> k8s_openapi::apimachinery::pkg::apis::meta::v1::Ti
 
 /// A Gateway status as a data plane reports it: the Gateway's Accepted/Programmed conditions and
 /// the named listeners, each Accepted and Programmed.
-pub fn gateway_status(
-    accepted: bool,
-    programmed: bool,
-    listeners: &[&str],
-) -> gateway_api::gateways::GatewayStatus {
+pub fn gateway_status(accepted: bool, programmed: bool, listeners: &[&str]) -> gateway_api::gateways::GatewayStatus {
     use gateway_api::gateways::{GatewayStatus, GatewayStatusListeners};
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
     let c = |t: &str, ok: bool| Condition {

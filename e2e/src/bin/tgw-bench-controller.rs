@@ -23,12 +23,17 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use futures::{StreamExt, TryStreamExt, stream};
+use gateway_api::gateways::Gateway;
+use gateway_api::httproutes::{
+    HttpRoute, HttpRouteParentRefs, HttpRouteRules, HttpRouteRulesBackendRefs, HttpRouteSpec,
+};
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
-use serde_json::{Value, json};
+use serde_json::json;
 use tgw_core::keys::CONTROLLER_NAME;
+use tgw_core::tenantgateway::TenantGateway;
 use tgw_e2e::TestCluster;
 
 const MANAGER: &str = "tgw-bench";
@@ -147,8 +152,35 @@ async fn resource(client: &Client, group: &str, kind: &str) -> anyhow::Result<Ap
         .0)
 }
 
+/// A tenant's route `r<r>` for `app<r>.<apex>` on the TenantGateway's Gateway, typed.
+fn tenant_route(ns: &str, r: usize, apex: &str) -> HttpRoute {
+    HttpRoute {
+        metadata: ObjectMeta {
+            name: Some(format!("r{r}")),
+            namespace: Some(ns.to_owned()),
+            ..Default::default()
+        },
+        spec: HttpRouteSpec {
+            parent_refs: Some(vec![HttpRouteParentRefs {
+                name: "cozystack".to_owned(),
+                namespace: Some(ns.to_owned()),
+                ..Default::default()
+            }]),
+            hostnames: Some(vec![format!("app{r}.{apex}")]),
+            rules: Some(vec![HttpRouteRules {
+                backend_refs: Some(vec![HttpRouteRulesBackendRefs {
+                    name: "svc".to_owned(),
+                    port: Some(80),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            }]),
+        },
+        status: None,
+    }
+}
+
 async fn create_workload(admin: &Client, n: usize, routes: usize) -> anyhow::Result<()> {
-    let route_ar = resource(admin, "gateway.networking.k8s.io", "HTTPRoute").await?;
     let tgw_ar = resource(admin, "gateway.cozystack.io", "TenantGateway").await?;
     let names: Vec<String> = (0..n).map(|i| format!("tenant-b{i:05}")).collect();
     stream::iter(names.clone())
@@ -175,36 +207,27 @@ async fn create_workload(admin: &Client, n: usize, routes: usize) -> anyhow::Res
     }
     stream::iter(jobs)
         .map(|(ns, r)| {
-            let (route_ar, tgw_ar) = (route_ar.clone(), tgw_ar.clone());
+            let tgw_ar = tgw_ar.clone();
             async move {
                 let apex = format!("{ns}.example.org");
-                let (ar, obj) = match r {
-                    None => (
-                        tgw_ar,
-                        json!({
+                let apply = PatchParams::apply(MANAGER).force();
+                match r {
+                    None => {
+                        let tgw = json!({
                             "apiVersion": "gateway.cozystack.io/v1alpha1", "kind": "TenantGateway",
                             "metadata": {"name": "cozystack", "namespace": ns},
                             "spec": {"apex": apex, "certMode": "http01"},
-                        }),
-                    ),
-                    Some(r) => (
-                        route_ar,
-                        json!({
-                            "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
-                            "metadata": {"name": format!("r{r}"), "namespace": ns},
-                            "spec": {
-                                "parentRefs": [{"name": "cozystack", "namespace": ns}],
-                                "hostnames": [format!("app{r}.{apex}")],
-                                "rules": [{"backendRefs": [{"name": "svc", "port": 80}]}],
-                            },
-                        }),
-                    ),
-                };
-                let name = obj["metadata"]["name"].as_str().unwrap_or_default().to_owned();
-                let api: Api<DynamicObject> = Api::namespaced_with(admin.clone(), &ns, &ar);
-                api.patch(&name, &PatchParams::apply(MANAGER).force(), &Patch::Apply(&obj))
-                    .await
-                    .map(|_| ())
+                        });
+                        let api: Api<DynamicObject> = Api::namespaced_with(admin.clone(), &ns, &tgw_ar);
+                        api.patch("cozystack", &apply, &Patch::Apply(&tgw)).await.map(|_| ())
+                    }
+                    Some(r) => {
+                        let route = tenant_route(&ns, r, &apex);
+                        let name = route.name_any();
+                        let api: Api<HttpRoute> = Api::namespaced(admin.clone(), &ns);
+                        api.patch(&name, &apply, &Patch::Apply(&route)).await.map(|_| ())
+                    }
+                }
             }
         })
         .buffer_unordered(16)
@@ -297,10 +320,7 @@ fn cpus() -> f64 {
 
 /// Whether the cluster shows the converged state (see the module docs).
 async fn state_converged(admin: &Client, n: usize, routes: usize) -> anyhow::Result<bool> {
-    let tgw_ar = resource(admin, "gateway.cozystack.io", "TenantGateway").await?;
-    let gw_ar = resource(admin, "gateway.networking.k8s.io", "Gateway").await?;
-    let route_ar = resource(admin, "gateway.networking.k8s.io", "HTTPRoute").await?;
-    let tgws = Api::<DynamicObject>::all_with(admin.clone(), &tgw_ar)
+    let tgws = Api::<TenantGateway>::all(admin.clone())
         .list(&ListParams::default())
         .await?;
     let current = tgws
@@ -308,44 +328,39 @@ async fn state_converged(admin: &Client, n: usize, routes: usize) -> anyhow::Res
         .iter()
         .filter(|t| {
             let g = t.metadata.generation;
-            t.data["status"]["observedGeneration"].as_i64() == g
-                && t.data["status"]["conditions"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .any(|c| c["type"] == "Ready" && c["observedGeneration"].as_i64() == g)
+            t.status.as_ref().is_some_and(|s| {
+                s.observed_generation == g
+                    && s.conditions
+                        .iter()
+                        .flatten()
+                        .any(|c| c.type_ == "Ready" && c.observed_generation == g)
+            })
         })
         .count();
     if current < n {
         eprintln!("  {current}/{n} TenantGateways current");
         return Ok(false);
     }
-    let gws = Api::<DynamicObject>::all_with(admin.clone(), &gw_ar)
-        .list(&ListParams::default())
-        .await?;
+    let gws = Api::<Gateway>::all(admin.clone()).list(&ListParams::default()).await?;
     let full = gws
         .items
         .iter()
-        .filter(|g| g.data["spec"]["listeners"].as_array().map_or(0, Vec::len) == routes + 1)
+        .filter(|g| g.spec.listeners.len() == routes + 1)
         .count();
     if full < n {
         eprintln!("  {full}/{n} Gateways complete");
         return Ok(false);
     }
-    let rs = Api::<DynamicObject>::all_with(admin.clone(), &route_ar)
+    let rs = Api::<HttpRoute>::all(admin.clone())
         .list(&ListParams::default().labels("!cozystack.io/managed-by"))
         .await?;
     let accepted = rs
         .items
         .iter()
         .filter(|r| {
-            r.data["status"]["parents"].as_array().into_iter().flatten().any(|p| {
-                p["controllerName"] == CONTROLLER_NAME
-                    && p["conditions"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .any(|c: &Value| c["type"] == "Accepted" && c["status"] == "True")
+            r.status.iter().flat_map(|s| &s.parents).any(|p| {
+                p.controller_name == CONTROLLER_NAME
+                    && p.conditions.iter().any(|c| c.type_ == "Accepted" && c.status == "True")
             })
         })
         .count();

@@ -9,6 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use gateway_api::gateways::Gateway;
+use gateway_api::httproutes::HttpRoute;
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ApiResource, DynamicObject, ObjectMeta, Patch, PatchParams, PostParams};
@@ -275,33 +277,48 @@ pub async fn get(
     Ok(dynapi(client, group, kind, ns).await?.get_opt(name).await?)
 }
 
-pub fn listener_names(gw: &DynamicObject) -> Vec<String> {
-    gw.data["spec"]["listeners"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|l| l["name"].as_str().map(str::to_owned))
-        .collect()
+/// The Gateway `ns/name`, typed (Gateway API `v1`).
+pub async fn get_gateway(client: &Client, ns: &str, name: &str) -> anyhow::Result<Option<Gateway>> {
+    Ok(Api::<Gateway>::namespaced(client.clone(), ns).get_opt(name).await?)
 }
 
-/// Our route parent entries: (sectionName-less parent name, status, reason).
-pub fn our_parents(route: &DynamicObject) -> Vec<(String, String, String)> {
-    route.data["status"]["parents"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|p| p["controllerName"] == tgw_core::keys::CONTROLLER_NAME)
+/// The HTTPRoute `ns/name`, typed (Gateway API `v1`).
+pub async fn get_route(client: &Client, ns: &str, name: &str) -> anyhow::Result<Option<HttpRoute>> {
+    Ok(Api::<HttpRoute>::namespaced(client.clone(), ns).get_opt(name).await?)
+}
+
+pub fn listener_names(gw: &Gateway) -> Vec<String> {
+    gw.spec.listeners.iter().map(|l| l.name.clone()).collect()
+}
+
+/// The message of the first condition of the route's first parent entry ("" when none).
+pub fn first_message(route: &HttpRoute) -> String {
+    route
+        .status
+        .iter()
+        .flat_map(|s| s.parents.first())
+        .flat_map(|p| p.conditions.first())
+        .map(|c| c.message.clone())
+        .next()
+        .unwrap_or_default()
+}
+
+/// Our route parent entries: (`namespace/name` of the parent, status, reason).
+pub fn our_parents(route: &HttpRoute) -> Vec<(String, String, String)> {
+    route
+        .status
+        .iter()
+        .flat_map(|s| &s.parents)
+        .filter(|p| p.controller_name == tgw_core::keys::CONTROLLER_NAME)
         .map(|p| {
-            let c = &p["conditions"][0];
-            (
-                format!(
-                    "{}/{}",
-                    p["parentRef"]["namespace"].as_str().unwrap_or(""),
-                    p["parentRef"]["name"].as_str().unwrap_or("")
-                ),
-                c["status"].as_str().unwrap_or("").to_owned(),
-                c["reason"].as_str().unwrap_or("").to_owned(),
-            )
+            let parent = &p.parent_ref;
+            let (status, reason) = p
+                .conditions
+                .first()
+                .map(|c| (c.status.clone(), c.reason.clone()))
+                .unwrap_or_default();
+            let ns = parent.namespace.as_deref().unwrap_or("");
+            (format!("{ns}/{}", parent.name), status, reason)
         })
         .collect()
 }
@@ -317,7 +334,7 @@ pub async fn mark_ready(client: &Client, kind: &str, ns: &str, name: &str) -> an
 
 /// Marks the Gateway and all its listeners Accepted+Programmed (no Gateway implementation runs).
 pub async fn program_gateway(client: &Client, ns: &str) -> anyhow::Result<()> {
-    let api = dynapi(client, GW, "Gateway", ns).await?;
+    let api = Api::<Gateway>::namespaced(client.clone(), ns);
     let gw = api.get("cozystack").await?;
     let gen_ = gw.metadata.generation.unwrap_or(1);
     let cond = |t: &str| json!({"type": t, "status": "True", "reason": t, "message": "e2e", "lastTransitionTime": "2026-01-01T00:00:00Z", "observedGeneration": gen_});
@@ -361,7 +378,7 @@ pub async fn versions(
         }
     }
     for (rns, name) in routes {
-        let o = dynapi(client, GW, "HTTPRoute", rns).await?.get(name).await?;
+        let o = Api::<HttpRoute>::namespaced(client.clone(), rns).get(name).await?;
         out.push(format!(
             "route {rns}/{name}={}",
             o.resource_version().unwrap_or_default()

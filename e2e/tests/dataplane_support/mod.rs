@@ -5,9 +5,10 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use gateway_api::gateways::Gateway;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::Client;
-use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use serde_json::{Value, json};
 use tgw_core::keys::{ACME_CHALLENGE_NAMESPACE, LABEL_GATEWAY, LABEL_HOST};
 use tgw_e2e::TestCluster;
@@ -409,19 +410,20 @@ impl World {
 
     /// Traefik has written Accepted for the Gateway's current generation.
     async fn gateway_accepted(&self, ns: &str) -> Result<bool> {
-        let Some(gw) = cs::get(&self.admin, GW, "Gateway", ns, "cozystack").await? else {
+        let Some(gw) = cs::get_gateway(&self.admin, ns, "cozystack").await? else {
             return Ok(false);
         };
         let generation = gw.metadata.generation.unwrap_or_default();
-        Ok(gw.data["status"]["conditions"]
-            .as_array()
+        Ok(gw
+            .status
+            .and_then(|s| s.conditions)
             .into_iter()
             .flatten()
-            .any(|c| c["type"] == "Accepted" && c["observedGeneration"] == generation))
+            .any(|c| c.type_ == "Accepted" && c.observed_generation == Some(generation)))
     }
 
-    pub async fn gateway(&self, ns: &str) -> Result<DynamicObject> {
-        cs::get(&self.admin, GW, "Gateway", ns, "cozystack")
+    pub async fn gateway(&self, ns: &str) -> Result<Gateway> {
+        cs::get_gateway(&self.admin, ns, "cozystack")
             .await?
             .with_context(|| format!("no Gateway {ns}/cozystack"))
     }
