@@ -58,3 +58,102 @@ pub fn merge_parents(
         Some(merged)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::snapshot::{RouteId, RouteKind};
+
+    const NOW: &str = "2026-02-01T00:00:00Z";
+
+    fn route() -> RouteView {
+        RouteView {
+            id: RouteId {
+                kind: RouteKind::Http,
+                namespace: "tenant-a".into(),
+                name: "app".into(),
+            },
+            created: None,
+            generation: Some(2),
+            hostnames: vec!["app.example.org".into()],
+            parent_refs: vec![gw_ref()],
+        }
+    }
+
+    fn gw_ref() -> ParentRef {
+        ParentRef {
+            group: None,
+            kind: None,
+            namespace: Some("tenant-root".into()),
+            name: "cozystack".into(),
+            section_name: None,
+            port: None,
+        }
+    }
+
+    fn ours(accepted: bool) -> Vec<(ParentRef, Verdict)> {
+        let reason = if accepted { "Accepted" } else { "HostnameConflict" };
+        vec![(gw_ref(), Verdict::new(accepted, reason, "m"))]
+    }
+
+    fn previous(status: &str, since: &str) -> Value {
+        json!({
+            "parentRef": {"name": "cozystack", "namespace": "tenant-root"},
+            "controllerName": "c",
+            "conditions": [{"type": "Accepted", "status": status, "reason": "Accepted", "message": "old",
+                            "lastTransitionTime": since, "observedGeneration": 1}],
+        })
+    }
+
+    fn merged_since(existing: &[Value], accepted: bool) -> Value {
+        let now: Time = serde_json::from_value(json!(NOW)).expect("time");
+        let merged = merge_parents(
+            existing,
+            &route(),
+            ("tenant-root", "cozystack"),
+            "c",
+            &ours(accepted),
+            &now,
+        )
+        .expect("a change");
+        merged[0]["conditions"][0]["lastTransitionTime"].clone()
+    }
+
+    #[test]
+    fn new_entry_is_the_whole_typed_status() {
+        let now: Time = serde_json::from_value(json!(NOW)).expect("time");
+        let merged = merge_parents(&[], &route(), ("tenant-root", "cozystack"), "c", &ours(true), &now);
+        assert_eq!(
+            merged,
+            Some(vec![json!({
+                "parentRef": {"name": "cozystack", "namespace": "tenant-root"},
+                "controllerName": "c",
+                "conditions": [{"type": "Accepted", "status": "True", "reason": "Accepted", "message": "m",
+                                "lastTransitionTime": NOW, "observedGeneration": 2}],
+            })])
+        );
+    }
+
+    #[test]
+    fn unchanged_status_keeps_its_transition_time() {
+        assert_eq!(
+            merged_since(&[previous("True", "2026-01-01T00:00:00Z")], true),
+            json!("2026-01-01T00:00:00Z")
+        );
+    }
+
+    #[test]
+    fn changed_status_transitions_now() {
+        assert_eq!(
+            merged_since(&[previous("True", "2026-01-01T00:00:00Z")], false),
+            json!(NOW)
+        );
+    }
+
+    #[test]
+    fn an_unreadable_previous_time_is_replaced_not_copied() {
+        assert_eq!(merged_since(&[previous("True", "yesterday")], true), json!(NOW));
+    }
+}
