@@ -4,7 +4,7 @@
 //! - `/readyz`: without leader election, 200 once every cache has its initial list; with it,
 //!   200 for the leader once its caches are synced and for a standby that read the Lease within
 //!   the lease duration (a healthy standby); 503 otherwise.
-//! - `/metrics`: Prometheus text format (see [`crate::metrics`]).
+//! - `/metrics`: OpenMetrics text format 1.0.0 (`prometheus-client`; see [`crate::metrics`]).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -74,14 +74,10 @@ pub fn respond(health: &Health, method: &Method, path: &str) -> Response<Full<By
             };
             text(status, format!("{why}\n"), PLAIN)
         }
-        "/metrics" => {
-            let election = health.election.map(|_| health.leader.as_ref());
-            text(
-                StatusCode::OK,
-                crate::metrics::render(&health.metrics, election),
-                "text/plain; version=0.0.4; charset=utf-8",
-            )
-        }
+        "/metrics" => match crate::metrics::render(&health.metrics) {
+            Ok(body) => text(StatusCode::OK, body, crate::metrics::CONTENT_TYPE),
+            Err(_) => text(StatusCode::INTERNAL_SERVER_ERROR, "encoding the metrics failed\n", PLAIN),
+        },
         _ => text(StatusCode::NOT_FOUND, "not found\n", PLAIN),
     }
 }
