@@ -76,7 +76,11 @@ pub fn respond(health: &Health, method: &Method, path: &str) -> Response<Full<By
         }
         "/metrics" => match crate::metrics::render(&health.metrics) {
             Ok(body) => text(StatusCode::OK, body, crate::metrics::CONTENT_TYPE),
-            Err(_) => text(StatusCode::INTERNAL_SERVER_ERROR, "encoding the metrics failed\n", PLAIN),
+            Err(_) => text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "encoding the metrics failed\n",
+                PLAIN,
+            ),
         },
         _ => text(StatusCode::NOT_FOUND, "not found\n", PLAIN),
     }
@@ -143,7 +147,12 @@ mod tests {
         );
         h.metrics.obs.set_synced(true);
         assert_eq!(respond(&h, &Method::GET, "/readyz").status(), StatusCode::OK);
-        assert_eq!(respond(&h, &Method::GET, "/metrics").status(), StatusCode::OK);
+        let metrics = respond(&h, &Method::GET, "/metrics");
+        assert_eq!(metrics.status(), StatusCode::OK);
+        assert_eq!(
+            metrics.headers()[hyper::header::CONTENT_TYPE],
+            "application/openmetrics-text; version=1.0.0; charset=utf-8"
+        );
         assert_eq!(respond(&h, &Method::GET, "/nope").status(), StatusCode::NOT_FOUND);
         assert_eq!(
             respond(&h, &Method::POST, "/metrics").status(),
@@ -167,6 +176,12 @@ mod tests {
             "{buf}"
         );
         assert!(buf.ends_with("ok\n"), "{buf}");
+        let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        s.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").await.expect("write");
+        let mut buf = String::new();
+        s.read_to_string(&mut buf).await.expect("read");
+        assert!(buf.contains("\r\n# HELP tgw_reconciles "), "{buf}");
+        assert!(buf.ends_with("\ntgw_leader_acquisitions_total 0\n# EOF\n"), "{buf}");
         stop.cancel();
         server.await.expect("server stops");
     }

@@ -155,7 +155,11 @@ impl Metrics {
     fn registered(mut self) -> Self {
         let o = &self.obs;
         let r = &mut self.registry;
-        r.register("reconciles", "TenantGateway reconciles started", self.reconciles.clone());
+        r.register(
+            "reconciles",
+            "TenantGateway reconciles started",
+            self.reconciles.clone(),
+        );
         r.register(
             "reconcile_errors",
             "Failed reconciles by error kind, and failed reconcile steps by condition type",

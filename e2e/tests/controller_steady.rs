@@ -18,7 +18,7 @@ const TENANTS: usize = 3;
 const ROUTES: usize = 3;
 
 fn counts(m: &Metrics) -> (u64, u64) {
-    (m.writes(), m.reconciles.load(std::sync::atomic::Ordering::Relaxed))
+    (m.writes(), m.reconciles())
 }
 
 /// Waits until the write counter has not moved for 3 s.

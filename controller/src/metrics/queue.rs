@@ -126,7 +126,11 @@ mod tests {
     fn a_start_without_a_request_observes_nothing() {
         let q = RequestQueue::default();
         q.started(&key("x"), Instant::now());
-        assert_eq!((q.depth(), q.waits()), (0, (0, 0.0)), "a timed requeue is not a request");
+        assert_eq!(
+            (q.depth(), q.waits()),
+            (0, (0, 0.0)),
+            "a timed requeue is not a request"
+        );
     }
 
     #[test]

@@ -78,7 +78,12 @@ impl Collector for ScrapeTime {
     fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
         let s = &self.0;
         let (total, pending) = s.tenantgateways();
-        gauge(&mut encoder, "tenantgateways", "TenantGateways in the cache.", count(total))?;
+        gauge(
+            &mut encoder,
+            "tenantgateways",
+            "TenantGateways in the cache.",
+            count(total),
+        )?;
         gauge(
             &mut encoder,
             "tenantgateways_pending",

@@ -261,8 +261,12 @@ tgw_reconcile_duration_seconds_bucket{le="+Inf"} 3
                 let t0 = Instant::now();
                 m.obs.queue.requested(key("tenant-a", "x"), t0);
                 m.obs.queue.requested(key("tenant-a", "y"), t0);
-                m.obs.queue.requested(key("tenant-a", "x"), t0 + Duration::from_millis(100));
-                m.obs.queue.started(&key("tenant-a", "x"), t0 + Duration::from_millis(750));
+                m.obs
+                    .queue
+                    .requested(key("tenant-a", "x"), t0 + Duration::from_millis(100));
+                m.obs
+                    .queue
+                    .started(&key("tenant-a", "x"), t0 + Duration::from_millis(750));
             },
             &["tgw_reconcile_queue_depth", "tgw_reconcile_queue_wait_seconds"],
             r#"# HELP tgw_reconcile_queue_depth TenantGateways with a reconcile requested by a watch event that has not started yet (requests for one object merge; timed requeues are not counted).
@@ -299,15 +303,19 @@ tgw_reconcile_queue_wait_seconds_bucket{le="+Inf"} 1
                     Ok((object_ref("x"), Action::await_change()));
                 m.obs.controller_result(&ok);
                 m.obs.controller_result(&ok);
+                m.obs.controller_result::<std::convert::Infallible>(&Ok((
+                    object_ref("x"),
+                    Action::requeue(Duration::from_secs(15)),
+                )));
                 m.obs
-                    .controller_result::<std::convert::Infallible>(&Ok((object_ref("x"), Action::requeue(Duration::from_secs(15)))));
-                m.obs.controller_result::<std::convert::Infallible>(&Err(controller::Error::ReconcilerFailed(
-                    Error::MissingMeta,
-                    Box::new(object_ref("x")),
-                )));
-                m.obs.controller_result::<std::convert::Infallible>(&Err(controller::Error::ObjectNotFound(
-                    Box::new(object_ref("gone")),
-                )));
+                    .controller_result::<std::convert::Infallible>(&Err(controller::Error::ReconcilerFailed(
+                        Error::MissingMeta,
+                        Box::new(object_ref("x")),
+                    )));
+                m.obs
+                    .controller_result::<std::convert::Infallible>(&Err(controller::Error::ObjectNotFound(Box::new(
+                        object_ref("gone"),
+                    ))));
             },
             &["tgw_reconcile_results", "tgw_reconcile_queue_depth"],
             r#"# HELP tgw_reconcile_results Reconcile outcomes as kube-runtime's Controller reports them: await_change or requeue (the reconciler's Action), error (retried by error_policy), object_not_found (the requested object left the cache; no reconcile ran), queue_error, runner_error.
@@ -369,7 +377,8 @@ tgw_reconcile_queue_depth 2
         (
             "the cache is counted at scrape: pending means observedGeneration behind generation",
             |m| {
-                let mut writer = reflector::store::Writer::<DynamicObject>::new(ApiResource::erase::<TenantGateway>(&()));
+                let mut writer =
+                    reflector::store::Writer::<DynamicObject>::new(ApiResource::erase::<TenantGateway>(&()));
                 for obj in [tgw("done", 2, Some(2)), tgw("edited", 3, Some(2)), tgw("new", 1, None)] {
                     writer.apply_watcher_event(&watcher::Event::Apply(obj));
                 }
@@ -379,7 +388,12 @@ tgw_reconcile_queue_depth 2
                 m.obs.set_conflicts("tenant-b/x", 0);
                 m.obs.set_synced(true);
             },
-            &["tgw_tenantgateways", "tgw_tenantgateways_pending", "tgw_hostname_conflicts", "tgw_caches_synced"],
+            &[
+                "tgw_tenantgateways",
+                "tgw_tenantgateways_pending",
+                "tgw_hostname_conflicts",
+                "tgw_caches_synced",
+            ],
             r#"# HELP tgw_tenantgateways TenantGateways in the cache.
 # TYPE tgw_tenantgateways gauge
 tgw_tenantgateways 3
@@ -484,7 +498,9 @@ fn samples(text: &str) -> BTreeMap<String, (String, BTreeSet<String>)> {
             .filter(|(f, _)| name.starts_with(*f))
             .max_by_key(|(f, _)| f.len())
             .map_or("", |(_, k)| *k);
-        let entry = out.entry(name.to_owned()).or_insert_with(|| (family.to_owned(), BTreeSet::new()));
+        let entry = out
+            .entry(name.to_owned())
+            .or_insert_with(|| (family.to_owned(), BTreeSet::new()));
         entry.1.insert(label_names.join(","));
     }
     out
@@ -511,7 +527,13 @@ fn every_pre_existing_sample_keeps_its_name_labels_and_type() {
         .lines()
         .filter_map(|l| l.strip_prefix("tgw_reconcile_duration_seconds_bucket{le=\""))
         .filter_map(|l| l.split_once('"').map(|(le, _)| le))
-        .map(|le| if le == "+Inf" { f64::INFINITY } else { le.parse().unwrap_or(f64::NAN) })
+        .map(|le| {
+            if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse().unwrap_or(f64::NAN)
+            }
+        })
         .collect();
     let mut want = DURATION_BUCKETS.to_vec();
     want.push(f64::INFINITY);
@@ -525,7 +547,10 @@ fn help_texts_are_sentences() {
     assert_eq!(helps.len(), text.lines().filter(|l| l.starts_with("# TYPE ")).count());
     for h in helps {
         let (name, help) = h.split_once(' ').unwrap_or((h, ""));
-        assert!(help.len() > 15 && help.ends_with('.') && !help.ends_with(".."), "{name}: {help:?}");
+        assert!(
+            help.len() > 15 && help.ends_with('.') && !help.ends_with(".."),
+            "{name}: {help:?}"
+        );
     }
 }
 
@@ -567,7 +592,11 @@ fn the_metric_tables_of_the_docs_match_the_exposition() {
         })
         .collect();
     for (doc, prefix, text) in [
-        ("controller/src/metrics.rs (module doc)", "//! ", include_str!("../metrics.rs")),
+        (
+            "controller/src/metrics.rs (module doc)",
+            "//! ",
+            include_str!("../metrics.rs"),
+        ),
         ("controller/README.md", "", include_str!("../../README.md")),
     ] {
         assert_eq!(documented(text, prefix), exposed, "{doc}");
@@ -594,7 +623,8 @@ fn label_values_are_escaped() {
     m.obs.step_failed("a\"b\\c");
     let text = render(&m).expect("encodes");
     assert!(
-        text.lines().any(|l| l == r#"tgw_reconcile_errors_total{reason="a\"b\\c"} 1"#),
+        text.lines()
+            .any(|l| l == r#"tgw_reconcile_errors_total{reason="a\"b\\c"} 1"#),
         "{text}"
     );
 }
