@@ -448,6 +448,30 @@ pub async fn run(
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn a_watch_error_is_counted_by_source_and_the_stream_goes_on() {
+        let metrics = Arc::new(Metrics::default());
+        let (tx, _rx) = futures::channel::mpsc::unbounded();
+        let ready = Arc::new(tokio::sync::watch::channel(0usize).0);
+        let sinks = Sinks {
+            index: Arc::default(),
+            tx,
+            tgw: ApiResource::erase::<TenantGateway>(&()),
+            metrics: metrics.clone(),
+            ready: ready.clone(),
+        };
+        let events = futures::stream::iter([
+            Err(watcher::Error::NoResourceVersion),
+            Ok(Event::Init),
+            Ok(Event::InitDone),
+            Err(watcher::Error::NoResourceVersion),
+        ]);
+        drive::<PartialObjectMeta<Namespace>, _, _>(events, NamespaceFeed, "namespace", sinks).await;
+        assert_eq!(metrics.obs.watcher_errors("namespace"), 2);
+        assert_eq!(metrics.obs.watcher_errors("route"), 0);
+        assert_eq!(*ready.borrow(), 1, "the initial list completed after the error");
+    }
+
     #[test]
     fn long_errors_are_cut_on_a_character_boundary() {
         assert_eq!(bounded("short", 10), "short");
