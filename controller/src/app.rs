@@ -52,12 +52,17 @@ impl App {
         let listener = TcpListener::bind(cfg.metrics_addr)
             .await
             .with_context(|| format!("binding the metrics address {}", cfg.metrics_addr))?;
+        let metrics = Arc::<Metrics>::default();
+        let leader = Arc::<LeaderState>::default();
+        if leader_cfg.is_some() {
+            metrics.obs.set_election(Some(leader.clone()));
+        }
         Ok(App {
             settings: cfg.settings(),
             leader_cfg,
             listener,
-            metrics: Arc::default(),
-            leader: Arc::default(),
+            metrics,
+            leader,
         })
     }
 

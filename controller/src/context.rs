@@ -1,7 +1,6 @@
 //! Shared state of the reconciler: client, resources, caches with their indexes, settings and
-//! counters.
+//! metrics.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use k8s_openapi::api::core::v1::Namespace;
@@ -14,24 +13,7 @@ use tgw_core::tenantgateway::TgwInput;
 use crate::index::{Index, TgwKey, echo_key};
 use crate::resources::Resources;
 
-/// Counters exposed for tests and benchmarks.
-#[derive(Debug, Default)]
-pub struct Metrics {
-    pub writes: AtomicU64,
-    pub reconciles: AtomicU64,
-    pub failures: AtomicU64,
-    /// Error reasons, duration histogram, conflicts, cache state (`crate::metrics`).
-    pub obs: crate::metrics::Observed,
-}
-
-impl Metrics {
-    pub fn write(&self) {
-        self.writes.fetch_add(1, Ordering::Relaxed);
-    }
-    pub fn writes(&self) -> u64 {
-        self.writes.load(Ordering::Relaxed)
-    }
-}
+pub use crate::metrics::Metrics;
 
 fn tgw_key(t: &TgwInput) -> TgwKey {
     (t.meta.namespace.clone(), t.meta.name.clone())

@@ -4,7 +4,7 @@
 //! - `/readyz`: without leader election, 200 once every cache has its initial list; with it,
 //!   200 for the leader once its caches are synced and for a standby that read the Lease within
 //!   the lease duration (a healthy standby); 503 otherwise.
-//! - `/metrics`: Prometheus text format (see [`crate::metrics`]).
+//! - `/metrics`: OpenMetrics text format 1.0.0 (`prometheus-client`; see [`crate::metrics`]).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -74,14 +74,14 @@ pub fn respond(health: &Health, method: &Method, path: &str) -> Response<Full<By
             };
             text(status, format!("{why}\n"), PLAIN)
         }
-        "/metrics" => {
-            let election = health.election.map(|_| health.leader.as_ref());
-            text(
-                StatusCode::OK,
-                crate::metrics::render(&health.metrics, election),
-                "text/plain; version=0.0.4; charset=utf-8",
-            )
-        }
+        "/metrics" => match crate::metrics::render(&health.metrics) {
+            Ok(body) => text(StatusCode::OK, body, crate::metrics::CONTENT_TYPE),
+            Err(_) => text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "encoding the metrics failed\n",
+                PLAIN,
+            ),
+        },
         _ => text(StatusCode::NOT_FOUND, "not found\n", PLAIN),
     }
 }
@@ -147,7 +147,12 @@ mod tests {
         );
         h.metrics.obs.set_synced(true);
         assert_eq!(respond(&h, &Method::GET, "/readyz").status(), StatusCode::OK);
-        assert_eq!(respond(&h, &Method::GET, "/metrics").status(), StatusCode::OK);
+        let metrics = respond(&h, &Method::GET, "/metrics");
+        assert_eq!(metrics.status(), StatusCode::OK);
+        assert_eq!(
+            metrics.headers()[hyper::header::CONTENT_TYPE],
+            "application/openmetrics-text; version=1.0.0; charset=utf-8"
+        );
         assert_eq!(respond(&h, &Method::GET, "/nope").status(), StatusCode::NOT_FOUND);
         assert_eq!(
             respond(&h, &Method::POST, "/metrics").status(),
@@ -171,6 +176,12 @@ mod tests {
             "{buf}"
         );
         assert!(buf.ends_with("ok\n"), "{buf}");
+        let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        s.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").await.expect("write");
+        let mut buf = String::new();
+        s.read_to_string(&mut buf).await.expect("read");
+        assert!(buf.contains("\r\n# HELP tgw_reconciles "), "{buf}");
+        assert!(buf.ends_with("\ntgw_leader_acquisitions_total 0\n# EOF\n"), "{buf}");
         stop.cancel();
         server.await.expect("server stops");
     }

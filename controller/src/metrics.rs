@@ -1,47 +1,75 @@
-//! Prometheus metrics (text exposition format 0.0.4, written by hand) and the reconcile wrapper
-//! that records them and puts the reconciled object into every log line of a reconcile.
+//! Prometheus metrics: one OpenMetrics registry of the official `prometheus-client` crate, served
+//! on `/metrics` ([`crate::http`], content type [`CONTENT_TYPE`]), and the reconcile wrapper that
+//! records them and puts the reconciled object into every log line of a reconcile.
 //!
-//! | metric | type | meaning |
-//! | --- | --- | --- |
-//! | `tgw_reconciles_total` | counter | reconciles started |
-//! | `tgw_reconcile_errors_total{reason}` | counter | failed reconciles by [`Error::metric_label`], and failed steps by condition type (`GatewayApplied`, …) |
-//! | `tgw_reconcile_duration_seconds` | histogram | wall time of one reconcile |
-//! | `tgw_reconciles_in_flight` | gauge | reconciles running now |
-//! | `tgw_writes_total` | counter | API writes issued (apply, patch, delete) |
-//! | `tgw_tenantgateways` | gauge | TenantGateways in the cache |
-//! | `tgw_tenantgateways_pending` | gauge | of those, not yet reconciled at their generation (status.observedGeneration behind): the queue-depth proxy, as kube-runtime's queue is not observable |
-//! | `tgw_hostname_conflicts` | gauge | route parentRefs currently rejected with `HostnameConflict` (the losers), over all TenantGateways |
-//! | `tgw_caches_synced` | gauge | 1 once every cache has its initial list |
-//! | `tgw_watch_events_total{source}` | counter | watch events applied to the caches (`tenantgateway`, `route`, `namespace`, `owned`) |
-//! | `tgw_enqueues_total{source}` | counter | reconciles requested, by the kind of event that passed its filter |
-//! | `tgw_own_write_echoes_total` | counter | watch events recognised as the echo of our own write (they enqueue nothing for the writer) |
-//! | `tgw_leader_election_enabled`, `tgw_leader`, `tgw_leader_acquisitions_total` | gauge, gauge, counter | leader election |
+//! | metric | type | labels | meaning |
+//! | --- | --- | --- | --- |
+//! | `tgw_reconciles_total` | counter | | reconciles started (of TenantGateways that parse) |
+//! | `tgw_reconcile_errors_total` | counter | `reason` | failed reconciles by [`Error::metric_label`] or `invalid_spec` (each pre-set to 0), and failed steps by condition type (`GatewayApplied`, …) |
+//! | `tgw_reconcile_failures_total` | counter | | reconciles that ended in an error or with failed steps |
+//! | `tgw_reconcile_duration_seconds` | histogram | `le` | wall time of one reconcile ([`DURATION_BUCKETS`]) |
+//! | `tgw_reconciles_in_flight` | gauge | | reconciles running now |
+//! | `tgw_reconcile_results_total` | counter | `result` | outcomes kube-runtime's Controller reports: `await_change`, `requeue`, `error` (retried by `error_policy`), `object_not_found` (requested object left the cache; no reconcile ran), `queue_error`, `runner_error` |
+//! | `tgw_reconcile_queue_depth` | gauge | | TenantGateways with a reconcile requested by a watch event and not started yet (see [`queue`]) |
+//! | `tgw_reconcile_queue_wait_seconds` | histogram | `le` | time from the oldest waiting request of a TenantGateway to the start of the reconcile that serves it ([`queue::WAIT_BUCKETS`]) |
+//! | `tgw_writes_total` | counter | | API writes issued (apply, patch, delete) |
+//! | `tgw_caches_synced` | gauge | | 1 once every cache has its initial list |
+//! | `tgw_watch_events_total` | counter | `source` | watch events applied to the caches (`tenantgateway`, `route`, `namespace`, `owned`) |
+//! | `tgw_watcher_errors_total` | counter | `source` | errors of the watch streams (each retried with backoff), same sources |
+//! | `tgw_enqueues_total` | counter | `source` | reconciles requested, by the kind of event that passed its filter |
+//! | `tgw_own_write_echoes_total` | counter | | watch events recognised as the echo of our own write (they enqueue nothing for the writer) |
+//! | `tgw_tenantgateways` | gauge | | TenantGateways in the cache (computed at scrape) |
+//! | `tgw_tenantgateways_pending` | gauge | | of those, not yet reconciled at their generation (status.observedGeneration behind; computed at scrape) |
+//! | `tgw_hostname_conflicts` | gauge | | route parentRefs currently rejected with `HostnameConflict` (the losers), over all TenantGateways |
+//! | `tgw_leader_election_enabled` | gauge | | 1 when leader election is on |
+//! | `tgw_leader` | gauge | | 1 while this replica runs the reconciler (without election: once its caches are synced) |
+//! | `tgw_leader_acquisitions_total` | counter | | times this replica acquired the Lease |
+//!
+//! Counters are registered without `_total` (OpenMetrics adds it to the sample), so their
+//! `# TYPE` lines name the family: `# TYPE tgw_writes counter`, sample `tgw_writes_total`. The
+//! two histograms carry `# UNIT … seconds`, and bucket bounds are written as floats
+//! (`le="1.0"`). Every `source`, `result` and known `reason` series exists from the start at 0.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
+pub mod labels;
+pub mod queue;
+mod scrape;
+
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use kube::ResourceExt;
-use kube::core::DynamicObject;
-use kube::runtime::controller::Action;
-use kube::runtime::reflector::Store;
+use kube::runtime::controller::{self, Action};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::{Registry, Unit};
 use tgw_core::conditions::reasons::HOSTNAME_CONFLICT;
 use tgw_core::decide::Decision;
 use tgw_core::tenantgateway::TenantGateway;
 use tracing::Instrument;
 
-use crate::context::{Context, Metrics};
+use crate::context::Context;
+use crate::index::TgwKey;
 use crate::leader::LeaderState;
 use crate::{Error, Result};
+use labels::{ControllerResult, ERROR_REASONS, Outcome, RESULTS, Reason, SOURCES, Source};
+use queue::RequestQueue;
+use scrape::{ScrapeTime, Shared};
+
+/// The `Content-Type` of the exposition (OpenMetrics text 1.0.0).
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Prefix of every metric name.
+pub const PREFIX: &str = "tgw";
 
 /// Upper bounds (seconds) of the reconcile duration histogram.
 pub const DURATION_BUCKETS: [f64; 12] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
 
 impl Error {
-    /// Low-cardinality label for `tgw_reconcile_errors_total{reason}`.
+    /// Low-cardinality label for `tgw_reconcile_errors_total{reason}` (listed in
+    /// [`labels::ERROR_REASONS`]).
     pub fn metric_label(&self) -> &'static str {
         match self {
             Error::Foreign { .. } => "foreign_object",
@@ -55,33 +83,177 @@ impl Error {
     }
 }
 
-#[derive(Debug, Default)]
-struct Histogram {
-    /// Per-bucket counts (non-cumulative), last entry is +Inf.
-    buckets: [u64; DURATION_BUCKETS.len() + 1],
-    sum: f64,
-    count: u64,
+/// Every metric of the controller and the registry that exposes them; shared with the metrics
+/// server, tests and benchmarks.
+#[derive(Debug)]
+pub struct Metrics {
+    reconciles: Counter,
+    failures: Counter,
+    writes: Counter,
+    /// Error reasons, durations, the reconcile queue, watch streams, cache state.
+    pub obs: Observed,
+    registry: Registry,
 }
 
-/// Observations beyond the plain counters of [`Metrics`].
-#[derive(Debug, Default)]
+/// Observations beyond the three plain counters of [`Metrics`].
+#[derive(Debug)]
 pub struct Observed {
-    errors: Mutex<BTreeMap<String, u64>>,
-    duration: Mutex<Histogram>,
-    in_flight: AtomicI64,
-    conflicts: Mutex<BTreeMap<String, u64>>,
-    synced: AtomicBool,
-    tenantgateways: Mutex<Option<Store<DynamicObject>>>,
-    watch_events: Mutex<BTreeMap<&'static str, u64>>,
-    enqueues: Mutex<BTreeMap<&'static str, u64>>,
-    own_write_echoes: AtomicU64,
+    errors: Family<Reason, Counter>,
+    duration: Histogram,
+    in_flight: Gauge,
+    results: Family<Outcome, Counter>,
+    /// Reconcile requests waiting for their reconcile.
+    pub queue: RequestQueue,
+    watch_events: Family<Source, Counter>,
+    watcher_errors: Family<Source, Counter>,
+    enqueues: Family<Source, Counter>,
+    own_write_echoes: Counter,
+    shared: Arc<Shared>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let obs = Observed {
+            errors: Family::default(),
+            duration: Histogram::new(DURATION_BUCKETS),
+            in_flight: Gauge::default(),
+            results: Family::default(),
+            queue: RequestQueue::default(),
+            watch_events: Family::default(),
+            watcher_errors: Family::default(),
+            enqueues: Family::default(),
+            own_write_echoes: Counter::default(),
+            shared: Arc::default(),
+        };
+        // Known label values start at 0, so rates and alerts work before the first event.
+        for source in SOURCES {
+            for family in [&obs.watch_events, &obs.watcher_errors, &obs.enqueues] {
+                family.get_or_create_owned(&Source { source });
+            }
+        }
+        for reason in ERROR_REASONS {
+            obs.errors.get_or_create_owned(&Reason {
+                reason: reason.to_owned(),
+            });
+        }
+        for result in RESULTS {
+            obs.results.get_or_create_owned(&Outcome { result });
+        }
+        let m = Metrics {
+            reconciles: Counter::default(),
+            failures: Counter::default(),
+            writes: Counter::default(),
+            obs,
+            registry: Registry::with_prefix(PREFIX),
+        };
+        m.registered()
+    }
+}
+
+impl Metrics {
+    /// Registers every family (the order of the exposition); help texts get a full stop appended.
+    fn registered(mut self) -> Self {
+        let o = &self.obs;
+        let r = &mut self.registry;
+        r.register(
+            "reconciles",
+            "TenantGateway reconciles started",
+            self.reconciles.clone(),
+        );
+        r.register(
+            "reconcile_errors",
+            "Failed reconciles by error kind, and failed reconcile steps by condition type",
+            o.errors.clone(),
+        );
+        r.register(
+            "reconcile_failures",
+            "Reconciles that ended in an error or with failed steps",
+            self.failures.clone(),
+        );
+        r.register_with_unit(
+            "reconcile_duration",
+            "Wall time of one reconcile",
+            Unit::Seconds,
+            o.duration.clone(),
+        );
+        r.register("reconciles_in_flight", "Reconciles running now", o.in_flight.clone());
+        r.register(
+            "reconcile_results",
+            "Reconcile outcomes as kube-runtime's Controller reports them: await_change or requeue (the reconciler's Action), error (retried by error_policy), object_not_found (the requested object left the cache; no reconcile ran), queue_error, runner_error",
+            o.results.clone(),
+        );
+        r.register(
+            "reconcile_queue_depth",
+            "TenantGateways with a reconcile requested by a watch event that has not started yet (requests for one object merge; timed requeues are not counted)",
+            o.queue.depth.clone(),
+        );
+        r.register_with_unit(
+            "reconcile_queue_wait",
+            "Time from the oldest waiting reconcile request of a TenantGateway to the start of the reconcile that serves it",
+            Unit::Seconds,
+            o.queue.wait.clone(),
+        );
+        r.register(
+            "writes",
+            "API writes issued (server-side apply, patch, delete)",
+            self.writes.clone(),
+        );
+        r.register(
+            "caches_synced",
+            "1 when every cache has its initial list",
+            o.shared.synced.clone(),
+        );
+        r.register(
+            "watch_events",
+            "Watch events applied to the caches, by source",
+            o.watch_events.clone(),
+        );
+        r.register(
+            "watcher_errors",
+            "Errors of the watch streams, by source (each stream retries with backoff)",
+            o.watcher_errors.clone(),
+        );
+        r.register(
+            "enqueues",
+            "Reconciles requested, by the kind of event that passed its filter",
+            o.enqueues.clone(),
+        );
+        r.register(
+            "own_write_echoes",
+            "Watch events recognised as the echo of the controller's own write",
+            o.own_write_echoes.clone(),
+        );
+        r.register_collector(Box::new(ScrapeTime(o.shared.clone())));
+        self
+    }
+
+    /// An API write is about to be sent.
+    pub fn write(&self) {
+        self.writes.inc();
+    }
+    pub fn writes(&self) -> u64 {
+        self.writes.get()
+    }
+    /// Reconciles started so far.
+    pub fn reconciles(&self) -> u64 {
+        self.reconciles.get()
+    }
+    /// A reconcile ended in an error or with failed steps.
+    pub fn failed(&self) {
+        self.failures.inc();
+    }
+    pub fn failures(&self) -> u64 {
+        self.failures.get()
+    }
 }
 
 impl Observed {
     pub fn error(&self, reason: &str) {
-        if let Ok(mut m) = self.errors.lock() {
-            *m.entry(reason.to_owned()).or_default() += 1;
-        }
+        self.errors
+            .get_or_create(&Reason {
+                reason: reason.to_owned(),
+            })
+            .inc();
     }
     /// A reconcile step failed (reason: its condition type).
     pub fn step_failed(&self, step: &str) {
@@ -89,83 +261,82 @@ impl Observed {
     }
     pub fn errors(&self, reason: &str) -> u64 {
         self.errors
-            .lock()
-            .ok()
-            .and_then(|m| m.get(reason).copied())
-            .unwrap_or(0)
+            .get(&Reason {
+                reason: reason.to_owned(),
+            })
+            .map_or(0, |c| c.get())
     }
     pub fn observe_duration(&self, d: Duration) {
-        let secs = d.as_secs_f64();
-        if let Ok(mut h) = self.duration.lock() {
-            let i = DURATION_BUCKETS
-                .iter()
-                .position(|b| secs <= *b)
-                .unwrap_or(DURATION_BUCKETS.len());
-            h.buckets[i] += 1;
-            h.sum += secs;
-            h.count += 1;
-        }
+        self.duration.observe(d.as_secs_f64());
     }
     /// Sets the number of HostnameConflict losers found by the last reconcile of `tgw`.
     pub fn set_conflicts(&self, tgw: &str, n: u64) {
-        if let Ok(mut m) = self.conflicts.lock() {
-            if n == 0 {
-                m.remove(tgw);
-            } else {
-                m.insert(tgw.to_owned(), n);
-            }
+        let mut m = self.shared.conflicts.lock().unwrap_or_else(PoisonError::into_inner);
+        if n == 0 {
+            m.remove(tgw);
+        } else {
+            m.insert(tgw.to_owned(), n);
         }
     }
     pub fn conflicts(&self) -> u64 {
-        self.conflicts.lock().map(|m| m.values().sum()).unwrap_or(0)
+        self.shared.conflicts()
     }
     pub fn watch_event(&self, source: &'static str) {
-        if let Ok(mut m) = self.watch_events.lock() {
-            *m.entry(source).or_default() += 1;
-        }
+        self.watch_events.get_or_create(&Source { source }).inc();
     }
-    pub fn enqueued(&self, source: &'static str) {
-        if let Ok(mut m) = self.enqueues.lock() {
-            *m.entry(source).or_default() += 1;
-        }
+    /// A watch stream of `source` returned an error (it retries with backoff).
+    pub fn watcher_error(&self, source: &'static str) {
+        self.watcher_errors.get_or_create(&Source { source }).inc();
+    }
+    pub fn watcher_errors(&self, source: &'static str) -> u64 {
+        self.watcher_errors.get(&Source { source }).map_or(0, |c| c.get())
+    }
+    /// An event of `source` requested a reconcile of `tgw` now.
+    pub fn enqueued(&self, source: &'static str, tgw: TgwKey) {
+        self.enqueues.get_or_create(&Source { source }).inc();
+        self.queue.requested(tgw, Instant::now());
     }
     /// Reconciles requested by events of `source` so far.
-    pub fn enqueues(&self, source: &str) -> u64 {
-        self.enqueues
-            .lock()
-            .ok()
-            .and_then(|m| m.get(source).copied())
-            .unwrap_or(0)
+    pub fn enqueues(&self, source: &'static str) -> u64 {
+        self.enqueues.get(&Source { source }).map_or(0, |c| c.get())
     }
     pub fn own_write_echo(&self) {
-        self.own_write_echoes.fetch_add(1, Ordering::Relaxed);
+        self.own_write_echoes.inc();
     }
     pub fn own_write_echoes(&self) -> u64 {
-        self.own_write_echoes.load(Ordering::Relaxed)
+        self.own_write_echoes.get()
+    }
+    /// Counts one item of the Controller's output stream; a request for an object that left the
+    /// cache leaves the queue.
+    pub fn controller_result<QE>(&self, r: &ControllerResult<Error, QE>) {
+        let result = labels::result_label(r);
+        self.results.get_or_create(&Outcome { result }).inc();
+        if let Err(controller::Error::ObjectNotFound(obj)) = r {
+            self.queue
+                .dropped(&(obj.namespace.clone().unwrap_or_default(), obj.name.clone()));
+        }
+    }
+    /// Controller outputs with `result` so far.
+    pub fn results(&self, result: &'static str) -> u64 {
+        self.results.get(&Outcome { result }).map_or(0, |c| c.get())
     }
     pub fn set_synced(&self, v: bool) {
-        self.synced.store(v, Ordering::Relaxed);
+        self.shared.synced.set(i64::from(v));
     }
     pub fn synced(&self) -> bool {
-        self.synced.load(Ordering::Relaxed)
+        self.shared.synced.get() == 1
     }
     /// The TenantGateway cache of the running controller (None when not running).
-    pub fn set_store(&self, store: Option<Store<DynamicObject>>) {
-        if let Ok(mut s) = self.tenantgateways.lock() {
-            *s = store;
-        }
+    pub fn set_store(&self, store: Option<kube::runtime::reflector::Store<kube::core::DynamicObject>>) {
+        *self.shared.store.lock().unwrap_or_else(PoisonError::into_inner) = store;
+    }
+    /// The election state, when leader election is on (`tgw_leader*`).
+    pub fn set_election(&self, leader: Option<Arc<LeaderState>>) {
+        *self.shared.election.lock().unwrap_or_else(PoisonError::into_inner) = leader;
     }
     /// (cached, pending) TenantGateways.
     pub fn tenantgateways(&self) -> (usize, usize) {
-        let Some(store) = self.tenantgateways.lock().ok().and_then(|s| s.clone()) else {
-            return (0, 0);
-        };
-        let all = store.state();
-        let pending = all
-            .iter()
-            .filter(|t| t.data["status"]["observedGeneration"].as_i64() != t.metadata.generation)
-            .count();
-        (all.len(), pending)
+        self.shared.tenantgateways()
     }
 }
 
@@ -179,11 +350,11 @@ pub fn hostname_conflicts(d: &Decision) -> u64 {
 }
 
 /// Decrements the in-flight gauge also when a reconcile future is dropped (shutdown).
-struct InFlight<'a>(&'a AtomicI64);
+struct InFlight<'a>(&'a Gauge);
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        self.0.dec();
     }
 }
 
@@ -207,8 +378,8 @@ where
     );
     let metrics = ctx.metrics.clone();
     let deleting = tgw.metadata.deletion_timestamp.is_some();
-    metrics.reconciles.fetch_add(1, Ordering::Relaxed);
-    metrics.obs.in_flight.fetch_add(1, Ordering::Relaxed);
+    metrics.reconciles.inc();
+    metrics.obs.in_flight.inc();
     let guard = InFlight(&metrics.obs.in_flight);
     let started = Instant::now();
     let result = f(tgw, ctx).instrument(span.clone()).await;
@@ -228,217 +399,12 @@ where
     result
 }
 
-fn header(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} {kind}");
-}
-
-fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
-}
-
-/// The Prometheus text exposition of `m` and, with leader election, of `leader`.
-pub fn render(m: &Metrics, leader: Option<&LeaderState>) -> String {
+/// The OpenMetrics text exposition of `m`, ending in `# EOF`.
+pub fn render(m: &Metrics) -> Result<String, std::fmt::Error> {
     let mut out = String::new();
-    let o = &m.obs;
-    header(
-        &mut out,
-        "tgw_reconciles_total",
-        "counter",
-        "TenantGateway reconciles started.",
-    );
-    let _ = writeln!(out, "tgw_reconciles_total {}", m.reconciles.load(Ordering::Relaxed));
-    header(
-        &mut out,
-        "tgw_reconcile_errors_total",
-        "counter",
-        "Failed reconciles by error kind, and failed reconcile steps by condition type.",
-    );
-    if let Ok(errors) = o.errors.lock() {
-        for (reason, n) in errors.iter() {
-            let _ = writeln!(out, "tgw_reconcile_errors_total{{reason=\"{}\"}} {n}", escape(reason));
-        }
-    }
-    header(
-        &mut out,
-        "tgw_reconcile_failures_total",
-        "counter",
-        "Reconciles that ended in an error or with failed steps.",
-    );
-    let _ = writeln!(
-        out,
-        "tgw_reconcile_failures_total {}",
-        m.failures.load(Ordering::Relaxed)
-    );
-    header(
-        &mut out,
-        "tgw_reconcile_duration_seconds",
-        "histogram",
-        "Wall time of one reconcile.",
-    );
-    if let Ok(h) = o.duration.lock() {
-        let mut cumulative = 0;
-        for (i, b) in DURATION_BUCKETS.iter().enumerate() {
-            cumulative += h.buckets[i];
-            let _ = writeln!(out, "tgw_reconcile_duration_seconds_bucket{{le=\"{b}\"}} {cumulative}");
-        }
-        cumulative += h.buckets[DURATION_BUCKETS.len()];
-        let _ = writeln!(out, "tgw_reconcile_duration_seconds_bucket{{le=\"+Inf\"}} {cumulative}");
-        let _ = writeln!(out, "tgw_reconcile_duration_seconds_sum {}", h.sum);
-        let _ = writeln!(out, "tgw_reconcile_duration_seconds_count {}", h.count);
-    }
-    header(&mut out, "tgw_reconciles_in_flight", "gauge", "Reconciles running now.");
-    let _ = writeln!(out, "tgw_reconciles_in_flight {}", o.in_flight.load(Ordering::Relaxed));
-    header(
-        &mut out,
-        "tgw_writes_total",
-        "counter",
-        "API writes issued (server-side apply, patch, delete).",
-    );
-    let _ = writeln!(out, "tgw_writes_total {}", m.writes());
-    let (total, pending) = o.tenantgateways();
-    header(&mut out, "tgw_tenantgateways", "gauge", "TenantGateways in the cache.");
-    let _ = writeln!(out, "tgw_tenantgateways {total}");
-    header(
-        &mut out,
-        "tgw_tenantgateways_pending",
-        "gauge",
-        "TenantGateways whose status.observedGeneration is behind metadata.generation (work queued).",
-    );
-    let _ = writeln!(out, "tgw_tenantgateways_pending {pending}");
-    header(
-        &mut out,
-        "tgw_hostname_conflicts",
-        "gauge",
-        "Route parentRefs currently rejected with HostnameConflict.",
-    );
-    let _ = writeln!(out, "tgw_hostname_conflicts {}", o.conflicts());
-    header(
-        &mut out,
-        "tgw_caches_synced",
-        "gauge",
-        "1 when every cache has its initial list.",
-    );
-    let _ = writeln!(out, "tgw_caches_synced {}", u8::from(o.synced()));
-    for (name, help, map) in [
-        (
-            "tgw_watch_events_total",
-            "Watch events applied to the caches, by source.",
-            &o.watch_events,
-        ),
-        (
-            "tgw_enqueues_total",
-            "Reconciles requested, by the kind of event that passed its filter.",
-            &o.enqueues,
-        ),
-    ] {
-        header(&mut out, name, "counter", help);
-        if let Ok(m) = map.lock() {
-            for (source, n) in m.iter() {
-                let _ = writeln!(out, "{name}{{source=\"{source}\"}} {n}");
-            }
-        }
-    }
-    header(
-        &mut out,
-        "tgw_own_write_echoes_total",
-        "counter",
-        "Watch events recognised as the echo of the controller's own write.",
-    );
-    let _ = writeln!(out, "tgw_own_write_echoes_total {}", o.own_write_echoes());
-    header(
-        &mut out,
-        "tgw_leader_election_enabled",
-        "gauge",
-        "1 when leader election is on.",
-    );
-    let _ = writeln!(out, "tgw_leader_election_enabled {}", u8::from(leader.is_some()));
-    header(
-        &mut out,
-        "tgw_leader",
-        "gauge",
-        "1 while this replica runs the reconciler (always 1 without leader election once started).",
-    );
-    let is_leader = leader.map_or(o.synced(), LeaderState::is_leader);
-    let _ = writeln!(out, "tgw_leader {}", u8::from(is_leader));
-    header(
-        &mut out,
-        "tgw_leader_acquisitions_total",
-        "counter",
-        "Times this replica acquired the Lease.",
-    );
-    let _ = writeln!(
-        out,
-        "tgw_leader_acquisitions_total {}",
-        leader.map_or(0, LeaderState::acquisitions)
-    );
-    out
+    prometheus_client::encoding::text::encode(&mut out, &m.registry)?;
+    Ok(out)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn exposition() {
-        let m = Metrics::default();
-        m.reconciles.fetch_add(3, Ordering::Relaxed);
-        m.write();
-        m.obs.observe_duration(Duration::from_millis(3));
-        m.obs.observe_duration(Duration::from_millis(200));
-        m.obs.observe_duration(Duration::from_secs(60));
-        m.obs.error("kube_api");
-        m.obs.step_failed("GatewayApplied");
-        m.obs.error("kube_api");
-        m.obs.set_conflicts("a/x", 2);
-        m.obs.set_conflicts("b/x", 1);
-        m.obs.set_conflicts("b/x", 0);
-        m.obs.enqueued("route");
-        m.obs.enqueued("route");
-        m.obs.watch_event("namespace");
-        m.obs.own_write_echo();
-        let text = render(&m, None);
-        for line in [
-            "tgw_reconciles_total 3",
-            "tgw_writes_total 1",
-            "tgw_reconcile_errors_total{reason=\"kube_api\"} 2",
-            "tgw_reconcile_errors_total{reason=\"GatewayApplied\"} 1",
-            "tgw_reconcile_duration_seconds_bucket{le=\"0.005\"} 1",
-            "tgw_reconcile_duration_seconds_bucket{le=\"0.25\"} 2",
-            "tgw_reconcile_duration_seconds_bucket{le=\"30\"} 2",
-            "tgw_reconcile_duration_seconds_bucket{le=\"+Inf\"} 3",
-            "tgw_reconcile_duration_seconds_count 3",
-            "tgw_hostname_conflicts 2",
-            "tgw_caches_synced 0",
-            "tgw_leader_election_enabled 0",
-            "tgw_enqueues_total{source=\"route\"} 2",
-            "tgw_watch_events_total{source=\"namespace\"} 1",
-            "tgw_own_write_echoes_total 1",
-        ] {
-            assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
-        }
-        // Every sample belongs to a declared metric family.
-        let families: Vec<&str> = text
-            .lines()
-            .filter_map(|l| l.strip_prefix("# TYPE "))
-            .filter_map(|l| l.split(' ').next())
-            .collect();
-        for l in text.lines().filter(|l| !l.starts_with('#')) {
-            let name = l.split(['{', ' ']).next().unwrap_or_default();
-            assert!(
-                families.iter().any(|f| name == *f
-                    || name
-                        .strip_prefix(f)
-                        .is_some_and(|s| ["_bucket", "_sum", "_count"].contains(&s))),
-                "{l}"
-            );
-        }
-    }
-
-    #[test]
-    fn labels() {
-        assert_eq!(Error::MissingMeta.metric_label(), "missing_metadata");
-        assert_eq!(Error::Steps(2).metric_label(), "steps");
-        assert_eq!(escape("a\"b\\c"), "a\\\"b\\\\c");
-    }
-}
+mod tests;

@@ -209,7 +209,7 @@ async fn reconcile_one(tgw: Arc<TenantGateway>, ctx: Arc<Context>) -> Result<Act
     } else if errors.is_empty() {
         Ok(Action::requeue(Duration::from_secs(15)))
     } else {
-        ctx.metrics.failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        ctx.metrics.failed();
         for (step, e) in &errors {
             ctx.metrics.obs.step_failed(step);
             tracing::warn!(tgw = %t.key(), step, error = %e, "reconcile step failed");
@@ -514,7 +514,7 @@ async fn cleanup(ctx: &Context, t: &TgwInput) -> Result<()> {
 }
 
 pub fn error_policy(tgw: Arc<TenantGateway>, err: &Error, ctx: Arc<Context>) -> Action {
-    ctx.metrics.failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    ctx.metrics.failed();
     let object = format!("{}/{}", tgw.namespace().unwrap_or_default(), tgw.name_any());
     tracing::warn!(object, reason = err.metric_label(), error = %err, "reconcile failed");
     Action::requeue(Duration::from_secs(10))

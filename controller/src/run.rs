@@ -171,7 +171,7 @@ struct Sinks {
 impl Sinks {
     fn enqueue(&self, source: &'static str, targets: Vec<TgwKey>) {
         for (ns, name) in targets {
-            self.metrics.obs.enqueued(source);
+            self.metrics.obs.enqueued(source, (ns.clone(), name.clone()));
             let _ = self
                 .tx
                 .unbounded_send(ObjectRef::new_with(&name, self.tgw.clone()).within(&ns));
@@ -194,6 +194,7 @@ where
         let event = match ev {
             Ok(e) => e,
             Err(e) => {
+                sinks.metrics.obs.watcher_error(source);
                 tracing::warn!(source, error = %bounded(&e.to_string(), MAX_LOGGED_ERROR), "watch failed; retrying");
                 continue;
             }
@@ -277,6 +278,7 @@ fn tenantgateway_triggers(
         .filter_map(move |ev| {
             let out = match ev {
                 Err(e) => {
+                    metrics.obs.watcher_error("tenantgateway");
                     tracing::warn!(source = "tenantgateway", error = %bounded(&e.to_string(), MAX_LOGGED_ERROR), "watch failed; retrying");
                     None
                 }
@@ -291,8 +293,10 @@ fn tenantgateway_triggers(
                 }
                 Ok(Event::Init | Event::InitDone) => None,
             };
-            if out.is_some() {
-                metrics.obs.enqueued("tenantgateway");
+            if let Some(Ok(obj)) = &out {
+                metrics
+                    .obs
+                    .enqueued("tenantgateway", (obj.namespace().unwrap_or_default(), obj.name_any()));
             }
             metrics.obs.watch_event("tenantgateway");
             future::ready(out)
@@ -427,6 +431,7 @@ pub async fn run(
         .graceful_shutdown_on(shutdown)
         .run(crate::tolerant::reconcile, crate::tolerant::error_policy, ctx)
         .for_each(|res| {
+            metrics.obs.controller_result(&res);
             if let Err(e) = res {
                 tracing::debug!(error = %bounded(&e.to_string(), MAX_LOGGED_ERROR), "reconcile result");
             }
@@ -434,12 +439,38 @@ pub async fn run(
         })
         .await;
     drop(tasks);
+    // Requests still waiting die with the Controller's scheduler.
+    metrics.obs.queue.clear();
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_watch_error_is_counted_by_source_and_the_stream_goes_on() {
+        let metrics = Arc::new(Metrics::default());
+        let (tx, _rx) = futures::channel::mpsc::unbounded();
+        let ready = Arc::new(tokio::sync::watch::channel(0usize).0);
+        let sinks = Sinks {
+            index: Arc::default(),
+            tx,
+            tgw: ApiResource::erase::<TenantGateway>(&()),
+            metrics: metrics.clone(),
+            ready: ready.clone(),
+        };
+        let events = futures::stream::iter([
+            Err(watcher::Error::NoResourceVersion),
+            Ok(Event::Init),
+            Ok(Event::InitDone),
+            Err(watcher::Error::NoResourceVersion),
+        ]);
+        drive::<PartialObjectMeta<Namespace>, _, _>(events, NamespaceFeed, "namespace", sinks).await;
+        assert_eq!(metrics.obs.watcher_errors("namespace"), 2);
+        assert_eq!(metrics.obs.watcher_errors("route"), 0);
+        assert_eq!(*ready.borrow(), 1, "the initial list completed after the error");
+    }
 
     #[test]
     fn long_errors_are_cut_on_a_character_boundary() {

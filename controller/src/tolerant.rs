@@ -4,7 +4,7 @@
 //! TenantGateway reconciles as usual ([`crate::reconcile::reconcile`]).
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, Patch, PatchParams};
@@ -75,6 +75,10 @@ pub fn invalid_status(obj: &DynamicObject, error: &str, now: &str) -> Option<Val
 
 /// Entry point for the Controller.
 pub async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action> {
+    ctx.metrics
+        .obs
+        .queue
+        .started(&(obj.namespace().unwrap_or_default(), obj.name_any()), Instant::now());
     match parse(&obj) {
         Ok(tgw) => crate::reconcile::reconcile(Arc::new(tgw), ctx).await,
         Err(error) => {
@@ -87,7 +91,7 @@ pub async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Act
 async fn report_invalid(obj: &DynamicObject, error: &str, ctx: &Context) -> Result<()> {
     let ns = obj.namespace().unwrap_or_default();
     let name = obj.name_any();
-    ctx.metrics.obs.error("invalid_spec");
+    ctx.metrics.obs.error(crate::metrics::labels::INVALID_SPEC);
     tracing::warn!(
         object = %format!("{ns}/{name}"),
         error = %bounded(error, tgw_core::conditions::messages::MAX_PARSE_ERROR),
@@ -118,7 +122,7 @@ async fn report_invalid(obj: &DynamicObject, error: &str, ctx: &Context) -> Resu
 }
 
 pub fn error_policy(obj: Arc<DynamicObject>, err: &Error, ctx: Arc<Context>) -> Action {
-    ctx.metrics.failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    ctx.metrics.failed();
     let object = format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any());
     tracing::warn!(object, reason = err.metric_label(), error = %bounded(&err.to_string(), 2048), "reconcile failed");
     Action::requeue(Duration::from_secs(10))

@@ -545,7 +545,7 @@ async fn run_controller(cluster: &TestCluster, admin: &Client) -> anyhow::Result
     let route = get_route(admin, &extra, "plat").await?.context("route")?;
     assert_eq!(our_parents(&route), vec![]);
 
-    let reconciles = running.metrics.reconciles.load(std::sync::atomic::Ordering::Relaxed);
+    let reconciles = running.metrics.reconciles();
     let writes = running.metrics.writes();
     running.stop().await.context("the controller stopped with an error")?;
     eprintln!("chart rbac: controller as {RELEASE_NS}:{SA}: {reconciles} reconciles, {writes} writes, no 403");

@@ -219,8 +219,14 @@ impl Instance {
 
 /// A minimal HTTP/1.0 GET (the server closes the connection after the response).
 async fn http_get(addr: SocketAddr, path: &str) -> anyhow::Result<(u16, String)> {
+    let (status, _, body) = http_get_full(addr, path).await?;
+    Ok((status, body))
+}
+
+/// [`http_get`] with the response head (status line and headers).
+async fn http_get_full(addr: SocketAddr, path: &str) -> anyhow::Result<(u16, String, String)> {
     let path = path.to_owned();
-    tokio::task::spawn_blocking(move || -> anyhow::Result<(u16, String)> {
+    tokio::task::spawn_blocking(move || -> anyhow::Result<(u16, String, String)> {
         let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
         s.set_read_timeout(Some(Duration::from_secs(5)))?;
         write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n")?;
@@ -231,11 +237,8 @@ async fn http_get(addr: SocketAddr, path: &str) -> anyhow::Result<(u16, String)>
             .nth(1)
             .and_then(|c| c.parse().ok())
             .with_context(|| format!("no status line in {buf:?}"))?;
-        let body = buf
-            .split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_owned())
-            .unwrap_or_default();
-        Ok((status, body))
+        let (head, body) = buf.split_once("\r\n\r\n").unwrap_or((buf.as_str(), ""));
+        Ok((status, head.replace("\r\n", "\n"), body.to_owned()))
     })
     .await?
 }
@@ -307,14 +310,17 @@ async fn one_leader_writes_and_hands_over_on_graceful_stop() -> anyhow::Result<(
     assert!(gw.is_some(), "the leader applied the Gateway");
     assert!(a.metrics.writes() > 0, "leader wrote");
     assert_eq!(b.metrics.writes(), 0, "standby never writes");
-    assert_eq!(
-        b.metrics.reconciles.load(std::sync::atomic::Ordering::Relaxed),
-        0,
-        "standby never reconciles"
-    );
+    assert_eq!(b.metrics.reconciles(), 0, "standby never reconciles");
 
-    let (code, text) = a.get("/metrics").await?;
+    let (code, head, text) = http_get_full(a.addr, "/metrics").await?;
     assert_eq!(code, 200);
+    assert!(
+        head.lines().any(|l| l.eq_ignore_ascii_case(
+            "content-type: application/openmetrics-text; version=1.0.0; charset=utf-8"
+        )),
+        "OpenMetrics content type in\n{head}"
+    );
+    assert!(text.ends_with("\n# EOF\n"), "OpenMetrics ends in # EOF:\n{text}");
     for (name, min) in [
         ("tgw_reconciles_total", 1.0),
         ("tgw_writes_total", 1.0),
@@ -326,11 +332,38 @@ async fn one_leader_writes_and_hands_over_on_graceful_stop() -> anyhow::Result<(
         assert!(v >= min, "{name}={v} in\n{text}");
     }
     assert!(sample(&text, "tgw_reconcile_duration_seconds_count").is_some_and(|v| v >= 1.0));
-    assert!(text.contains("# TYPE tgw_reconcile_errors_total counter"));
+    // OpenMetrics: a counter family is declared without `_total`, its samples carry it.
+    assert!(text.contains("# TYPE tgw_reconcile_errors counter\n"), "{text}");
+    assert!(
+        text.contains("\ntgw_reconcile_errors_total{reason=\"kube_api\"} "),
+        "{text}"
+    );
     assert!(text.contains("tgw_hostname_conflicts "));
+    // The reconcile-queue and watcher signals: the TenantGateway's reconcile was requested by its
+    // watch event and waited in the queue; the Controller reported its result.
+    assert!(
+        sample(&text, "tgw_reconcile_queue_wait_seconds_count").is_some_and(|v| v >= 1.0),
+        "{text}"
+    );
+    assert!(sample(&text, "tgw_reconcile_queue_depth").is_some(), "{text}");
+    assert!(
+        sample(&text, "tgw_watcher_errors_total{source=\"tenantgateway\"}").is_some(),
+        "{text}"
+    );
+    eventually("the leader reports a reconcile result", || async {
+        let (_, text) = a.get("/metrics").await?;
+        let results: f64 = text
+            .lines()
+            .filter(|l| l.starts_with("tgw_reconcile_results_total{"))
+            .filter_map(|l| l.rsplit_once(' ').and_then(|(_, v)| v.parse::<f64>().ok()))
+            .sum();
+        Ok(results >= 1.0)
+    })
+    .await?;
     let (_, text_b) = b.get("/metrics").await?;
     assert_eq!(sample(&text_b, "tgw_leader"), Some(0.0), "standby reports tgw_leader 0");
     assert_eq!(sample(&text_b, "tgw_writes_total"), Some(0.0));
+    assert_eq!(sample(&text_b, "tgw_reconcile_queue_depth"), Some(0.0));
 
     // Graceful stop of the leader: it releases the Lease and b takes over well before expiry.
     let took = a.stop().await?;

@@ -13,13 +13,14 @@ use kube::Client;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
 use tgw_controller::context::Metrics;
+use tgw_controller::metrics::labels::RESULTS;
 use tgw_core::keys::LABEL_GATEWAY;
 
 const TENANTS: usize = 3;
 const ROUTES: usize = 3;
 
 fn counts(m: &Metrics) -> (u64, u64) {
-    (m.writes(), m.reconciles.load(std::sync::atomic::Ordering::Relaxed))
+    (m.writes(), m.reconciles())
 }
 
 /// Waits until the write counter has not moved for 3 s.
@@ -90,6 +91,11 @@ async fn steady_state_writes_nothing_and_own_writes_reconcile_nothing() -> anyho
     let (writes, reconciles) = counts(&m);
     assert!(writes >= (TENANTS * (ROUTES + 4)) as u64, "writes {writes}");
     assert_eq!(reconciles, TENANTS as u64, "reconciles after convergence");
+    // The reconcile-queue signals: each reconcile ended with one Controller result, and no
+    // request waits once converged.
+    let results = || RESULTS.map(|r| m.obs.results(r)).iter().sum::<u64>();
+    assert_eq!(results(), reconciles, "one result per reconcile");
+    assert_eq!(m.obs.queue.depth(), 0, "requests waiting after convergence");
     for source in ["route", "namespace", "owned"] {
         assert_eq!(m.obs.enqueues(source), 0, "reconciles enqueued by {source} events");
     }
@@ -149,6 +155,8 @@ async fn steady_state_writes_nothing_and_own_writes_reconcile_nothing() -> anyho
         "enqueues by source: {:?}",
         ["tenantgateway", "route", "namespace", "owned"].map(|s| (s, m.obs.enqueues(s)))
     );
+    assert_eq!(results(), reconciles + 1);
+    assert_eq!(m.obs.queue.depth(), 0, "the route's request was served");
     controller.stop().await?;
     Ok(())
 }

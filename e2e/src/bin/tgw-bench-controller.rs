@@ -14,7 +14,8 @@
 //! POST/PUT/PATCH/APPLY/DELETE without leases, and the controller's `tgw_writes_total`), controller
 //! CPU seconds (utime+stime from /proc/<pid>/stat), CPU per TenantGateway, the controller's share
 //! of machine CPU while converging, peak RSS (VmHWM), writes in the 30 s after convergence,
-//! reconciles and reconcile duration p50/p99 (from `tgw_reconcile_duration_seconds`), log bytes.
+//! reconciles and reconcile duration p50/p99 (from `tgw_reconcile_duration_seconds`), log bytes;
+//! on stderr also the reconcile-queue wait p50/p99 (`tgw_reconcile_queue_wait_seconds`).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -253,6 +254,10 @@ async fn apiserver_writes(admin: &Client) -> anyhow::Result<u64> {
     Ok(total as u64)
 }
 
+/// Histogram families read from the controller's /metrics.
+const DURATION: &str = "tgw_reconcile_duration_seconds";
+const QUEUE_WAIT: &str = "tgw_reconcile_queue_wait_seconds";
+
 /// The controller's /metrics as name{labels} → value.
 async fn controller_metrics(addr: &str) -> anyhow::Result<BTreeMap<String, f64>> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -270,14 +275,14 @@ async fn controller_metrics(addr: &str) -> anyhow::Result<BTreeMap<String, f64>>
         .collect())
 }
 
-fn quantile(m: &BTreeMap<String, f64>, q: f64) -> f64 {
-    let count = m.get("tgw_reconcile_duration_seconds_count").copied().unwrap_or(0.0);
+/// Upper bound of the histogram bucket holding quantile `q` of `family`.
+fn quantile(m: &BTreeMap<String, f64>, family: &str, q: f64) -> f64 {
+    let count = m.get(&format!("{family}_count")).copied().unwrap_or(0.0);
+    let bucket = format!("{family}_bucket{{le=\"");
     let mut buckets: Vec<(f64, f64)> = m
         .iter()
         .filter_map(|(k, v)| {
-            let le = k
-                .strip_prefix("tgw_reconcile_duration_seconds_bucket{le=\"")?
-                .strip_suffix("\"}")?;
+            let le = k.strip_prefix(bucket.as_str())?.strip_suffix("\"}")?;
             let le = if le == "+Inf" { f64::INFINITY } else { le.parse().ok()? };
             Some((le, *v))
         })
@@ -452,16 +457,18 @@ async fn run_one(bin: &std::path::Path, n: usize, routes: usize) -> anyhow::Resu
         steady_api: api_steady - api_after,
         steady_ctl: m2.get("tgw_writes_total").copied().unwrap_or(0.0) as u64 - ctl_writes,
         reconciles: m2.get("tgw_reconciles_total").copied().unwrap_or(0.0) as u64,
-        p50: quantile(&m2, 0.5),
-        p99: quantile(&m2, 0.99),
+        p50: quantile(&m2, DURATION, 0.5),
+        p99: quantile(&m2, DURATION, 0.99),
         log_bytes: std::fs::metadata(&ctl.log).map_or(0, |m| m.len()),
     };
     eprintln!(
-        "  enqueues: {:?}; own-write echoes {}",
+        "  enqueues: {:?}; own-write echoes {}; reconcile queue wait p50 ≤ {} s / p99 ≤ {} s",
         m2.iter()
             .filter(|(k, _)| k.starts_with("tgw_enqueues_total"))
             .collect::<Vec<_>>(),
-        m2.get("tgw_own_write_echoes_total").copied().unwrap_or(0.0)
+        m2.get("tgw_own_write_echoes_total").copied().unwrap_or(0.0),
+        quantile(&m2, QUEUE_WAIT, 0.5),
+        quantile(&m2, QUEUE_WAIT, 0.99),
     );
     drop(ctl);
     drop(cluster);
