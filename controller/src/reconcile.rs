@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use gateway_api::gateways::{Gateway, GatewayStatus};
 use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, Patch, PatchParams};
+use kube::core::{ApiResource, DynamicObject};
 use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
 use serde_json::{Value, json};
@@ -22,7 +24,7 @@ use tgw_core::keys::{ANNOTATION_ATTACHED_BY, FINALIZER, LABEL_GATEWAY, LABEL_MAN
 use tgw_core::naming;
 use tgw_core::parents::merge_parents;
 use tgw_core::snapshot::{NamespaceView, RouteView};
-use tgw_core::tenantgateway::{TenantGateway, TgwInput, TgwMeta};
+use tgw_core::tenantgateway::{TenantGateway, TenantGatewaySpec, TgwInput, TgwMeta};
 use tgw_core::tgw_status::{StatusInput, compute};
 
 use crate::apply::{self, delete_if_owned, ensure, owned_by};
@@ -57,27 +59,7 @@ async fn reconcile_one(tgw: Arc<TenantGateway>, ctx: Arc<Context>) -> Result<Act
     let api: Api<TenantGateway> = Api::namespaced(ctx.client.clone(), &t.meta.namespace);
     let has_finalizer = tgw.finalizers().iter().any(|f| f == FINALIZER);
     if tgw.meta().deletion_timestamp.is_some() {
-        if has_finalizer {
-            cleanup(&ctx, &t).await?;
-            let rest: Vec<&String> = tgw.finalizers().iter().filter(|f| *f != FINALIZER).collect();
-            ctx.metrics.write();
-            api.patch(
-                &t.meta.name,
-                &PatchParams::default(),
-                &Patch::Merge(json!({"metadata": {"finalizers": rest, "resourceVersion": tgw.resource_version()}})),
-            )
-            .await
-            .map_err(|e| {
-                Error::kube(
-                    "remove finalizer from",
-                    "tenantgateway",
-                    &t.meta.namespace,
-                    &t.meta.name,
-                    e,
-                )
-            })?;
-        }
-        return Ok(Action::await_change());
+        return finalize(&ctx, &t, tgw.meta()).await;
     }
     if !has_finalizer {
         let mut fs = tgw.finalizers().to_vec();
@@ -494,6 +476,55 @@ async fn route_statuses(
         }
     }
     out
+}
+
+/// Deletion: remove what this TenantGateway wrote ([`cleanup`]), then our finalizer. The patch
+/// goes through the untyped API, so it also works on an object whose spec no longer parses.
+async fn finalize(ctx: &Context, t: &TgwInput, meta: &ObjectMeta) -> Result<Action> {
+    let finalizers = meta.finalizers.as_deref().unwrap_or_default();
+    if !finalizers.iter().any(|f| f == FINALIZER) {
+        return Ok(Action::await_change());
+    }
+    cleanup(ctx, t).await?;
+    let rest: Vec<&String> = finalizers.iter().filter(|f| *f != FINALIZER).collect();
+    let ar = ApiResource::erase::<TenantGateway>(&());
+    let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), &t.meta.namespace, &ar);
+    ctx.metrics.write();
+    api.patch(
+        &t.meta.name,
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": rest, "resourceVersion": meta.resource_version}})),
+    )
+    .await
+    .map_err(|e| {
+        Error::kube(
+            "remove finalizer from",
+            "tenantgateway",
+            &t.meta.namespace,
+            &t.meta.name,
+            e,
+        )
+    })?;
+    Ok(Action::await_change())
+}
+
+/// Deletion of a TenantGateway whose spec does not parse (it parsed when it was reconciled, then
+/// a looser CRD stored a value we do not know). What it wrote is found without its spec: labels
+/// and annotations through the index by its name, route-status entries by its Gateway's name. So
+/// it is cleaned up and the deletion completes instead of hanging on our finalizer.
+pub async fn finalize_unparsed(obj: &DynamicObject, ctx: &Context) -> Result<Action> {
+    ctx.caches_ready().await;
+    let meta = obj.meta();
+    let t = TgwInput {
+        meta: TgwMeta {
+            namespace: meta.namespace.clone().ok_or(Error::MissingMeta)?,
+            name: obj.name_any(),
+            uid: meta.uid.clone().ok_or(Error::MissingMeta)?,
+            generation: meta.generation.unwrap_or(0),
+        },
+        spec: TenantGatewaySpec::with_apex(""),
+    };
+    finalize(ctx, &t, meta).await
 }
 
 /// Finalizer work: remove the labels/annotations and route-status entries this TenantGateway wrote.

@@ -1,7 +1,9 @@
 //! TenantGateways are watched as `DynamicObject`s and parsed one by one here, so an object that
 //! does not parse (stored under a looser CRD, e.g. `certMode: edge`) is reported on its own status
 //! (`InputsValid=False`, reason `InvalidSpec`) and in a Warning Event, and skipped; every other
-//! TenantGateway reconciles as usual ([`crate::reconcile::reconcile`]).
+//! TenantGateway reconciles as usual ([`crate::reconcile::reconcile`]). One that does not parse
+//! and is being deleted is still cleaned up and released
+//! ([`crate::reconcile::finalize_unparsed`]).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -81,6 +83,14 @@ pub async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Act
         .started(&(obj.namespace().unwrap_or_default(), obj.name_any()), Instant::now());
     match parse(&obj) {
         Ok(tgw) => crate::reconcile::reconcile(Arc::new(tgw), ctx).await,
+        Err(error) if obj.meta().deletion_timestamp.is_some() => {
+            tracing::info!(
+                object = %format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any()),
+                error = %bounded(&error, tgw_core::conditions::messages::MAX_PARSE_ERROR),
+                "TenantGateway does not parse and is being deleted; cleaning up by name"
+            );
+            crate::reconcile::finalize_unparsed(&obj, &ctx).await
+        }
         Err(error) => {
             report_invalid(&obj, &error, &ctx).await?;
             Ok(Action::await_change())

@@ -129,3 +129,47 @@ async fn unparseable_tenantgateway_is_reported_and_skipped() -> anyhow::Result<(
     assert!(longest < 4096, "a log line of {longest} bytes");
     Ok(())
 }
+
+/// A TenantGateway that parsed (so it carries our finalizer and wrote route status) and then stops
+/// parsing under a looser CRD can still be deleted: the controller cleans up what it wrote, found
+/// by name, and releases the finalizer instead of leaving the deletion hanging.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenantgateway_that_stops_parsing_is_still_cleaned_up_on_delete() -> anyhow::Result<()> {
+    let (_cluster, admin) = cluster().await?;
+    loosen_crd(&admin).await?;
+    let ns = namespace(&admin, "tenant-gone", &[]).await?;
+    let apex = format!("{ns}.example.org");
+    apply_tgw(&admin, &ns, json!({"apex": apex})).await?;
+    apply(&admin, GW, http_route(&ns, "app", &[&format!("app.{apex}")], &ns)).await?;
+    let controller = start_controller(admin.clone()).await;
+    let tgws = dynapi(&admin, "gateway.cozystack.io", "TenantGateway", &ns).await?;
+    eventually("finalizer and our route status entry", || async {
+        let finalized = tgws
+            .get("cozystack")
+            .await?
+            .finalizers()
+            .iter()
+            .any(|f| f == tgw_core::keys::FINALIZER);
+        let route = get_route(&admin, &ns, "app").await?.context("route")?;
+        Ok(finalized && !our_parents(&route).is_empty())
+    })
+    .await?;
+
+    // The spec stops parsing, then the TenantGateway is deleted.
+    tgws.patch(
+        "cozystack",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"certMode": "edge"}})),
+    )
+    .await?;
+    tgws.delete("cozystack", &Default::default()).await?;
+
+    eventually("the deletion completes", || async {
+        Ok(tgws.get_opt("cozystack").await?.is_none())
+    })
+    .await?;
+    let route = get_route(&admin, &ns, "app").await?.context("route")?;
+    assert_eq!(our_parents(&route), vec![], "our route status entry is removed");
+    controller.stop().await?;
+    Ok(())
+}
