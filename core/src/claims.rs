@@ -107,12 +107,19 @@ pub struct Claims {
     pub valid: BTreeMap<String, Vec<Claimant>>,
     /// (route, parentRef index) → rejected hostnames with the reason.
     pub rejected: BTreeMap<(RouteId, usize), BTreeMap<String, Rejection>>,
+    /// TLS passthrough hostname (`<service>.<apex>`) → the TLSRoutes that would attach to its
+    /// listener (every cert mode; see [`passthrough`]).
+    pub passthrough: BTreeMap<String, Vec<Claimant>>,
 }
 
-/// Collects per-host HTTPS claims (HTTP-01 only; other modes have no per-host listeners).
+/// Collects per-host HTTPS claims (HTTP-01 only; other modes have no per-host listeners) and
+/// the TLS passthrough claims (every mode).
 /// Hostnames the claiming namespace may not publish ([`Scopes::check`]) never become claims.
 pub fn collect(tgw: &TgwInput, attach: &BTreeSet<String>, scopes: &Scopes<'_>, routes: &[RouteView]) -> Claims {
-    let mut claims = Claims::default();
+    let mut claims = Claims {
+        passthrough: passthrough(tgw, attach, scopes, routes),
+        ..Claims::default()
+    };
     if tgw.spec.cert_mode != CertMode::Http01 {
         return claims;
     }
@@ -167,4 +174,52 @@ pub fn collect(tgw: &TgwInput, attach: &BTreeSet<String>, scopes: &Scopes<'_>, r
         list.dedup();
     }
     claims
+}
+
+/// TLSRoutes in the attach set that would attach to a passthrough listener of this Gateway: a
+/// parentRef naming it (port 443 or none; sectionName none or that listener) and a hostname that
+/// intersects `<service>.<apex>`, or no hostnames at all (which matches every listener). A
+/// namespace that may not publish the passthrough name ([`Scopes::check`]) does not claim it.
+pub fn passthrough(
+    tgw: &TgwInput,
+    attach: &BTreeSet<String>,
+    scopes: &Scopes<'_>,
+    routes: &[RouteView],
+) -> BTreeMap<String, Vec<Claimant>> {
+    let apex = tgw.spec.apex.as_str();
+    let names: Vec<(String, String)> = tgw
+        .spec
+        .passthrough()
+        .map(|svc| (naming::passthrough_listener(svc), format!("{svc}.{apex}")))
+        .collect();
+    let mut out: BTreeMap<String, Vec<Claimant>> = BTreeMap::new();
+    for route in routes
+        .iter()
+        .filter(|r| r.id.kind == RouteKind::Tls && attach.contains(&r.id.namespace))
+    {
+        let ns = route.id.namespace.as_str();
+        let hosts: Vec<HostPattern> = route.hostnames.iter().filter_map(|h| HostPattern::parse(h)).collect();
+        for (i, pr) in route.parent_refs.iter().enumerate() {
+            if !pr.targets(ns, &tgw.meta.namespace, &tgw.meta.name) || !matches!(pr.port, None | Some(443)) {
+                continue;
+            }
+            for (listener, host) in &names {
+                let Some(name) = HostPattern::parse(host) else { continue };
+                let selected = pr.section_name.as_ref().is_none_or(|s| s == listener);
+                let matches = route.hostnames.is_empty() || hosts.iter().any(|h| h.intersects(&name));
+                if selected && matches && scopes.check(ns, host).is_ok() {
+                    out.entry(host.clone()).or_default().push(Claimant {
+                        route: route.id.clone(),
+                        parent: i,
+                        created: route.created.clone(),
+                    });
+                }
+            }
+        }
+    }
+    for list in out.values_mut() {
+        list.sort();
+        list.dedup();
+    }
+    out
 }

@@ -7,6 +7,7 @@
 //!
 //! The first claimant's namespace wins the hostname. Claimants in the winning namespace share it
 //! (Gateway API merges routes of one namespace); every claimant in another namespace loses it.
+//! The same order decides TLS passthrough hostnames among the TLSRoutes that claim them.
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
@@ -42,7 +43,11 @@ pub struct Winner {
 /// Result of conflict resolution.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Ownership {
+    /// HTTPS hostname (http01 per-host listeners) → winner.
     pub winners: BTreeMap<String, Winner>,
+    /// TLS passthrough hostname (`<service>.<apex>`) → winner; its listener admits only the
+    /// winner's namespace.
+    pub passthrough: BTreeMap<String, Winner>,
     /// (route, parentRef index) → hostnames it lost.
     pub losers: BTreeMap<(RouteId, usize), BTreeSet<String>>,
 }
@@ -62,12 +67,25 @@ pub fn precedence(prefixes: &PlatformPrefixes, a: &Claimant, b: &Claimant) -> Or
 
 pub fn resolve(claims: &Claims, prefixes: &PlatformPrefixes) -> Ownership {
     let mut out = Ownership::default();
-    for (host, claimants) in &claims.valid {
+    out.winners = resolve_hosts(&claims.valid, prefixes, &mut out.losers);
+    out.passthrough = resolve_hosts(&claims.passthrough, prefixes, &mut out.losers);
+    out
+}
+
+/// Winners of `claims` by [`precedence`]; every claimant outside the winning namespace is added
+/// to `losers`.
+fn resolve_hosts(
+    claims: &BTreeMap<String, Vec<Claimant>>,
+    prefixes: &PlatformPrefixes,
+    losers: &mut BTreeMap<(RouteId, usize), BTreeSet<String>>,
+) -> BTreeMap<String, Winner> {
+    let mut winners = BTreeMap::new();
+    for (host, claimants) in claims {
         let mut sorted: Vec<&Claimant> = claimants.iter().collect();
         sorted.sort_by(|a, b| precedence(prefixes, a, b));
         let Some(first) = sorted.first() else { continue };
         let ns = first.route.namespace.clone();
-        out.winners.insert(
+        winners.insert(
             host.clone(),
             Winner {
                 platform: prefixes.is_platform(&ns),
@@ -76,11 +94,11 @@ pub fn resolve(claims: &Claims, prefixes: &PlatformPrefixes) -> Ownership {
             },
         );
         for c in sorted.iter().filter(|c| c.route.namespace != ns) {
-            out.losers
+            losers
                 .entry((c.route.clone(), c.parent))
                 .or_default()
                 .insert(host.clone());
         }
     }
-    out
+    winners
 }

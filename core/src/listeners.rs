@@ -215,14 +215,24 @@ pub fn plan(tgw: &TgwInput, ownership: &Ownership, children: &[String], challeng
     dynamic.sort_by(|a, b| a.0.cmp(&b.0));
     dropped.sort();
     listeners.extend(dynamic.into_iter().map(|(_, l)| l));
-    listeners.extend(services.into_iter().map(|svc| Listener {
-        name: naming::passthrough_listener(&svc),
-        hostname: Some(format!("{svc}.{apex}")),
-        role: Role::Passthrough { service: svc },
-        port: 443,
-        protocol: Protocol::Tls,
-        certificate: None,
-        admits: label_selector(None),
+    // A passthrough listener admits only the namespace that owns its name (the winner among the
+    // TLSRoutes claiming it), or the owner namespace while nobody claims it: a tenant attached to
+    // the Gateway cannot put its TLSRoute next to the platform's on the same SNI name.
+    listeners.extend(services.into_iter().map(|svc| {
+        let host = format!("{svc}.{apex}");
+        let only = ownership
+            .passthrough
+            .get(&host)
+            .map_or_else(|| tgw.meta.namespace.clone(), |w| w.namespace.clone());
+        Listener {
+            name: naming::passthrough_listener(&svc),
+            hostname: Some(host),
+            role: Role::Passthrough { service: svc },
+            port: 443,
+            protocol: Protocol::Tls,
+            certificate: None,
+            admits: label_selector(Some(only)),
+        }
     }));
     ListenerPlan {
         listeners,

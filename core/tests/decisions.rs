@@ -265,7 +265,7 @@ fn verdict_for(routes: Vec<RouteView>, mode: CertMode) -> Vec<(String, &'static 
 #[case::outside_apex(vec![http("tenant-a", "r", T0, &["a.victim.com"], "tenant-root")], CertMode::Http01, vec![("tenant-a/r", "NotAllowedByListeners")])]
 #[case::outside_apex_wildcard_mode(vec![http("tenant-a", "r", T0, &["a.victim.com"], "tenant-root")], CertMode::Dns01, vec![("tenant-a/r", "NoMatchingListenerHostname")])]
 #[case::tls_route_on_passthrough(vec![route(RouteKind::Tls, "default", "k8s", T0, &["api.example.org"], vec![ParentRef { section_name: Some("tls-api".into()), ..to_gw("tenant-root") }])], CertMode::Http01, vec![("default/k8s", "Accepted")])]
-#[case::tls_route_without_passthrough(vec![route(RouteKind::Tls, "default", "t", T0, &["t.example.org"], vec![to_gw("tenant-root")])], CertMode::Http01, vec![("default/t", "NoMatchingListenerHostname")])]
+#[case::tls_route_without_passthrough(vec![route(RouteKind::Tls, "default", "t", T0, &["t.example.org"], vec![to_gw("tenant-root")])], CertMode::Http01, vec![("default/t", "NotAllowedByListeners")])]
 #[case::grpc_not_allowed(vec![route(RouteKind::Grpc, "tenant-a", "g", T0, &["g.example.org"], vec![ParentRef { port: Some(443), ..to_gw("tenant-root") }])], CertMode::Dns01, vec![("tenant-a/g", "NotAllowedByListeners")])]
 #[case::conflict(vec![http("tenant-a", "r", T0, &["a.example.org"], "tenant-root"), http("tenant-b", "r", T1, &["a.example.org"], "tenant-root")], CertMode::Http01, vec![("tenant-a/r", "Accepted"), ("tenant-b/r", "HostnameConflict")])]
 #[case::dns01_wildcard_serves(vec![http("tenant-a", "r", T0, &["deep.a.example.org"], "tenant-root")], CertMode::Dns01, vec![("tenant-a/r", "Accepted")])]
