@@ -85,6 +85,12 @@ async fn dataplane_suite() -> Result<()> {
         )
         .await;
     report
+        .case(
+            "3f a tenant's TLSRoute for the passthrough name",
+            passthrough_hijack(&mut world),
+        )
+        .await;
+    report
         .case("4 the policy as webhook refuses every attempt", with_policy(&mut world))
         .await;
     report.case("5 TLS passthrough", passthrough(&mut world)).await;
@@ -487,6 +493,45 @@ async fn passthrough(w: &mut World) -> Result<()> {
         "the passthrough listener references a certificate: {listener:?}"
     );
     Ok(())
+}
+
+/// Case 3f (runs before the policy is installed): tenant-bob (attached to root) puts a TLSRoute on
+/// root's `tls-api` listener for the passthrough name. The listener admits only the namespace that owns the name (tenant-root), so
+/// Traefik does not attach Bob's route and every connection still reaches root's backend, which
+/// terminates with its own certificate (Bob's backend speaks no TLS: a connection routed there
+/// fails the probe).
+async fn passthrough_hijack(w: &mut World) -> Result<()> {
+    let steal = json!({
+        "apiVersion": "gateway.networking.k8s.io/v1", "kind": "TLSRoute",
+        "metadata": {"name": "p-api", "namespace": BOB},
+        "spec": {
+            "parentRefs": [{"name": "cozystack", "namespace": ROOT, "sectionName": "tls-api"}],
+            "hostnames": [host("api")],
+            "rules": [{"backendRefs": [{"name": "thief", "port": 80}]}],
+        },
+    });
+    w.apply(steal).await?;
+    w.settle().await?;
+    let traefik = w.traefik_status("TLSRoute", BOB, "p-api").await?;
+    eprintln!("  [passthrough hijack] traefik status of TLSRoute {BOB}/p-api: {traefik:?}");
+    let mut table = baseline_during_attack_by(BOB);
+    table.push((
+        Probe::https(&host("api"), "/version"),
+        Expect::Passthrough("tenant-root/api".into()),
+    ));
+    let result = async {
+        ensure!(
+            traefik
+                .iter()
+                .any(|c| c.ends_with("Accepted=False (NotAllowedByListeners)")),
+            "Traefik attached the tenant's TLSRoute to the passthrough listener: {traefik:?}"
+        );
+        assert_table(&w.http, "passthrough hijack", &table).await
+    }
+    .await;
+    w.delete_route("TLSRoute", BOB, "p-api").await?;
+    w.settle().await?;
+    result
 }
 
 /// Case 6a: Traefik's verdict on every listener the controller renders. The kinds pinned on every
