@@ -42,6 +42,7 @@ template() {
     "policy|--set policy.enabled=true"
     "no-leader-election|--set controller.leaderElection.enabled=false --set crds.install=false"
     "watch-namespace|--set controller.watchNamespace=tenant-root --set replicaCount=2 --set metrics.service.enabled=false"
+    "monitoring|--set metrics.serviceMonitor.enabled=true --set metrics.prometheusRule.enabled=true"
   )
   local c name args
   for c in "${cases[@]}"; do
@@ -58,6 +59,10 @@ template() {
   fi
   if "$helm" template tenant-gateway "$chart" --set controller.logFormat=xml >/dev/null 2>&1; then
     die "controller.logFormat=xml rendered; it must fail"
+  fi
+  if "$helm" template tenant-gateway "$chart" --set metrics.serviceMonitor.enabled=true \
+    --set metrics.service.enabled=false >/dev/null 2>&1; then
+    die "a ServiceMonitor without the metrics Service rendered; it must fail"
   fi
   python3 - "$out" "$root" <<'PY'
 import glob, os, sys
@@ -91,6 +96,34 @@ if any(k == "ClusterAdmissionPolicy" for k, _ in default):
     fail("default render has ClusterAdmissionPolicies; they are opt-in (policy.enabled)")
 if any(k in ("Role", "RoleBinding", "CustomResourceDefinition") for k, _ in rendered["no-leader-election"]):
     fail("no-leader-election render still has the Lease Role/RoleBinding or the CRD")
+
+# Monitoring is opt-in; when on, the ServiceMonitor scrapes the metrics Service's `metrics` port and
+# every metric the alerts name is one the controller exposes (controller/README.md's table, itself
+# checked against the exposition by a controller unit test).
+if any(k in ("ServiceMonitor", "PrometheusRule") for k, _ in default):
+    fail("default render has a ServiceMonitor or PrometheusRule; they are opt-in")
+mon = rendered["monitoring"]
+(sm,) = [d for (k, _), d in mon.items() if k == "ServiceMonitor"]
+(svc,) = [d for (k, n), d in mon.items() if k == "Service" and n.endswith("-metrics")]
+if not set(sm["spec"]["selector"]["matchLabels"].items()) <= set(svc["metadata"]["labels"].items()):
+    fail(f"the ServiceMonitor does not select the metrics Service: {sm['spec']['selector']}")
+if [e["port"] for e in sm["spec"]["endpoints"]] != [p["name"] for p in svc["spec"]["ports"]]:
+    fail("the ServiceMonitor scrapes a port the metrics Service does not name")
+import re
+with open(os.path.join(root, "controller", "README.md")) as f:
+    exposed = set(re.findall(r"^\| `(tgw_[a-z_]+)`", f.read(), re.M))
+if len(exposed) < 15:
+    fail(f"found only {len(exposed)} metrics in controller/README.md's table")
+(rule,) = [d for (k, _), d in mon.items() if k == "PrometheusRule"]
+alerts = [r for g in rule["spec"]["groups"] for r in g["rules"]]
+for r in alerts:
+    text = r["expr"] + " " + " ".join(r.get("annotations", {}).values())
+    unknown = sorted({m for m in re.findall(r"tgw_[a-z_]+", text) if m not in exposed})
+    if unknown:
+        fail(f"alert {r['alert']} names metrics the controller does not expose: {unknown}")
+    if r.get("labels", {}).get("severity") not in ("warning", "critical"):
+        fail(f"alert {r['alert']} has no severity")
+print(f"chart: monitoring: {len(alerts)} alerts name only exposed metrics")
 
 # RBAC: no wildcards, no secrets, nothing beyond the controller's needs (the e2e proves the rest).
 for (kind, name), d in default.items():
