@@ -501,15 +501,7 @@ async fn passthrough(w: &mut World) -> Result<()> {
 /// terminates with its own certificate (Bob's backend speaks no TLS: a connection routed there
 /// fails the probe).
 async fn passthrough_hijack(w: &mut World) -> Result<()> {
-    let steal = json!({
-        "apiVersion": "gateway.networking.k8s.io/v1", "kind": "TLSRoute",
-        "metadata": {"name": "p-api", "namespace": BOB},
-        "spec": {
-            "parentRefs": [{"name": "cozystack", "namespace": ROOT, "sectionName": "tls-api"}],
-            "hostnames": [host("api")],
-            "rules": [{"backendRefs": [{"name": "thief", "port": 80}]}],
-        },
-    });
+    let steal = tls_api_route(BOB, "p-api", ("thief", 80));
     w.apply(steal).await?;
     w.settle().await?;
     let traefik = w.traefik_status("TLSRoute", BOB, "p-api").await?;

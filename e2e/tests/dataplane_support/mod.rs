@@ -234,6 +234,20 @@ pub fn http_route(ns: &str, name: &str, parent_ns: &str, hostnames: Option<&[Str
     route(ns, name, parent_ns, hostnames, backend)
 }
 
+/// A TLSRoute in `ns` for the passthrough name `api.<apex>` on root's `tls-api` listener, to
+/// `backend` (service, port).
+pub fn tls_api_route(ns: &str, name: &str, backend: (&str, u16)) -> Value {
+    json!({
+        "apiVersion": "gateway.networking.k8s.io/v1", "kind": "TLSRoute",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {
+            "parentRefs": [{"name": "cozystack", "namespace": ROOT, "sectionName": "tls-api"}],
+            "hostnames": [host("api")],
+            "rules": [{"backendRefs": [{"name": backend.0, "port": backend.1}]}],
+        },
+    })
+}
+
 /// The ACME HTTP-01 solver route as cert-manager's gateway solver writes it: in the challenge
 /// namespace, on the `http` listener, for the token path only.
 pub fn acme_route(name: &str, hostname: &str, token: &str) -> Value {
@@ -300,15 +314,7 @@ impl World {
             route(BOB, "blog", ROOT, Some(&[host("blog.bob")]), "blog"),
             owner_route(CAROL, "app", &[host("app.carol")], "app"),
             acme_route("challenge", &host("www"), "token-1"),
-            json!({
-                "apiVersion": "gateway.networking.k8s.io/v1", "kind": "TLSRoute",
-                "metadata": {"name": "api", "namespace": ROOT},
-                "spec": {
-                    "parentRefs": [{"name": "cozystack", "namespace": ROOT, "sectionName": "tls-api"}],
-                    "hostnames": [host("api")],
-                    "rules": [{"backendRefs": [{"name": "api", "port": 443}]}],
-                },
-            }),
+            tls_api_route(ROOT, "api", ("api", 443)),
         ] {
             cs::apply(&admin, GW, r).await?;
         }
