@@ -14,7 +14,6 @@ use tgw_core::claims::Rejection;
 use tgw_core::conditions::reasons;
 use tgw_core::decide::{Settings, decide};
 use tgw_core::keys::{ANNOTATION_ATTACHED_BY, CONTROLLER_NAME};
-use tgw_core::parents::merge_parents;
 use tgw_core::route_status::Verdict;
 use tgw_core::snapshot::{NamespaceView, ParentRef, RouteId, RouteKind, RouteView};
 use tgw_core::tenantgateway::{CertMode, TenantGatewaySpec};
@@ -309,15 +308,7 @@ fn merge_keeps_foreign_prunes_stale_and_carries_time() {
     let foreign = json!({"parentRef": {"name": "cozystack", "namespace": "tenant-root"}, "controllerName": "io.cilium/gateway-controller", "conditions": []});
     let other_gw = json!({"parentRef": {"name": "other", "namespace": "tenant-x"}, "controllerName": CONTROLLER_NAME, "conditions": []});
     let stale = json!({"parentRef": {"name": "cozystack", "namespace": "tenant-root", "sectionName": "gone"}, "controllerName": CONTROLLER_NAME, "conditions": []});
-    let first = merge_parents(
-        &[foreign.clone(), stale, other_gw.clone()],
-        &r,
-        ("tenant-root", "cozystack"),
-        CONTROLLER_NAME,
-        &ours,
-        &time(T0),
-    )
-    .expect("changed");
+    let first = merge_at(&[foreign.clone(), stale, other_gw.clone()], &r, &ours, T0).expect("changed");
     let ours_entry = json!({
         "parentRef": {"name": "cozystack", "namespace": "tenant-root"},
         "controllerName": CONTROLLER_NAME,
@@ -325,17 +316,7 @@ fn merge_keeps_foreign_prunes_stale_and_carries_time() {
     });
     assert_eq!(first, vec![foreign, other_gw, ours_entry]);
     // Same verdict later: nothing to write.
-    assert_eq!(
-        merge_parents(
-            &first,
-            &r,
-            ("tenant-root", "cozystack"),
-            CONTROLLER_NAME,
-            &ours,
-            &time(T1)
-        ),
-        None
-    );
+    assert_eq!(merge_at(&first, &r, &ours, T1), None);
     // Message change with same status keeps lastTransitionTime.
     let ours2 = vec![(
         to_gw("tenant-root"),
@@ -345,26 +326,10 @@ fn merge_keeps_foreign_prunes_stale_and_carries_time() {
             message: "m2".into(),
         },
     )];
-    let second = merge_parents(
-        &first,
-        &r,
-        ("tenant-root", "cozystack"),
-        CONTROLLER_NAME,
-        &ours2,
-        &time(T2),
-    )
-    .expect("changed");
+    let second = merge_at(&first, &r, &ours2, T2).expect("changed");
     assert_eq!(second[2]["conditions"][0]["lastTransitionTime"], T0);
     // Nothing wanted any more (deletion): our entry goes, others stay.
-    let third = merge_parents(
-        &second,
-        &r,
-        ("tenant-root", "cozystack"),
-        CONTROLLER_NAME,
-        &[],
-        &time(T3),
-    )
-    .expect("changed");
+    let third = merge_at(&second, &r, &[], T3).expect("changed");
     assert_eq!(third.len(), 2);
 }
 

@@ -12,8 +12,7 @@ use serde_json::{Value, json};
 use tgw_core::bounded::{CONDITION_MESSAGE_BYTES, ROUTE_MESSAGE_BYTES};
 use tgw_core::conditions::{reasons, types};
 use tgw_core::decide::{Decision, Settings, decide};
-use tgw_core::keys::{CONTROLLER_NAME, MAX_ROUTE_PARENTS};
-use tgw_core::parents::merge_parents;
+use tgw_core::keys::MAX_ROUTE_PARENTS;
 use tgw_core::route_status::Verdict;
 use tgw_core::snapshot::{NamespaceView, ParentRef, RouteKind};
 use tgw_core::tenantgateway::{CertMode, TenantGatewaySpec, TenantGatewayStatus};
@@ -299,15 +298,7 @@ fn merged_parents_never_exceed_32_and_keep_foreign_entries_first() {
         })
         .collect();
     let existing: Vec<Value> = (0..30).map(foreign).collect();
-    let merged = merge_parents(
-        &existing,
-        &r,
-        ("tenant-root", "cozystack"),
-        CONTROLLER_NAME,
-        &ours,
-        &time(T0),
-    )
-    .expect("changed");
+    let merged = merge_at(&existing, &r, &ours, T0).expect("changed");
     assert_eq!(merged.len(), MAX_ROUTE_PARENTS);
     assert_eq!(merged[..30], existing[..]);
     let sections: Vec<&str> = merged[30..]
@@ -316,28 +307,8 @@ fn merged_parents_never_exceed_32_and_keep_foreign_entries_first() {
         .collect();
     assert_eq!(sections, vec!["s0", "s1"]);
     // Recomputing over the truncated list changes nothing.
-    assert_eq!(
-        merge_parents(
-            &merged,
-            &r,
-            ("tenant-root", "cozystack"),
-            CONTROLLER_NAME,
-            &ours,
-            &time(T1)
-        ),
-        None
-    );
+    assert_eq!(merge_at(&merged, &r, &ours, T1), None);
     // A full list of foreign entries leaves no room for ours: nothing to write.
     let full: Vec<Value> = (0..32).map(foreign).collect();
-    assert_eq!(
-        merge_parents(
-            &full,
-            &r,
-            ("tenant-root", "cozystack"),
-            CONTROLLER_NAME,
-            &ours,
-            &time(T0)
-        ),
-        None
-    );
+    assert_eq!(merge_at(&full, &r, &ours, T0), None);
 }

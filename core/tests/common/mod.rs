@@ -105,3 +105,21 @@ pub fn gateway_status(accepted: bool, programmed: bool, listeners: &[&str]) -> g
         ..GatewayStatus::default()
     }
 }
+
+/// Our entries merged into a route's `status.parents` for tenant-root's Gateway `cozystack`, at
+/// `at` (RFC 3339).
+pub fn merge_at(
+    existing: &[serde_json::Value],
+    route: &RouteView,
+    ours: &[(ParentRef, tgw_core::route_status::Verdict)],
+    at: &str,
+) -> Option<Vec<serde_json::Value>> {
+    tgw_core::parents::merge_parents(
+        existing,
+        route,
+        ("tenant-root", "cozystack"),
+        tgw_core::keys::CONTROLLER_NAME,
+        ours,
+        &time(at),
+    )
+}
