@@ -184,6 +184,7 @@ impl Parsed {
     }
 }
 
+/// Parses a subcommand's arguments; `None` (after printing `help`) for `-h`/`--help`.
 fn parse_opts(args: &[String], specs: &[Opt], help: &'static str) -> Result<Option<Parsed>, Failure> {
     let usage = |msg: String| Failure::Usage(msg, help);
     let mut parsed = Parsed::default();
@@ -201,6 +202,7 @@ fn parse_opts(args: &[String], specs: &[Opt], help: &'static str) -> Result<Opti
             continue;
         }
         if arg == "-h" || arg == "--help" {
+            print!("{help}");
             return Ok(None);
         }
         let (spec, inline) = if let Some(long) = arg.strip_prefix("--") {
@@ -339,7 +341,6 @@ fn run(args: &[String]) -> Result<(), Failure> {
         flag("disable-wasmtime-cache", None),
     ];
     let Some(p) = parse_opts(args, SPECS, RUN_HELP)? else {
-        print!("{RUN_HELP}");
         return Ok(());
     };
     let module = one_positional(&p, "the policy module argument", RUN_HELP)?;
@@ -437,7 +438,6 @@ fn annotate(args: &[String]) -> Result<(), Failure> {
         value("usage-path", Some('u')),
     ];
     let Some(p) = parse_opts(args, SPECS, ANNOTATE_HELP)? else {
-        print!("{ANNOTATE_HELP}");
         return Ok(());
     };
     let module = one_positional(&p, "the wasm module argument", ANNOTATE_HELP)?;
@@ -484,7 +484,6 @@ fn push(args: &[String]) -> Result<(), Failure> {
         value("sources-path", None),
     ];
     let Some(p) = parse_opts(args, SPECS, PUSH_HELP)? else {
-        print!("{PUSH_HELP}");
         return Ok(());
     };
     let [module, uri] = p.positionals.as_slice() else {
@@ -521,7 +520,6 @@ fn pull(args: &[String]) -> Result<(), Failure> {
         value("sources-path", None),
     ];
     let Some(p) = parse_opts(args, SPECS, PULL_HELP)? else {
-        print!("{PULL_HELP}");
         return Ok(());
     };
     let uri = one_positional(&p, "the registry:// reference", PULL_HELP)?;
@@ -556,7 +554,6 @@ fn sign(args: &[String]) -> Result<(), Failure> {
         value("sources-path", None),
     ];
     let Some(p) = parse_opts(args, SPECS, SIGN_HELP)? else {
-        print!("{SIGN_HELP}");
         return Ok(());
     };
     let uri = one_positional(&p, "the registry:// reference", SIGN_HELP)?;
@@ -594,7 +591,6 @@ fn verify(args: &[String]) -> Result<(), Failure> {
         value("sources-path", None),
     ];
     let Some(p) = parse_opts(args, SPECS, VERIFY_HELP)? else {
-        print!("{VERIFY_HELP}");
         return Ok(());
     };
     let uri = one_positional(&p, "the registry:// reference", VERIFY_HELP)?;
