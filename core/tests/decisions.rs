@@ -17,7 +17,7 @@ use tgw_core::keys::{ANNOTATION_ATTACHED_BY, CONTROLLER_NAME};
 use tgw_core::route_status::Verdict;
 use tgw_core::snapshot::{NamespaceView, ParentRef, RouteId, RouteKind, RouteView};
 use tgw_core::tenantgateway::{CertMode, TenantGatewaySpec};
-use tgw_core::tgw_status::{AttachReport, StatusInput, compute};
+use tgw_core::tgw_status::AttachReport;
 use tgw_core::{attach, naming};
 
 fn spec() -> TenantGatewaySpec {
@@ -346,20 +346,13 @@ fn status_for(
         .iter()
         .map(|c| (c["metadata"]["name"].as_str().unwrap_or_default().to_owned(), true))
         .collect();
-    let t = tgw("tenant-root", spec());
-    compute(&StatusInput {
-        tgw: &t,
-        plan: &d.plan,
-        gateway_status: gw_status,
+    let o = Observed {
+        gateway: gw_status,
         certificates_ready: &certs,
-        issuer_ready: Some(true),
         errors,
-        attach: &AttachReport::default(),
-        previous: None,
-        now: "NOW",
-        gateway_not_written: d.gateway_not_written.as_deref(),
-        plaintext_routes: &d.plaintext_routes,
-    })
+        ..observed()
+    };
+    status_of(&tgw("tenant-root", spec()), d, &o)
 }
 
 fn cond<'a>(s: &'a tgw_core::tenantgateway::TenantGatewayStatus, t: &str) -> &'a tgw_core::tenantgateway::Condition {
@@ -400,19 +393,12 @@ fn listener_status_includes_certificate_readiness() {
     let gw = gateway_status(true, true, &["http", &l, "tls-api"]);
     let t = tgw("tenant-root", spec());
     let certs = BTreeMap::from([(naming::host_certificate("cozystack", "a.example.org"), false)]);
-    let s = compute(&StatusInput {
-        tgw: &t,
-        plan: &d.plan,
-        gateway_status: Some(&gw),
+    let first = Observed {
+        gateway: Some(&gw),
         certificates_ready: &certs,
-        issuer_ready: Some(true),
-        errors: &[],
-        attach: &AttachReport::default(),
-        previous: None,
-        now: "NOW",
-        gateway_not_written: d.gateway_not_written.as_deref(),
-        plaintext_routes: &d.plaintext_routes,
-    });
+        ..observed()
+    };
+    let s = status_of(&t, &d, &first);
     let ls = s.listeners.clone().expect("listeners");
     assert_eq!(
         ls[1],
@@ -431,19 +417,12 @@ fn listener_status_includes_certificate_readiness() {
         "Certificates not ready: cozystack-a-a8cae6e8-tls".replace("a8cae6e8", &naming::hash8("a.example.org"))
     );
     // Recomputing later with the previous status keeps every lastTransitionTime: no write.
-    let again = compute(&StatusInput {
-        tgw: &t,
-        plan: &d.plan,
-        gateway_status: Some(&gw),
-        certificates_ready: &certs,
-        issuer_ready: Some(true),
-        errors: &[],
-        attach: &AttachReport::default(),
+    let later = Observed {
         previous: Some(&s),
         now: "LATER",
-        gateway_not_written: None,
-        plaintext_routes: &[],
-    });
+        ..first
+    };
+    let again = status_of(&t, &d, &later);
     assert_eq!(again, s);
 }
 

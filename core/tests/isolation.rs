@@ -14,7 +14,6 @@ use tgw_core::naming;
 use tgw_core::route_status::Verdict;
 use tgw_core::snapshot::{NamespaceView, ParentRef, RouteKind, RouteView};
 use tgw_core::tenantgateway::{CertMode, LocalObjectReference, TenantGatewaySpec};
-use tgw_core::tgw_status::{AttachReport, StatusInput, compute};
 
 const OWNER: &str = "tenant-r2";
 
@@ -196,30 +195,7 @@ fn tenant_prefix_is_a_setting() {
 // ---------- gap 13: plaintext port 80 ----------
 
 fn status(d: &Decision, mode: CertMode) -> tgw_core::tenantgateway::TenantGatewayStatus {
-    let t = tgw(OWNER, spec(mode));
-    compute(&StatusInput {
-        tgw: &t,
-        plan: &d.plan,
-        gateway_status: None,
-        certificates_ready: &Default::default(),
-        issuer_ready: Some(true),
-        errors: &[],
-        attach: &AttachReport::default(),
-        previous: None,
-        now: "NOW",
-        gateway_not_written: d.gateway_not_written.as_deref(),
-        plaintext_routes: &d.plaintext_routes,
-    })
-}
-
-fn cond(s: &tgw_core::tenantgateway::TenantGatewayStatus, t: &str) -> (String, String, String) {
-    let c = s
-        .conditions
-        .iter()
-        .flatten()
-        .find(|c| c.type_ == t)
-        .expect("condition present");
-    (c.status.as_str().to_owned(), c.reason.clone(), c.message.clone())
+    status_of(&tgw(OWNER, spec(mode)), d, &observed())
 }
 
 #[test]
@@ -300,20 +276,7 @@ fn passthrough_next_to_a_wildcard_is_reported(#[case] mode: CertMode, #[case] wa
     // An HTTP-01 claim of a passthrough name never becomes a terminate listener.
     let routes = vec![on_443(OWNER, "api", T0, &["api.r2.example.org"])];
     let d = decide(&tgw(OWNER, s.clone()), &tree(), &routes, &Settings::default());
-    let t = tgw(OWNER, s);
-    let st = compute(&StatusInput {
-        tgw: &t,
-        plan: &d.plan,
-        gateway_status: None,
-        certificates_ready: &Default::default(),
-        issuer_ready: Some(true),
-        errors: &[],
-        attach: &AttachReport::default(),
-        previous: None,
-        now: "NOW",
-        gateway_not_written: None,
-        plaintext_routes: &d.plaintext_routes,
-    });
+    let st = status_of(&tgw(OWNER, s), &d, &observed());
     let got = cond(&st, types::PASSTHROUGH_ISOLATED);
     assert_eq!((got.0.as_str(), got.1.as_str(), got.2.as_str()), want);
 }

@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-
 use common::*;
 use gateway_api::gateways::GatewayStatus;
 use serde_json::{Value, json};
@@ -16,7 +14,6 @@ use tgw_core::keys::MAX_ROUTE_PARENTS;
 use tgw_core::route_status::Verdict;
 use tgw_core::snapshot::{NamespaceView, ParentRef, RouteKind};
 use tgw_core::tenantgateway::{CertMode, TenantGatewaySpec, TenantGatewayStatus};
-use tgw_core::tgw_status::{AttachReport, StatusInput, compute};
 
 fn namespaces() -> Vec<NamespaceView> {
     vec![
@@ -38,30 +35,13 @@ fn status(
     gw_status: Option<&GatewayStatus>,
     errors: &[(&'static str, String)],
 ) -> TenantGatewayStatus {
-    let t = tgw("tenant-root", spec.clone());
-    compute(&StatusInput {
-        tgw: &t,
-        plan: &d.plan,
-        gateway_status: gw_status,
-        certificates_ready: &BTreeMap::new(),
+    let o = Observed {
+        gateway: gw_status,
         issuer_ready: None,
         errors,
-        attach: &AttachReport::default(),
-        previous: None,
-        now: "NOW",
-        gateway_not_written: d.gateway_not_written.as_deref(),
-        plaintext_routes: &d.plaintext_routes,
-    })
-}
-
-fn cond(s: &TenantGatewayStatus, t: &str) -> (String, String, String) {
-    let c = s
-        .conditions
-        .iter()
-        .flatten()
-        .find(|c| c.type_ == t)
-        .expect("condition present");
-    (c.status.as_str().to_owned(), c.reason.clone(), c.message.clone())
+        ..observed()
+    };
+    status_of(&tgw("tenant-root", spec.clone()), d, &o)
 }
 
 const RENDER_CAUSE: &str = "render Gateway: certMode=existingSecret requires spec.wildcardSecretRef.name to be set";

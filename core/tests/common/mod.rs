@@ -123,3 +123,61 @@ pub fn merge_at(
         &time(at),
     )
 }
+
+/// What a TenantGateway status test varies; [`observed`] gives the rest.
+pub struct Observed<'a> {
+    pub gateway: Option<&'a gateway_api::gateways::GatewayStatus>,
+    pub certificates_ready: &'a BTreeMap<String, bool>,
+    pub issuer_ready: Option<bool>,
+    pub errors: &'a [(&'static str, String)],
+    pub previous: Option<&'a tgw_core::tenantgateway::TenantGatewayStatus>,
+    pub now: &'a str,
+}
+
+static NO_CERTIFICATES: BTreeMap<String, bool> = BTreeMap::new();
+
+/// A first reconcile: no Gateway status yet, no Certificates, the Issuer ready, nothing failed,
+/// no previous status, `now` = "NOW".
+pub fn observed() -> Observed<'static> {
+    Observed {
+        gateway: None,
+        certificates_ready: &NO_CERTIFICATES,
+        issuer_ready: Some(true),
+        errors: &[],
+        previous: None,
+        now: "NOW",
+    }
+}
+
+/// The status `compute` gives for decision `d` of `t` with `o` observed (the attach step
+/// reported nothing).
+pub fn status_of(
+    t: &TgwInput,
+    d: &tgw_core::decide::Decision,
+    o: &Observed<'_>,
+) -> tgw_core::tenantgateway::TenantGatewayStatus {
+    tgw_core::tgw_status::compute(&tgw_core::tgw_status::StatusInput {
+        tgw: t,
+        plan: &d.plan,
+        gateway_status: o.gateway,
+        certificates_ready: o.certificates_ready,
+        issuer_ready: o.issuer_ready,
+        errors: o.errors,
+        attach: &tgw_core::tgw_status::AttachReport::default(),
+        previous: o.previous,
+        now: o.now,
+        gateway_not_written: d.gateway_not_written.as_deref(),
+        plaintext_routes: &d.plaintext_routes,
+    })
+}
+
+/// Condition `t` of a status as (status, reason, message).
+pub fn cond(s: &tgw_core::tenantgateway::TenantGatewayStatus, t: &str) -> (String, String, String) {
+    let c = s
+        .conditions
+        .iter()
+        .flatten()
+        .find(|c| c.type_ == t)
+        .expect("condition present");
+    (c.status.as_str().to_owned(), c.reason.clone(), c.message.clone())
+}
