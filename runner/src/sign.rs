@@ -244,6 +244,33 @@ async fn existing_layers(client: &oci_client::Client, sig_ref: &Reference) -> Re
     }
 }
 
+/// What signing and verifying `uri` work on: its registry client, `registry/repository`, the
+/// manifest digest and the `sha256-<hex>.sig` tag next to it.
+struct Target {
+    client: oci_client::Client,
+    repo: String,
+    digest: String,
+    sig_ref: Reference,
+}
+
+async fn target(uri: &str, opts: &RegistryOptions) -> Result<Target> {
+    let reference = parse_reference(uri)?;
+    let client = client_for(&reference, opts);
+    let digest = resolve_digest(&client, &reference).await?;
+    let repo = format!("{}/{}", reference.registry(), reference.repository());
+    let sig_ref = Reference::with_tag(
+        reference.registry().to_owned(),
+        reference.repository().to_owned(),
+        signature_tag(&digest)?,
+    );
+    Ok(Target {
+        client,
+        repo,
+        digest,
+        sig_ref,
+    })
+}
+
 /// Signs the manifest `uri` points at and pushes (or extends) its `sha256-<hex>.sig` tag.
 pub async fn sign(
     uri: &str,
@@ -251,17 +278,14 @@ pub async fn sign(
     annotations: &BTreeMap<String, String>,
     opts: &RegistryOptions,
 ) -> Result<Signed> {
-    let reference = parse_reference(uri)?;
-    let client = client_for(&reference, opts);
-    let digest = resolve_digest(&client, &reference).await?;
-    let repo = format!("{}/{}", reference.registry(), reference.repository());
+    let Target {
+        client,
+        repo,
+        digest,
+        sig_ref,
+    } = target(uri, opts).await?;
     let body = payload(&repo, &digest, annotations);
     let layer_annotations = BTreeMap::from([(SIGNATURE_ANNOTATION.to_owned(), sign_payload(key, &body))]);
-    let sig_ref = Reference::with_tag(
-        reference.registry().to_owned(),
-        reference.repository().to_owned(),
-        signature_tag(&digest)?,
-    );
     let ours = ImageLayer::new(body, SIMPLE_SIGNING_MEDIA_TYPE.to_owned(), Some(layer_annotations));
     let mut layers = existing_layers(&client, &sig_ref).await?;
     // Signing again with the same key and payload gives the same layer (RFC 6979): no duplicates.
@@ -292,15 +316,12 @@ pub async fn verify(
     required: &BTreeMap<String, String>,
     opts: &RegistryOptions,
 ) -> Result<Signed> {
-    let reference = parse_reference(uri)?;
-    let client = client_for(&reference, opts);
-    let digest = resolve_digest(&client, &reference).await?;
-    let repo = format!("{}/{}", reference.registry(), reference.repository());
-    let sig_ref = Reference::with_tag(
-        reference.registry().to_owned(),
-        reference.repository().to_owned(),
-        signature_tag(&digest)?,
-    );
+    let Target {
+        client,
+        repo,
+        digest,
+        sig_ref,
+    } = target(uri, opts).await?;
     let (manifest, _) = client
         .pull_image_manifest(&sig_ref, &RegistryAuth::Anonymous)
         .await
