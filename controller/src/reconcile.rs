@@ -56,7 +56,7 @@ pub async fn reconcile(tgw: Arc<TenantGateway>, ctx: Arc<Context>) -> Result<Act
 async fn reconcile_one(tgw: Arc<TenantGateway>, ctx: Arc<Context>) -> Result<Action> {
     let t = input(&tgw)?;
     ctx.caches_ready().await;
-    let api: Api<TenantGateway> = Api::namespaced(ctx.client.clone(), &t.meta.namespace);
+    let api = tgw_api(&ctx, &t.meta.namespace);
     let has_finalizer = tgw.finalizers().iter().any(|f| f == FINALIZER);
     if tgw.meta().deletion_timestamp.is_some() {
         return finalize(&ctx, &t, tgw.meta()).await;
@@ -478,8 +478,16 @@ async fn route_statuses(
     out
 }
 
-/// Deletion: remove what this TenantGateway wrote ([`cleanup`]), then our finalizer. The patch
-/// goes through the untyped API, so it also works on an object whose spec no longer parses.
+/// The TenantGateway API for our writes (finalizer, status), untyped: the object the API server
+/// answers with may no longer parse (another writer changed its spec under a looser CRD), and a
+/// typed response would then fail the write after it happened and make kube-client log the whole
+/// object.
+fn tgw_api(ctx: &Context, ns: &str) -> Api<DynamicObject> {
+    Api::namespaced_with(ctx.client.clone(), ns, &ApiResource::erase::<TenantGateway>(&()))
+}
+
+/// Deletion: remove what this TenantGateway wrote ([`cleanup`]), then our finalizer (also on an
+/// object whose spec no longer parses: [`tgw_api`]).
 async fn finalize(ctx: &Context, t: &TgwInput, meta: &ObjectMeta) -> Result<Action> {
     let finalizers = meta.finalizers.as_deref().unwrap_or_default();
     if !finalizers.iter().any(|f| f == FINALIZER) {
@@ -487,24 +495,23 @@ async fn finalize(ctx: &Context, t: &TgwInput, meta: &ObjectMeta) -> Result<Acti
     }
     cleanup(ctx, t).await?;
     let rest: Vec<&String> = finalizers.iter().filter(|f| *f != FINALIZER).collect();
-    let ar = ApiResource::erase::<TenantGateway>(&());
-    let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), &t.meta.namespace, &ar);
     ctx.metrics.write();
-    api.patch(
-        &t.meta.name,
-        &PatchParams::default(),
-        &Patch::Merge(json!({"metadata": {"finalizers": rest, "resourceVersion": meta.resource_version}})),
-    )
-    .await
-    .map_err(|e| {
-        Error::kube(
-            "remove finalizer from",
-            "tenantgateway",
-            &t.meta.namespace,
+    tgw_api(ctx, &t.meta.namespace)
+        .patch(
             &t.meta.name,
-            e,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"finalizers": rest, "resourceVersion": meta.resource_version}})),
         )
-    })?;
+        .await
+        .map_err(|e| {
+            Error::kube(
+                "remove finalizer from",
+                "tenantgateway",
+                &t.meta.namespace,
+                &t.meta.name,
+                e,
+            )
+        })?;
     Ok(Action::await_change())
 }
 
