@@ -11,7 +11,9 @@ use tgw_core::attach_trust::AttachTrust;
 use tgw_core::conflict::PlatformPrefixes;
 use tgw_core::consts::TENANT_NAMESPACE_PREFIX;
 use tgw_core::decide::Settings;
-use tgw_core::keys::{ACME_CHALLENGE_NAMESPACE, CONTROLLER_NAME, DEFAULT_ATTACH_OWNER_NAMESPACE, FIELD_MANAGER};
+use tgw_core::keys::{
+    ACME_CHALLENGE_NAMESPACE, CONTROLLER_NAME, DEFAULT_ATTACH_OWNER_NAMESPACE, DEFAULT_GATEWAY_CLASS, FIELD_MANAGER,
+};
 
 use crate::leader::LeaderConfig;
 
@@ -56,6 +58,18 @@ pub struct Config {
     /// Cozystack's controller cleans up; else `<ns>/<tgw>`), `cozystack` (`<ns>`) or `qualified`.
     #[arg(long, env = "TGW_ATTACHED_BY_FORMAT", default_value = "auto")]
     pub attached_by_format: String,
+
+    /// GatewayClasses whose port-443 listeners all name the kinds HTTPRoute and TLSRoute
+    /// (comma-separated; empty: none). Cilium needs identical kinds on one port (cilium#45559);
+    /// every other class gets the kinds each listener's protocol serves (HTTPS: HTTPRoute, TLS:
+    /// TLSRoute), which stock implementations such as Traefik require.
+    #[arg(
+        long,
+        env = "TGW_UNIFORM_ROUTE_KINDS_CLASSES",
+        default_value = DEFAULT_GATEWAY_CLASS,
+        value_delimiter = ','
+    )]
+    pub uniform_route_kinds_classes: Vec<String>,
 
     /// Namespace of the ACME HTTP-01 challenge solvers (cert-manager's namespace).
     #[arg(long, env = "TGW_ACME_CHALLENGE_NAMESPACE", default_value = ACME_CHALLENGE_NAMESPACE)]
@@ -217,6 +231,12 @@ impl Config {
             },
             tenant_prefix: self.tenant_namespace_prefix.clone(),
             attached_by: AttachedByFormat::parse(&self.attached_by_format).unwrap_or_default(),
+            uniform_kinds_classes: self
+                .uniform_route_kinds_classes
+                .iter()
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect(),
         }
     }
 
@@ -450,6 +470,23 @@ mod tests {
             ("example.com/gateway-controller", "my-manager", Some("tenant-root"))
         );
         assert_eq!(parse(&[]).expect("parses").settings().watch_namespace, None);
+    }
+
+    #[test]
+    fn uniform_route_kinds_classes_default_to_cilium_and_can_be_emptied() {
+        let classes = |args: &[&str]| parse(args).expect("parses").settings().uniform_kinds_classes;
+        assert_eq!(
+            (
+                classes(&[]),
+                classes(&["--uniform-route-kinds-classes", ""]),
+                classes(&["--uniform-route-kinds-classes", "cilium, my-cilium"]),
+            ),
+            (
+                vec!["cilium".to_owned()],
+                Vec::<String>::new(),
+                vec!["cilium".to_owned(), "my-cilium".to_owned()]
+            )
+        );
     }
 
     #[test]

@@ -104,6 +104,14 @@ async fn reconcile_one(tgw: Arc<TenantGateway>, ctx: Arc<Context>) -> Result<Act
                 None
             }
         },
+        // The TenantGateway may publish nothing: what it served before goes (not an error to
+        // retry; the status says why until the namespace label or spec.apex changes).
+        Err(_) if d.withdrawn.is_some() => {
+            if let Err(e) = withdraw(&ctx, &t).await {
+                errors.push((types::GATEWAY_APPLIED, e.to_string()));
+            }
+            None
+        }
         Err(e) => {
             errors.push((types::GATEWAY_APPLIED, Error::Render(e.clone(), "Gateway").to_string()));
             None
@@ -332,6 +340,16 @@ async fn unlabel(
     }
     v.annotations.remove(ANNOTATION_ATTACHED_BY);
     Ok(())
+}
+
+/// Deletes the Gateway and the redirect route this TenantGateway owns (a withdrawn TenantGateway,
+/// see `Decision::withdrawn`; the Issuer and Certificates go through their own steps).
+async fn withdraw(ctx: &Context, t: &TgwInput) -> Result<()> {
+    let ns = &t.meta.namespace;
+    let gateway = naming::gateway(&t.meta.name);
+    delete_if_owned(ctx, &ctx.resources.gateway, "gateway", ns, &gateway, &t.meta.uid).await?;
+    let redirect = naming::redirect_route(&t.meta.name);
+    delete_if_owned(ctx, &ctx.resources.http_route, "httproute", ns, &redirect, &t.meta.uid).await
 }
 
 async fn issuer(ctx: &Context, t: &TgwInput, d: &Decision) -> Result<Option<bool>> {

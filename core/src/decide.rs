@@ -13,10 +13,11 @@ use std::collections::BTreeSet;
 use crate::attach::AttachedByFormat;
 use crate::claims::{self, Claims};
 use crate::conflict::{self, Ownership, PlatformPrefixes};
-use crate::listeners::{self, ListenerPlan};
-use crate::render::{self, Desired};
+use crate::listeners::{self, ListenerPlan, RouteKinds};
+use crate::publishers::{self, Publishers};
+use crate::render::{self, Desired, RenderError};
 use crate::route_status::{self, RouteContext, RouteEntries};
-use crate::scope::{Classes, Scopes};
+use crate::scope::{Classes, PublishRefusal, Scopes};
 use crate::snapshot::{NamespaceView, RouteId, RouteView};
 use crate::tenantgateway::{CertMode, TgwInput};
 
@@ -39,6 +40,21 @@ pub struct Settings {
     pub attached_by: AttachedByFormat,
     /// Which TenantGateways may use `attachedNamespaces` ([`crate::attach_trust`]).
     pub attach: crate::attach_trust::AttachTrust,
+    /// GatewayClasses whose data plane needs identical route kinds on every port-443 listener
+    /// ([`RouteKinds::Uniform`]); every other class gets the kinds each protocol serves.
+    pub uniform_kinds_classes: Vec<String>,
+}
+
+impl Settings {
+    /// The route kinds the Gateway of `tgw` names on its port-443 listeners.
+    pub fn route_kinds(&self, tgw: &TgwInput) -> RouteKinds {
+        let class = tgw.spec.gateway_class();
+        if self.uniform_kinds_classes.iter().any(|c| c == class) {
+            RouteKinds::Uniform
+        } else {
+            RouteKinds::PerProtocol
+        }
+    }
 }
 
 impl Default for Settings {
@@ -52,6 +68,7 @@ impl Default for Settings {
             tenant_prefix: crate::keys::DEFAULT_TENANT_PREFIX.to_owned(),
             attached_by: AttachedByFormat::default(),
             attach: crate::attach_trust::AttachTrust::default(),
+            uniform_kinds_classes: vec![crate::keys::DEFAULT_GATEWAY_CLASS.to_owned()],
         }
     }
 }
@@ -72,6 +89,9 @@ pub struct Decision {
     /// Why no Gateway is written in this pass (render error, or apply error recorded by
     /// [`Decision::gateway_not_written`]); `None` when it is.
     pub gateway_not_written: Option<String>,
+    /// The TenantGateway may publish nothing ([`crate::scope::Scopes::refusal`]): no Gateway,
+    /// Issuer, Certificate or redirect is wanted, and the controller removes the ones it owns.
+    pub withdrawn: Option<PublishRefusal>,
 }
 
 impl Decision {
@@ -100,15 +120,32 @@ pub fn decide(tgw: &TgwInput, namespaces: &[NamespaceView], routes: &[RouteView]
     );
     let claims = claims::collect(tgw, &attach, &scopes, routes);
     let ownership = conflict::resolve(&claims, &settings.platform);
-    let mut ignored_children = Vec::new();
-    let children = if tgw.spec.cert_mode == CertMode::Http01 {
-        Vec::new()
+    let withdrawn = scopes.refusal();
+    let kinds = settings.route_kinds(tgw);
+    let publishers = if tgw.spec.cert_mode == CertMode::Http01 {
+        Publishers::default()
     } else {
-        listeners::child_apexes(tgw, &attach, namespaces, &mut ignored_children)
+        publishers::publishers(tgw, &attach, &scopes)
     };
-    let mut plan = listeners::plan(tgw, &ownership, &children, &settings.challenge_namespace);
-    plan.ignored.child_apexes = ignored_children;
-    let desired = render::render(tgw, &plan);
+    let mut plan = if withdrawn.is_some() {
+        ListenerPlan {
+            kinds,
+            ..ListenerPlan::default()
+        }
+    } else {
+        listeners::plan(tgw, &ownership, &publishers, &settings.challenge_namespace, kinds)
+    };
+    plan.ignored.child_apexes = publishers.ignored;
+    plan.ignored.withdrawn = withdrawn.clone();
+    let desired = match &withdrawn {
+        None => render::render(tgw, &plan),
+        Some(why) => Desired {
+            gateway: Err(RenderError::Withdrawn(why.clone())),
+            issuer: Ok(None),
+            certificates: Vec::new(),
+            redirect: None,
+        },
+    };
     let ctx = RouteContext {
         tgw,
         attach: &attach,
@@ -141,9 +178,13 @@ pub fn decide(tgw: &TgwInput, namespaces: &[NamespaceView], routes: &[RouteView]
         routes,
         plaintext_routes,
         gateway_not_written: None,
+        withdrawn,
     };
     if let Err(e) = &d.desired.gateway {
-        let cause = format!("render Gateway: {e}");
+        let cause = match e {
+            RenderError::Withdrawn(_) => format!("TenantGateway {} {e}", tgw.key()),
+            _ => format!("render Gateway: {e}"),
+        };
         d.gateway_not_written(tgw, &cause);
     }
     d

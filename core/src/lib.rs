@@ -28,6 +28,7 @@ pub mod listeners;
 pub mod naming;
 #[cfg(feature = "controller")]
 pub mod parents;
+pub mod publishers;
 #[cfg(feature = "controller")]
 pub mod render;
 pub mod route_status;

@@ -1,18 +1,25 @@
 //! The listener set of the Gateway (Cozystack §2.6 with the gaps of §5 closed).
 //!
-//! Order: `http`; then `https` + `https-apex` + one `https-child-*` per child apex (dns01,
-//! existingSecret) or one `https-<label>-<hash>` per won hostname (http01), sorted by hostname;
-//! then `tls-<svc>` in spec order. At most 64 listeners: the fixed ones always stay; dynamic
-//! listeners are kept in precedence order (platform winners, then oldest winning route, then
-//! hostname; child apexes by name) and the rest are reported as dropped.
+//! Order: `http`; then `https` + `https-apex` + two listeners per child apex, `https-child-*`
+//! (`*.C`) and `https-child-apex-*` (`C`) (dns01, existingSecret), or one `https-<label>-<hash>`
+//! per won hostname (http01), sorted by hostname; then `tls-<svc>` in spec order. At most 64
+//! listeners: the fixed ones always stay; dynamic listeners are kept in precedence order
+//! (platform winners, then oldest winning route, then hostname; child apexes by name, both of a
+//! child's listeners or neither) and the rest are reported as dropped.
+//!
+//! Every port-443 listener admits namespaces by name (with the gateway label): per-host and
+//! passthrough listeners the winner of their name, the wildcard modes' listeners the namespaces
+//! publishing under their apex ([`crate::publishers`]). Route kinds follow the protocol (HTTPS:
+//! HTTPRoute, TLS: TLSRoute) unless the data plane needs identical kinds on port 443
+//! ([`RouteKinds::Uniform`], Cilium).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::conflict::Ownership;
-use crate::dns::{is_dns_label, is_dns_name, is_strict_subdomain};
-use crate::keys::{LABEL_HOST, MAX_LISTENERS};
+use crate::dns::{HostPattern, is_dns_label};
+use crate::keys::MAX_LISTENERS;
 use crate::naming;
-use crate::snapshot::NamespaceView;
+use crate::publishers::Publishers;
 use crate::tenantgateway::{CertMode, TgwInput};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,8 +44,21 @@ impl Protocol {
 pub enum Admits {
     /// Port 80: `kubernetes.io/metadata.name In [owner ns, ACME challenge ns]`.
     Port80(Vec<String>),
-    /// Port 443: the gateway label; `only` narrows a per-host listener to the winner namespace.
-    GatewayLabel { only: Option<String> },
+    /// Port 443: namespaces carrying the gateway label whose `kubernetes.io/metadata.name` is one
+    /// of `names` (sorted, never empty).
+    GatewayLabel { names: Vec<String> },
+}
+
+/// Which route kinds the port-443 listeners name in `allowedRoutes.kinds`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RouteKinds {
+    /// What the protocol serves: HTTPS → HTTPRoute, TLS passthrough → TLSRoute (Gateway API; a
+    /// kind the protocol cannot serve makes stock Traefik, for one, drop the listener).
+    #[default]
+    PerProtocol,
+    /// HTTPRoute and TLSRoute on every port-443 listener: Cilium needs the kinds of listeners on
+    /// one port to be identical (cilium#45559).
+    Uniform,
 }
 
 /// What the listener is for.
@@ -72,6 +92,8 @@ pub struct Ignored {
     pub services: Vec<String>,
     /// (namespace, host label value) of child namespaces whose apex is unusable.
     pub child_apexes: Vec<(String, String)>,
+    /// The whole TenantGateway: it may publish nothing ([`crate::scope::Scopes::refusal`]).
+    pub withdrawn: Option<crate::scope::PublishRefusal>,
 }
 
 /// The planned listeners plus what did not make it.
@@ -81,6 +103,7 @@ pub struct ListenerPlan {
     /// Hostnames (http01) or child apexes (wildcard modes) left out by the 64-listener limit.
     pub dropped: Vec<String>,
     pub ignored: Ignored,
+    pub kinds: RouteKinds,
 }
 
 impl ListenerPlan {
@@ -89,37 +112,15 @@ impl ListenerPlan {
     }
 }
 
-fn label_selector(only: Option<String>) -> Admits {
-    Admits::GatewayLabel { only }
-}
-
-/// Child apexes of `tgw`: host labels of attached namespaces other than the owner, lowercase
-/// valid names strictly under the apex, de-duplicated and sorted.
-pub fn child_apexes(
+/// Builds the listener plan. `publishers` matters in the wildcard modes only (http01 has no
+/// wildcard or child listeners).
+pub fn plan(
     tgw: &TgwInput,
-    attach: &BTreeSet<String>,
-    namespaces: &[NamespaceView],
-    ignored: &mut Vec<(String, String)>,
-) -> Vec<String> {
-    let mut out = BTreeSet::new();
-    for ns in namespaces
-        .iter()
-        .filter(|n| attach.contains(&n.name) && n.name != tgw.meta.namespace)
-    {
-        match ns.label(LABEL_HOST) {
-            None | Some("") => {}
-            Some(h) if h == tgw.spec.apex => {}
-            Some(h) if is_dns_name(h) && is_strict_subdomain(h, &tgw.spec.apex) => {
-                out.insert(h.to_owned());
-            }
-            Some(h) => ignored.push((ns.name.clone(), h.to_owned())),
-        }
-    }
-    out.into_iter().collect()
-}
-
-/// Builds the listener plan.
-pub fn plan(tgw: &TgwInput, ownership: &Ownership, children: &[String], challenge_ns: &str) -> ListenerPlan {
+    ownership: &Ownership,
+    publishers: &Publishers,
+    challenge_ns: &str,
+    kinds: RouteKinds,
+) -> ListenerPlan {
     let tgw_name = &tgw.meta.name;
     let apex = &tgw.spec.apex;
     let mut ignored = Ignored::default();
@@ -168,7 +169,13 @@ pub fn plan(tgw: &TgwInput, ownership: &Ownership, children: &[String], challeng
             (naming::WILDCARD_LISTENER, Role::Wildcard, format!("*.{apex}")),
             (naming::APEX_LISTENER, Role::Apex, apex.clone()),
         ] {
-            listeners.push(https(name.to_owned(), role, host, secret.clone(), None));
+            listeners.push(https(
+                name.to_owned(),
+                role,
+                host,
+                secret.clone(),
+                publishers.owner.clone(),
+            ));
         }
     }
     services.truncate(MAX_LISTENERS.saturating_sub(listeners.len()));
@@ -177,16 +184,16 @@ pub fn plan(tgw: &TgwInput, ownership: &Ownership, children: &[String], challeng
     let mut dropped = Vec::new();
     let mut dynamic = Vec::new();
     if let Some(secret) = &wildcard_secret {
-        for (i, c) in children.iter().enumerate() {
-            if i < budget {
-                let l = https(
-                    naming::child_listener(c),
-                    Role::Child { apex: c.clone() },
-                    format!("*.{c}"),
-                    secret.clone(),
-                    None,
-                );
-                dynamic.push((c.clone(), l));
+        // Two listeners per child apex: `*.C` and `C`, both admitting only C's namespaces.
+        for (i, (c, names)) in publishers.children.iter().enumerate() {
+            if 2 * i + 1 < budget {
+                for (name, host) in [
+                    (naming::child_listener(c), format!("*.{c}")),
+                    (naming::child_apex_listener(c), c.clone()),
+                ] {
+                    let role = Role::Child { apex: c.clone() };
+                    dynamic.push((c.clone(), https(name, role, host, secret.clone(), names.clone())));
+                }
             } else {
                 dropped.push(c.clone());
             }
@@ -204,7 +211,7 @@ pub fn plan(tgw: &TgwInput, ownership: &Ownership, children: &[String], challeng
                     Role::Host { hostname: h.clone() },
                     h.clone(),
                     naming::host_certificate(tgw_name, h),
-                    Some(w.namespace.clone()),
+                    vec![w.namespace.clone()],
                 );
                 dynamic.push((h.clone(), l));
             } else {
@@ -231,17 +238,18 @@ pub fn plan(tgw: &TgwInput, ownership: &Ownership, children: &[String], challeng
             port: 443,
             protocol: Protocol::Tls,
             certificate: None,
-            admits: label_selector(Some(only)),
+            admits: Admits::GatewayLabel { names: vec![only] },
         }
     }));
     ListenerPlan {
         listeners,
         dropped,
         ignored,
+        kinds,
     }
 }
 
-fn https(name: String, role: Role, host: String, cert: String, only: Option<String>) -> Listener {
+fn https(name: String, role: Role, host: String, cert: String, names: Vec<String>) -> Listener {
     Listener {
         name,
         role,
@@ -249,7 +257,7 @@ fn https(name: String, role: Role, host: String, cert: String, only: Option<Stri
         protocol: Protocol::Https,
         hostname: Some(host),
         certificate: Some(cert),
-        admits: label_selector(only),
+        admits: Admits::GatewayLabel { names },
     }
 }
 
@@ -262,4 +270,38 @@ pub fn host_certificates(plan: &ListenerPlan) -> BTreeMap<String, String> {
             _ => None,
         })
         .collect()
+}
+
+/// Port-443 listeners whose hostname matches the concrete name `host` (exact, or `*.x` with
+/// `host` anywhere under `x`): the listeners a route for `host` can attach to.
+pub fn matching<'a>(plan: &'a ListenerPlan, host: &str) -> Vec<&'a Listener> {
+    let Some(h) = HostPattern::parse(host).filter(|h| !h.is_wildcard()) else {
+        return Vec::new();
+    };
+    plan.listeners
+        .iter()
+        .filter(|l| l.port == 443)
+        .filter(|l| {
+            l.hostname
+                .as_deref()
+                .and_then(HostPattern::parse)
+                .is_some_and(|lh| lh.intersects(&h))
+        })
+        .collect()
+}
+
+/// The listeners that serve requests for `host` under Gateway API listener isolation: of the
+/// [`matching`] ones, the most specific (an exact hostname, else the longest wildcard suffix).
+/// A data plane without listener isolation (Traefik 3.7) serves a route attached to any
+/// [`matching`] listener.
+pub fn serving<'a>(plan: &'a ListenerPlan, host: &str) -> Vec<&'a Listener> {
+    let all = matching(plan, host);
+    let specificity = |l: &Listener| {
+        let h = l.hostname.as_deref().unwrap_or_default();
+        (!h.starts_with("*."), h.len())
+    };
+    let Some(best) = all.iter().map(|l| specificity(l)).max() else {
+        return Vec::new();
+    };
+    all.into_iter().filter(|l| specificity(l) == best).collect()
 }

@@ -28,6 +28,12 @@ pub fn child_listener(apex: &str) -> String {
     format!("https-child-{}-{}", first_label(apex), hash8(apex))
 }
 
+/// Child-apex HTTPS listener for the child apex itself (wildcard modes):
+/// `https-child-apex-<first-label>-<hash8>`.
+pub fn child_apex_listener(apex: &str) -> String {
+    format!("https-child-apex-{}-{}", first_label(apex), hash8(apex))
+}
+
 /// Per-hostname Certificate and its Secret: `<tgw>-<first-label>-<hash8>-tls`.
 pub fn host_certificate(tgw: &str, h: &str) -> String {
     format!("{tgw}-{}-{}-tls", first_label(h), hash8(h))
@@ -117,11 +123,18 @@ mod tests {
     }
 
     #[rstest]
-    #[case::alice_org("alice.example.org", "https-child-alice-cf290f3a")]
-    #[case::bob_org("bob.example.org", "https-child-bob-116343d5")]
-    #[case::alice_foo_com("alice.foo.example.com", "https-child-alice-f2dcb550")]
-    fn child_names(#[case] apex: &str, #[case] listener: &str) {
-        assert_eq!(child_listener(apex), listener);
+    #[case::alice_org("alice.example.org", "https-child-alice-cf290f3a", "https-child-apex-alice-cf290f3a")]
+    #[case::bob_org("bob.example.org", "https-child-bob-116343d5", "https-child-apex-bob-116343d5")]
+    #[case::alice_foo_com(
+        "alice.foo.example.com",
+        "https-child-alice-f2dcb550",
+        "https-child-apex-alice-f2dcb550"
+    )]
+    fn child_names(#[case] apex: &str, #[case] wildcard: &str, #[case] exact: &str) {
+        assert_eq!(
+            (child_listener(apex), child_apex_listener(apex)),
+            (wildcard.to_owned(), exact.to_owned())
+        );
     }
 
     #[test]

@@ -36,6 +36,9 @@ pub enum RenderError {
     MissingDns01,
     #[error("dns01.provider={0} requires dns01.{0} to be set")]
     MissingProviderBlock(&'static str),
+    /// Nothing is rendered: the TenantGateway may not publish ([`crate::decide::Decision::withdrawn`]).
+    #[error("{0}")]
+    Withdrawn(crate::scope::PublishRefusal),
 }
 
 /// Every object the controller applies for one TenantGateway.

@@ -112,10 +112,11 @@ fn admits_namespace(l: &Listener, ns: &str, attach: &BTreeSet<String>) -> bool {
     }
 }
 
-fn admits(l: &Listener, ns: &str, attach: &BTreeSet<String>) -> bool {
+/// Whether `l`'s selector admits namespace `ns` (gateway label and name).
+pub fn admits(l: &Listener, ns: &str, attach: &BTreeSet<String>) -> bool {
     match &l.admits {
         Admits::Port80(names) => names.iter().any(|n| n == ns),
-        Admits::GatewayLabel { only } => attach.contains(ns) && only.as_deref().is_none_or(|o| o == ns),
+        Admits::GatewayLabel { names } => attach.contains(ns) && names.iter().any(|n| n == ns),
     }
 }
 

@@ -9,13 +9,12 @@
 //!    - `ns` carries a valid host label (`namespace.cozystack.io/host`, lowercase DNS name): that
 //!      value, whatever kind of namespace `ns` is (owner, platform, tenant or other);
 //!    - the label is present but not a valid lowercase DNS name: nothing (fail closed);
-//!    - no label or an empty one, and `ns` is the owner namespace of `t`: `t`'s apex (admission
-//!      checked that apex against this namespace, and it is what the Gateway serves anyway);
 //!    - no label or an empty one, and `ns` is a tenant namespace (name starts with the tenant
 //!      prefix, default `tenant-`): nothing (fail closed — a tenant without an apex publishes
-//!      nothing);
-//!    - no label or an empty one in any other namespace (platform `cozy-*`, `default`, …): `t`'s
-//!      apex. Only trusted callers create such namespaces in Cozystack.
+//!      nothing, even through a TenantGateway of its own);
+//!    - no label or an empty one in any other namespace (the owner namespace of `t` when it is a
+//!      platform namespace, platform `cozy-*`, `default`, …): `t`'s apex. Only trusted callers
+//!      create such namespaces in Cozystack.
 //! 2. **Most specific apex owns its subtree.** No *other* namespace's host label names an apex
 //!    that lies strictly inside `ns`'s effective apex and covers `h` (for a wildcard `*.x`, covers
 //!    `x`). So a parent tenant (`r2.example.org`) cannot publish `shop.bob.r2.example.org` once
@@ -26,6 +25,11 @@
 //!
 //! A refused hostname gets no listener and no certificate (HTTP-01) and the route's parentRef is
 //! `Accepted=False` with reason `HostnameOutsideNamespaceApex` in every cert mode.
+//!
+//! 3. **A TenantGateway publishes only within its own namespace's apex** ([`Scopes::refusal`]):
+//!    in a tenant namespace, `t`'s apex must lie within the namespace's host label (the rule the
+//!    policy applies to `spec.apex`), else `t` publishes nothing. TenantGateways of platform
+//!    namespaces are not restricted.
 
 use std::collections::BTreeMap;
 
@@ -45,6 +49,31 @@ pub enum NsScope {
     NoHostLabel,
     /// The host label is present but unusable: nothing.
     InvalidHostLabel(String),
+}
+
+/// Why a TenantGateway publishes nothing; the text is the condition message.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PublishRefusal {
+    #[error(
+        "publishes nothing: spec.apex {tgw_apex} is outside the apex {apex} of its namespace {namespace} \
+         (label {label}); a TenantGateway in a tenant namespace publishes only within that apex",
+        label = LABEL_HOST
+    )]
+    ApexOutsideNamespace {
+        namespace: String,
+        tgw_apex: String,
+        apex: String,
+    },
+    #[error(
+        "publishes nothing: its namespace {namespace} is a tenant namespace without a {label} label",
+        label = LABEL_HOST
+    )]
+    NoHostLabel { namespace: String },
+    #[error(
+        "publishes nothing: the {label} label {value:?} of its namespace {namespace} is not a valid lowercase DNS name",
+        label = LABEL_HOST
+    )]
+    InvalidHostLabel { namespace: String, value: String },
 }
 
 /// How namespaces are classified (from [`crate::decide::Settings`]).
@@ -103,9 +132,28 @@ impl<'a> Scopes<'a> {
         match self.labels.get(ns) {
             Some(v) if is_dns_name(v) => NsScope::Apex((*v).to_owned()),
             Some(v) => NsScope::InvalidHostLabel((*v).to_owned()),
-            None if ns == self.owner => NsScope::Apex(self.tgw_apex.to_owned()),
             None if self.classes.is_tenant(ns) => NsScope::NoHostLabel,
             None => NsScope::Apex(self.tgw_apex.to_owned()),
+        }
+    }
+
+    /// Why the TenantGateway may publish nothing at all (rule 3 of the module docs): its
+    /// namespace is a tenant namespace whose host label is missing, unusable, or does not cover
+    /// `spec.apex`.
+    pub fn refusal(&self) -> Option<PublishRefusal> {
+        if !self.classes.is_tenant(self.owner) {
+            return None;
+        }
+        let namespace = self.owner.to_owned();
+        match self.of(self.owner) {
+            NsScope::Apex(apex) if within_apex(self.tgw_apex, &apex) => None,
+            NsScope::Apex(apex) => Some(PublishRefusal::ApexOutsideNamespace {
+                namespace,
+                tgw_apex: self.tgw_apex.to_owned(),
+                apex,
+            }),
+            NsScope::NoHostLabel => Some(PublishRefusal::NoHostLabel { namespace }),
+            NsScope::InvalidHostLabel(value) => Some(PublishRefusal::InvalidHostLabel { namespace, value }),
         }
     }
 
@@ -274,19 +322,18 @@ mod tests {
         assert_eq!(scopes.check(ns, h), want);
     }
 
-    #[test]
-    fn owner_without_label_inherits_the_tgw_apex() {
+    fn owner_scopes(owner: &str, label: Option<&str>, tgw_apex: &str) -> (NsScope, Option<PublishRefusal>) {
         let tgw = TgwInput {
             meta: TgwMeta {
-                namespace: "tenant-root".into(),
+                namespace: owner.into(),
                 name: "cozystack".into(),
                 uid: "u".into(),
                 generation: 1,
             },
-            spec: TenantGatewaySpec::with_apex("example.org"),
+            spec: TenantGatewaySpec::with_apex(tgw_apex),
         };
         let platform = PlatformPrefixes::default();
-        let namespaces = [ns("tenant-root", None)];
+        let namespaces = [ns(owner, label)];
         let s = Scopes::new(
             &tgw,
             &namespaces,
@@ -295,9 +342,72 @@ mod tests {
                 tenant_prefix: "tenant-",
             },
         );
+        (s.of(owner), s.refusal())
+    }
+
+    #[rstest]
+    #[case::tenant_owner_own_apex("tenant-root", Some("example.org"), "example.org", NsScope::Apex("example.org".into()), None)]
+    #[case::tenant_owner_subdomain_apex(
+        "tenant-alice",
+        Some("alice.example.org"),
+        "shop.alice.example.org",
+        NsScope::Apex("alice.example.org".into()),
+        None
+    )]
+    #[case::tenant_owner_parent_apex(
+        "tenant-x",
+        Some("x.w3a.example.org"),
+        "w3a.example.org",
+        NsScope::Apex("x.w3a.example.org".into()),
+        Some(PublishRefusal::ApexOutsideNamespace {
+            namespace: "tenant-x".into(),
+            tgw_apex: "w3a.example.org".into(),
+            apex: "x.w3a.example.org".into(),
+        })
+    )]
+    #[case::tenant_owner_without_label(
+        "tenant-root",
+        None,
+        "example.org",
+        NsScope::NoHostLabel,
+        Some(PublishRefusal::NoHostLabel { namespace: "tenant-root".into() })
+    )]
+    #[case::tenant_owner_empty_label(
+        "tenant-root",
+        Some(""),
+        "example.org",
+        NsScope::NoHostLabel,
+        Some(PublishRefusal::NoHostLabel { namespace: "tenant-root".into() })
+    )]
+    #[case::tenant_owner_invalid_label(
+        "tenant-root",
+        Some("Example.org"),
+        "example.org",
+        NsScope::InvalidHostLabel("Example.org".into()),
+        Some(PublishRefusal::InvalidHostLabel { namespace: "tenant-root".into(), value: "Example.org".into() })
+    )]
+    #[case::platform_owner_without_label("cozy-system", None, "example.org", NsScope::Apex("example.org".into()), None)]
+    #[case::other_owner_without_label("default", None, "example.org", NsScope::Apex("example.org".into()), None)]
+    fn a_tenantgateway_publishes_only_within_its_namespace_apex(
+        #[case] owner: &str,
+        #[case] label: Option<&str>,
+        #[case] tgw_apex: &str,
+        #[case] scope: NsScope,
+        #[case] refusal: Option<PublishRefusal>,
+    ) {
+        assert_eq!(owner_scopes(owner, label, tgw_apex), (scope, refusal));
+    }
+
+    #[test]
+    fn refusal_messages_name_the_namespace_the_apex_and_the_rule() {
+        let (_, refusal) = owner_scopes("tenant-x", Some("x.w3a.example.org"), "w3a.example.org");
         assert_eq!(
-            (s.of("tenant-root"), s.check("tenant-root", "harbor.example.org")),
-            (NsScope::Apex("example.org".into()), Ok(()))
+            refusal.map(|r| r.to_string()).as_deref(),
+            Some(
+                "publishes nothing: spec.apex w3a.example.org is outside the apex x.w3a.example.org of its \
+                 namespace tenant-x (label namespace.cozystack.io/host); a TenantGateway in a tenant namespace \
+                 publishes only within that apex"
+            )
         );
     }
 }

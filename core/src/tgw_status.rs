@@ -298,31 +298,36 @@ pub fn compute(input: &StatusInput<'_>) -> TenantGatewayStatus {
         )
     });
     let ig = &input.plan.ignored;
-    conds.push(if ig.services.is_empty() && ig.child_apexes.is_empty() {
-        (
-            types::INPUTS_VALID,
-            true,
-            reasons::VALID,
-            "All inputs are valid".to_owned(),
-        )
-    } else {
-        let mut parts = Vec::new();
-        if !ig.services.is_empty() {
-            parts.push(format!(
-                "tlsPassthroughServices ignored (invalid or duplicate): {}",
-                bounded::few(&ig.services)
-            ));
-        }
-        if !ig.child_apexes.is_empty() {
-            let c: Vec<String> = ig.child_apexes.iter().map(|(ns, h)| format!("{ns}={h}")).collect();
-            parts.push(format!(
-                "child apexes ignored (invalid or outside {}): {}",
-                input.tgw.spec.apex,
-                bounded::few(&c)
-            ));
-        }
-        (types::INPUTS_VALID, false, reasons::INVALID_INPUTS, parts.join("; "))
-    });
+    conds.push(
+        if ig.services.is_empty() && ig.child_apexes.is_empty() && ig.withdrawn.is_none() {
+            (
+                types::INPUTS_VALID,
+                true,
+                reasons::VALID,
+                "All inputs are valid".to_owned(),
+            )
+        } else {
+            let mut parts = Vec::new();
+            if let Some(why) = &ig.withdrawn {
+                parts.push(format!("TenantGateway {key} {why}"));
+            }
+            if !ig.services.is_empty() {
+                parts.push(format!(
+                    "tlsPassthroughServices ignored (invalid or duplicate): {}",
+                    bounded::few(&ig.services)
+                ));
+            }
+            if !ig.child_apexes.is_empty() {
+                let c: Vec<String> = ig.child_apexes.iter().map(|(ns, h)| format!("{ns}={h}")).collect();
+                parts.push(format!(
+                    "child apexes ignored (invalid or outside {}): {}",
+                    input.tgw.spec.apex,
+                    bounded::few(&c)
+                ));
+            }
+            (types::INPUTS_VALID, false, reasons::INVALID_INPUTS, parts.join("; "))
+        },
+    );
     conds.push(match err(types::ROUTES_UPDATED) {
         Some(m) => (types::ROUTES_UPDATED, false, reasons::RECONCILE_ERROR, m),
         None => (

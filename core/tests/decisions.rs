@@ -83,7 +83,7 @@ fn conflict_precedence(#[case] routes: Vec<RouteView>, #[case] winner: &str, #[c
     assert_eq!(
         l.admits,
         tgw_core::listeners::Admits::GatewayLabel {
-            only: Some(winner.into())
+            names: vec![winner.into()]
         }
     );
 }

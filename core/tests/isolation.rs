@@ -95,7 +95,7 @@ fn sibling_cannot_take_another_tenants_hostname_in_http01() {
     assert_eq!(
         l.admits,
         Admits::GatewayLabel {
-            only: Some("tenant-r2-bob".into())
+            names: vec!["tenant-r2-bob".into()]
         }
     );
     assert_eq!(d.desired.certificates.len(), 1);

@@ -38,10 +38,10 @@ fn tls(ns: &str, name: &str, created: &str, hosts: &[&str]) -> RouteView {
 }
 
 /// (namespace the `tls-api` listener admits, reason of every route's verdict in route order).
-fn outcome(mode: CertMode, routes: &[RouteView]) -> (Option<String>, Vec<(String, &'static str)>) {
+fn outcome(mode: CertMode, routes: &[RouteView]) -> (Vec<String>, Vec<(String, &'static str)>) {
     let d = decide(&tgw(OWNER, spec(mode)), &tree(), routes, &Settings::default());
     let admits = match d.plan.get("tls-api").map(|l| &l.admits) {
-        Some(Admits::GatewayLabel { only }) => only.clone(),
+        Some(Admits::GatewayLabel { names }) => names.clone(),
         other => panic!("tls-api admits {other:?}"),
     };
     let verdicts = d
@@ -55,8 +55,8 @@ fn outcome(mode: CertMode, routes: &[RouteView]) -> (Option<String>, Vec<(String
     (admits, verdicts)
 }
 
-fn owned_by(ns: &str) -> Option<String> {
-    Some(ns.to_owned())
+fn owned_by(ns: &str) -> Vec<String> {
+    vec![ns.to_owned()]
 }
 
 #[rstest]
@@ -94,7 +94,7 @@ fn owned_by(ns: &str) -> Option<String> {
 fn passthrough_ownership(
     #[values(CertMode::Http01, CertMode::Dns01)] mode: CertMode,
     #[case] routes: Vec<RouteView>,
-    #[case] admits: Option<String>,
+    #[case] admits: Vec<String>,
     #[case] verdicts: Vec<(&str, &str)>,
 ) {
     let (got_admits, got) = outcome(mode, &routes);

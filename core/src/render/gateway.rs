@@ -1,6 +1,8 @@
-//! The Gateway: one listener per planned listener; port-443 listeners pin kinds
-//! HTTPRoute+TLSRoute and select the gateway label (narrowed to the winner namespace on per-host
-//! listeners); `http` selects `kubernetes.io/metadata.name` in {owner, ACME challenge ns}.
+//! The Gateway: one listener per planned listener. Port-443 listeners select the gateway label
+//! and `kubernetes.io/metadata.name` in the namespaces the plan admits, and pin the route kinds
+//! their protocol serves (HTTPS: HTTPRoute; TLS: TLSRoute), or HTTPRoute+TLSRoute on every one
+//! where the data plane needs identical kinds ([`RouteKinds::Uniform`]); `http` selects
+//! `kubernetes.io/metadata.name` in {owner, ACME challenge ns} and pins no kinds.
 
 use std::collections::BTreeMap;
 
@@ -13,7 +15,7 @@ use gateway_api::gateways::{
 
 use super::{RenderError, metadata};
 use crate::keys::{self, GATEWAY_GROUP, LABEL_GATEWAY, LABEL_METADATA_NAME};
-use crate::listeners::{Admits, Listener, ListenerPlan, Protocol};
+use crate::listeners::{Admits, Listener, ListenerPlan, Protocol, RouteKinds};
 use crate::naming;
 use crate::tenantgateway::{CertMode, TgwInput};
 
@@ -34,14 +36,14 @@ pub fn gateway(tgw: &TgwInput, plan: &ListenerPlan) -> Result<Gateway, RenderErr
         metadata: metadata(&naming::gateway(&tgw.meta.name), tgw, &labels),
         spec: GatewaySpec {
             gateway_class_name: tgw.spec.gateway_class().to_owned(),
-            listeners: plan.listeners.iter().map(|l| listener(tgw, l)).collect(),
+            listeners: plan.listeners.iter().map(|l| listener(tgw, l, plan.kinds)).collect(),
             ..GatewaySpec::default()
         },
         status: None,
     })
 }
 
-fn listener(tgw: &TgwInput, l: &Listener) -> GatewayListeners {
+fn listener(tgw: &TgwInput, l: &Listener, kinds: RouteKinds) -> GatewayListeners {
     let tls = match (l.protocol, &l.certificate) {
         (Protocol::Https, Some(cert)) => Some(GatewayListenersTls {
             mode: Some(GatewayListenersTlsMode::Terminate),
@@ -63,12 +65,12 @@ fn listener(tgw: &TgwInput, l: &Listener) -> GatewayListeners {
         protocol: l.protocol.as_str().to_owned(),
         hostname: l.hostname.clone(),
         tls,
-        allowed_routes: Some(allowed_routes(tgw, &l.admits)),
+        allowed_routes: Some(allowed_routes(tgw, l, kinds)),
     }
 }
 
-fn allowed_routes(tgw: &TgwInput, admits: &Admits) -> GatewayListenersAllowedRoutes {
-    let (selector, kinds) = match admits {
+fn allowed_routes(tgw: &TgwInput, l: &Listener, kinds: RouteKinds) -> GatewayListenersAllowedRoutes {
+    let (selector, kinds) = match &l.admits {
         Admits::Port80(names) => (
             Selector {
                 match_expressions: Some(vec![name_in(names.clone())]),
@@ -76,12 +78,12 @@ fn allowed_routes(tgw: &TgwInput, admits: &Admits) -> GatewayListenersAllowedRou
             },
             None,
         ),
-        Admits::GatewayLabel { only } => (
+        Admits::GatewayLabel { names } => (
             Selector {
                 match_labels: Some(BTreeMap::from([(LABEL_GATEWAY.to_owned(), tgw.meta.namespace.clone())])),
-                match_expressions: only.as_ref().map(|ns| vec![name_in(vec![ns.clone()])]),
+                match_expressions: Some(vec![name_in(names.clone())]),
             },
-            Some(vec![route_kind("HTTPRoute"), route_kind("TLSRoute")]),
+            Some(route_kinds(l.protocol, kinds)),
         ),
     };
     GatewayListenersAllowedRoutes {
@@ -99,6 +101,15 @@ fn name_in(names: Vec<String>) -> Expression {
         key: LABEL_METADATA_NAME.to_owned(),
         operator: "In".to_owned(),
         values: Some(names),
+    }
+}
+
+/// The kinds a port-443 listener names.
+fn route_kinds(protocol: Protocol, kinds: RouteKinds) -> Vec<GatewayListenersAllowedRoutesKinds> {
+    match (kinds, protocol) {
+        (RouteKinds::Uniform, _) => vec![route_kind("HTTPRoute"), route_kind("TLSRoute")],
+        (RouteKinds::PerProtocol, Protocol::Tls) => vec![route_kind("TLSRoute")],
+        (RouteKinds::PerProtocol, Protocol::Https | Protocol::Http) => vec![route_kind("HTTPRoute")],
     }
 }
 
