@@ -1,8 +1,10 @@
 # Sourced by e2e/scripts/gen-traefik-gomod.sh and e2e/scripts/build-traefik.sh: assembles the
 # directory the Traefik test binary is built in (see e2e/CONTROL-PLANE.md, "Traefik").
 #
-# The wrapper module e2e/k8s/traefik cannot be built in place, because the Go module proxy here does
-# not serve everything Traefik's go.mod names:
+# Traefik itself (github.com/traefik/traefik/v3) is not copied or modified: the build uses the
+# released module straight from the Go module proxy/cache, checked against e2e/k8s/traefik/go.sum.
+# The wrapper module e2e/k8s/traefik still cannot be built in place, because the Go module proxy here
+# does not serve everything Traefik's go.mod names:
 #   - github.com/go-acme/lego/v5 (Traefik's ACME library) imports the SDKs of ~200 DNS providers from
 #     one generated file, and several of those SDK modules are not served;
 #   - Traefik replaces github.com/abbot/go-http-auth by a fork that is not served.
@@ -13,9 +15,9 @@
 #                      e2e/k8s/traefik/patches/lego (an empty DNS-01 provider registry)
 #   go-http-auth/      github.com/abbot/go-http-auth v0.4.0 plus e2e/k8s/traefik/patches/go-http-auth
 #                      (a go.mod, and the two functions of the fork's API that Traefik calls)
-#   traefik/           Traefik itself, with one edit (patches/traefik/listener-kinds.pl): a listener
-#                      whose allowedRoutes.kinds include a kind its protocol cannot serve is kept
-#                      with the kinds it can serve instead of being dropped
+# None of them changes Traefik's Gateway API behaviour: ext only declares two empty structs, the
+# go-http-auth functions serve only the basic/digest auth middlewares, and the DNS-01 registry only
+# Traefik's ACME resolver; the suite uses none of these.
 # Each copy is downloaded and checksum-verified through the proxy and must match the h1: sum pinned
 # in e2e/k8s/traefik/patched.sum.
 #
@@ -23,8 +25,7 @@
 
 # The patched copies: <module> <directory in the build dir> <path removed before patching or ->.
 traefik_patched_modules() {
-  printf '%s\n' "github.com/go-acme/lego/v5 lego providers/dns" "github.com/abbot/go-http-auth go-http-auth -" \
-    "github.com/traefik/traefik/v3 traefik -"
+  printf '%s\n' "github.com/go-acme/lego/v5 lego providers/dns" "github.com/abbot/go-http-auth go-http-auth -"
 }
 
 # module_copy <module> <version> <expected h1: sum or empty> <dest> <path to remove or ->
@@ -48,28 +49,12 @@ module_copy() {
   if [[ "$prune" != "-" ]]; then
     rm -rf "${dest:?}/$prune"
   fi
-  local patches="$e2e/k8s/traefik/patches/$(basename "$dest")" edit
-  find "$patches" -type f ! -name '*.pl' -printf '%P\n' | while read -r f; do
+  local patches="$e2e/k8s/traefik/patches/$(basename "$dest")"
+  find "$patches" -type f -printf '%P\n' | while read -r f; do
     mkdir -p "$(dirname "$dest/$f")"
     cp "$patches/$f" "$dest/$f"
   done
-  for edit in "$patches"/*.pl; do
-    [[ -e "$edit" ]] || continue
-    apply_edit "$edit" "$dest"
-  done
   printf '%s\n' "$sum"
-}
-
-# apply_edit <perl edit> <module copy>: runs the substitution on the file named by the edit's
-# "# file: <path>" line and fails unless it changed the file exactly as intended (the marker
-# comment appears once).
-apply_edit() {
-  local edit="$1" dest="$2" file
-  file="$(sed -n 's/^# file: //p' "$edit")"
-  [[ -n "$file" && -f "$dest/$file" ]] || die "$edit names no file of the copy ($file)"
-  perl -0pi "$edit" "$dest/$file"
-  [[ "$(grep -c 'tenant-gateway e2e:' "$dest/$file")" == 1 ]] ||
-    die "$(basename "$edit") did not apply to $file; review it for this version"
 }
 
 # assemble_traefik_module <dest dir> <versions file>: the build directory without go.mod/go.sum.
