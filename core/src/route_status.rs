@@ -22,11 +22,11 @@ use crate::bounded;
 use crate::claims::{Claims, Rejection};
 use crate::conditions::{messages, reasons};
 use crate::conflict::Ownership;
-use crate::dns::HostPattern;
+use crate::dns::{HostPattern, within_apex};
 use crate::listeners::{Admits, Listener, ListenerPlan, Protocol, Role};
 use crate::scope::Scopes;
 use crate::snapshot::{ParentRef, RouteId, RouteKind, RouteView};
-use crate::tenantgateway::TgwInput;
+use crate::tenantgateway::{CertMode, TgwInput};
 
 /// The Accepted condition for one parentRef.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -228,12 +228,20 @@ fn unserved(ctx: &RouteContext<'_>, route: &RouteView, i: usize) -> BTreeMap<Str
         .filter(|(_, r): &(&String, &Rejection)| !r.is_scope())
         .map(|(h, r): (&String, &Rejection)| (h.clone(), r.describe(apex)))
         .collect();
-    for h in &ctx.plan.dropped {
-        if route.hostnames.contains(h) {
-            out.insert(
-                h.clone(),
-                "was dropped: the Gateway's 64-listener limit is reached".to_owned(),
-            );
+    let wildcard_mode = ctx.tgw.spec.cert_mode != CertMode::Http01;
+    for d in &ctx.plan.dropped {
+        for h in &route.hostnames {
+            if !wildcard_mode && h == d {
+                out.insert(
+                    h.clone(),
+                    "was dropped: the Gateway's 64-listener limit is reached".to_owned(),
+                );
+            } else if wildcard_mode && within_apex(h.strip_prefix("*.").unwrap_or(h), d) {
+                out.insert(
+                    h.clone(),
+                    format!("is under the child apex {d}, whose listeners were dropped: the Gateway's 64-listener limit is reached"),
+                );
+            }
         }
     }
     out

@@ -206,8 +206,9 @@ fn thirty_children_fit_one_gateway_in_the_wildcard_modes() {
             Some(&format!("c{i:02}.example.org")),
         ));
     }
+    let routes = vec![on_443("tenant-c30", "shop", T0, "shop.c30.example.org")];
     for mode in [CertMode::Dns01, CertMode::ExistingSecret] {
-        let d = decide(&tgw(ROOT, spec(mode)), &namespaces, &[], &Settings::default());
+        let d = decide(&tgw(ROOT, spec(mode)), &namespaces, &routes, &Settings::default());
         let children = d
             .plan
             .listeners
@@ -217,6 +218,18 @@ fn thirty_children_fit_one_gateway_in_the_wildcard_modes() {
         assert_eq!(
             (d.plan.listeners.len(), children, d.plan.dropped.clone()),
             (63, 60, vec!["c30.example.org".to_owned()]),
+            "{mode:?}"
+        );
+        let verdict = &d.routes[0].1[0].1;
+        assert_eq!(
+            (verdict.accepted, verdict.reason, verdict.message.as_str()),
+            (
+                false,
+                "NotAllowedByListeners",
+                "No listener of Gateway tenant-root/cozystack selected by this parentRef allows this route's \
+                 namespace and kind; not served: shop.c30.example.org is under the child apex c30.example.org, \
+                 whose listeners were dropped: the Gateway's 64-listener limit is reached"
+            ),
             "{mode:?}"
         );
     }

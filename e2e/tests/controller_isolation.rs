@@ -4,7 +4,7 @@
 
 mod controller_support;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Context;
 use controller_support::*;
@@ -406,4 +406,272 @@ async fn many_unservable_claims_do_not_freeze_the_parent_status() -> anyhow::Res
     );
     controller.stop().await?;
     Ok(())
+}
+
+/// Issue 17, item 5: a TenantGateway publishes only within its own namespace's apex. With no
+/// policy installed, a tenant's dns01 TenantGateway naming its parent's apex, and one in a tenant
+/// namespace without a host label, get no Gateway, Issuer, Certificate or redirect, and say why;
+/// a TenantGateway that was publishing withdraws everything once its namespace loses the label.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_tenantgateway_outside_its_namespace_apex_publishes_nothing() -> anyhow::Result<()> {
+    let (_cluster, admin) = cluster().await?;
+    named_namespace(&admin, "tenant-w3a", &[(LABEL_HOST, "w3a.example.org")]).await?;
+    named_namespace(&admin, "tenant-x", &[(LABEL_HOST, "x.w3a.example.org")]).await?;
+    named_namespace(&admin, "tenant-e", &[]).await?;
+    named_namespace(&admin, "tenant-f", &[(LABEL_HOST, "f.example.org")]).await?;
+    let dns01 = |apex: &str| {
+        json!({"apex": apex, "certMode": "dns01", "dns01": {"provider": "cloudflare",
+            "cloudflare": {"apiTokenSecretRef": {"name": "cf", "key": "token"}}}})
+    };
+    apply_tgw_exactly(&admin, "tenant-x", dns01("w3a.example.org")).await?;
+    apply_tgw_exactly(&admin, "tenant-e", dns01("e.example.org")).await?;
+    apply_tgw_exactly(&admin, "tenant-f", dns01("f.example.org")).await?;
+    let controller = start_controller(admin.clone()).await;
+
+    // tenant-f publishes (the control case), until its label goes below.
+    eventually("tenant-f's Gateway and Certificate", || async {
+        Ok(get_gateway(&admin, "tenant-f", "cozystack").await?.is_some()
+            && get(
+                &admin,
+                CM,
+                "Certificate",
+                "tenant-f",
+                &naming::wildcard_certificate("cozystack"),
+            )
+            .await?
+            .is_some())
+    })
+    .await?;
+    for (ns, why) in [
+        (
+            "tenant-x",
+            "publishes nothing: spec.apex w3a.example.org is outside the apex x.w3a.example.org of its namespace \
+             tenant-x (label namespace.cozystack.io/host); a TenantGateway in a tenant namespace publishes only \
+             within that apex",
+        ),
+        (
+            "tenant-e",
+            "publishes nothing: its namespace tenant-e is a tenant namespace without a namespace.cozystack.io/host label",
+        ),
+    ] {
+        let t = await_tgw(&admin, ns, types::READY, "False", reasons::GATEWAY_NOT_WRITTEN).await?;
+        let inputs = condition(&t, types::INPUTS_VALID).context("InputsValid")?;
+        assert_eq!(
+            (inputs.status.as_str(), inputs.message.as_str()),
+            ("False", format!("TenantGateway {ns}/cozystack {why}").as_str()),
+            "{ns}"
+        );
+        assert_nothing_published(&admin, ns).await?;
+    }
+
+    // A publishing tenant loses its host label: everything it served is withdrawn.
+    set_ns_label(&admin, "tenant-f", LABEL_HOST, "").await?;
+    await_tgw(&admin, "tenant-f", types::READY, "False", reasons::GATEWAY_NOT_WRITTEN).await?;
+    eventually("tenant-f withdrawn", || async {
+        assert_nothing_published(&admin, "tenant-f").await.map(|()| true)
+    })
+    .await?;
+    controller.stop().await?;
+    Ok(())
+}
+
+/// No Gateway, Issuer, Certificate or redirect route in `ns`.
+async fn assert_nothing_published(admin: &Client, ns: &str) -> anyhow::Result<()> {
+    let found = [
+        get(admin, GW, "Gateway", ns, &naming::gateway("cozystack")).await?,
+        get(admin, CM, "Issuer", ns, &naming::issuer("cozystack")).await?,
+        get(admin, CM, "Certificate", ns, &naming::wildcard_certificate("cozystack")).await?,
+        get(admin, GW, "HTTPRoute", ns, &naming::redirect_route("cozystack")).await?,
+    ];
+    let found: Vec<String> = found
+        .iter()
+        .flatten()
+        .filter(|o| o.metadata.deletion_timestamp.is_none())
+        .map(|o| o.name_any())
+        .collect();
+    anyhow::ensure!(found.is_empty(), "{ns} still has {found:?}");
+    Ok(())
+}
+
+/// Issue 17, item 7: a dns01 Gateway rendered by Cozystack's Go controller (child listeners that
+/// admit every attached namespace) is narrowed on takeover in one write, so at no moment does a
+/// legitimate route lose a listener: every version of the Gateway observed during the takeover
+/// admits the owner's and the child's namespaces on a listener matching their names, and the
+/// owner route's `Accepted=True` entry never flips.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dns01_takeover_narrows_child_listeners_without_a_gap() -> anyhow::Result<()> {
+    let (_cluster, admin) = cluster().await?;
+    let (root, alice, bob) = ("tenant-root", "tenant-alice", "tenant-bob");
+    named_namespace(&admin, root, &[(LABEL_HOST, "example.org"), (LABEL_GATEWAY, root)]).await?;
+    named_namespace(
+        &admin,
+        alice,
+        &[(LABEL_HOST, "alice.example.org"), (LABEL_GATEWAY, root)],
+    )
+    .await?;
+    named_namespace(&admin, bob, &[(LABEL_HOST, "bob.example.org"), (LABEL_GATEWAY, root)]).await?;
+    apply_tgw(
+        &admin,
+        root,
+        json!({"apex": "example.org", "certMode": "dns01", "dns01": {"provider": "cloudflare",
+            "cloudflare": {"apiTokenSecretRef": {"name": "cf", "key": "token"}}}}),
+    )
+    .await?;
+    let uid = tgw_uid(&admin, root).await?;
+    // The Go controller's Gateway: every port-443 listener admits the whole attach set.
+    let wide = |name: String, host: &str| {
+        json!({"name": name, "port": 443, "protocol": "HTTPS", "hostname": host,
+            "tls": {"mode": "Terminate", "certificateRefs": [{"name": "cozystack-gateway-tls"}]},
+            "allowedRoutes": {"namespaces": {"from": "Selector", "selector": {"matchLabels": {LABEL_GATEWAY: root}}},
+                "kinds": [{"group": GW, "kind": "HTTPRoute"}, {"group": GW, "kind": "TLSRoute"}]}})
+    };
+    create_as_go_controller(
+        &admin,
+        GW,
+        json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+        "metadata": {"name": "cozystack", "namespace": root, "labels": {}},
+        "spec": {"gatewayClassName": "cilium", "listeners": [
+            {"name": "http", "port": 80, "protocol": "HTTP"},
+            wide("https".into(), "*.example.org"),
+            wide("https-apex".into(), "example.org"),
+            wide(naming::child_listener("alice.example.org"), "*.alice.example.org"),
+            wide(naming::child_listener("bob.example.org"), "*.bob.example.org"),
+        ]}}),
+        &uid,
+    )
+    .await?;
+    let mut www = http_route(root, "www", &["www.example.org"], root);
+    www["spec"]["parentRefs"][0]["port"] = json!(443);
+    apply(&admin, GW, www).await?;
+    apply(&admin, GW, http_route(alice, "shop", &["shop.alice.example.org"], root)).await?;
+    // The Go controller had reported the owner's route as accepted (same controllerName).
+    let entry = json!({"status": {"parents": [{
+        "parentRef": {"name": "cozystack", "namespace": root, "port": 443},
+        "controllerName": tgw_core::keys::CONTROLLER_NAME,
+        "conditions": [{"type": "Accepted", "status": "True", "reason": "Accepted", "message": "Route attached",
+            "lastTransitionTime": "2026-01-01T00:00:00Z", "observedGeneration": 1}]}]}});
+    dynapi(&admin, GW, "HTTPRoute", root)
+        .await?
+        .patch_status(
+            "www",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(entry),
+        )
+        .await?;
+
+    // Watch every Gateway version and the owner route's entry while the controller takes over.
+    let watcher = {
+        let admin = admin.clone();
+        tokio::spawn(async move {
+            let mut gateways: Vec<Gateway> = Vec::new();
+            let mut entries: BTreeSet<(String, String)> = BTreeSet::new();
+            let deadline = std::time::Instant::now() + TIMEOUT;
+            while std::time::Instant::now() < deadline {
+                if let Some(g) = get_gateway(&admin, root, "cozystack").await? {
+                    if gateways.last().map(|l| l.metadata.resource_version.clone())
+                        != Some(g.metadata.resource_version.clone())
+                    {
+                        let done = g
+                            .spec
+                            .listeners
+                            .iter()
+                            .any(|l| l.name == naming::child_apex_listener("bob.example.org"));
+                        gateways.push(g);
+                        if done {
+                            break;
+                        }
+                    }
+                }
+                if let Some(r) = get_route(&admin, root, "www").await? {
+                    for (_, status, reason) in our_parents(&r) {
+                        entries.insert((status, reason));
+                    }
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            anyhow::Ok((gateways, entries))
+        })
+    };
+    let controller = start_controller(admin.clone()).await;
+    let (gateways, entries) = watcher.await??;
+    let last = gateways.last().context("no Gateway observed")?;
+    anyhow::ensure!(
+        last.spec
+            .listeners
+            .iter()
+            .any(|l| l.name == naming::child_apex_listener("bob.example.org")),
+        "the takeover did not finish within {TIMEOUT:?}: listeners {:?}",
+        listener_names(last)
+    );
+    let labels = |ns: &str| {
+        BTreeMap::from([
+            (LABEL_GATEWAY.to_owned(), root.to_owned()),
+            ("kubernetes.io/metadata.name".to_owned(), ns.to_owned()),
+        ])
+    };
+    for g in &gateways {
+        for (ns, host) in [(root, "www.example.org"), (alice, "shop.alice.example.org")] {
+            anyhow::ensure!(
+                g.spec
+                    .listeners
+                    .iter()
+                    .any(|l| serves(l, host) && selects(l, &labels(ns))),
+                "Gateway version {:?} has no listener for {host} admitting {ns}",
+                g.metadata.resource_version
+            );
+        }
+    }
+    // Narrowed at the end: bob is admitted by no listener matching alice's name.
+    anyhow::ensure!(
+        !last
+            .spec
+            .listeners
+            .iter()
+            .any(|l| serves(l, "shop.alice.example.org") && selects(l, &labels(bob))),
+        "bob is still admitted for alice's name"
+    );
+    eventually("the owner route's entry written by us", || async {
+        let r = get_route(&admin, root, "www").await?.context("no route")?;
+        Ok(our_parents(&r) == vec![(format!("{root}/cozystack"), "True".to_owned(), "Accepted".to_owned())])
+    })
+    .await?;
+    assert_eq!(
+        entries,
+        BTreeSet::from([("True".to_owned(), "Accepted".to_owned())]),
+        "the owner route's Accepted entry flipped during the takeover ({} Gateway versions observed)",
+        gateways.len()
+    );
+    eprintln!("takeover observed through {} Gateway version(s)", gateways.len());
+    controller.stop().await?;
+    Ok(())
+}
+
+/// Whether listener `l`'s hostname matches the concrete name `host`.
+fn serves(l: &gateway_api::gateways::GatewayListeners, host: &str) -> bool {
+    let parse = tgw_core::dns::HostPattern::parse;
+    match (l.hostname.as_deref().and_then(parse), parse(host)) {
+        (Some(lh), Some(h)) => l.port == 443 && lh.intersects(&h),
+        _ => false,
+    }
+}
+
+/// Whether listener `l`'s namespace selector selects a namespace with `labels` (matchLabels and
+/// `In` expressions, the only forms either controller writes).
+fn selects(l: &gateway_api::gateways::GatewayListeners, labels: &BTreeMap<String, String>) -> bool {
+    let Some(sel) = l
+        .allowed_routes
+        .as_ref()
+        .and_then(|a| a.namespaces.as_ref())
+        .and_then(|n| n.selector.as_ref())
+    else {
+        return false;
+    };
+    let by_label = sel.match_labels.iter().flatten().all(|(k, v)| labels.get(k) == Some(v));
+    let by_expr = sel.match_expressions.iter().flatten().all(|e| {
+        e.operator == "In"
+            && labels
+                .get(&e.key)
+                .is_some_and(|v| e.values.iter().flatten().any(|x| x == v))
+    });
+    by_label && by_expr
 }

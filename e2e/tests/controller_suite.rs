@@ -265,7 +265,8 @@ async fn dns01_children_and_mode_switches(admin: &Client) -> anyhow::Result<()> 
             "http".to_owned(),
             "https".into(),
             "https-apex".into(),
-            naming::child_listener(&alice)
+            naming::child_listener(&alice),
+            naming::child_apex_listener(&alice)
         ]
     );
     let issuer = get(admin, CM, "Issuer", &owner, "cozystack-gateway")

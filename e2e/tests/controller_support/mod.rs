@@ -160,6 +160,19 @@ pub async fn named_namespace(client: &Client, name: &str, labels: &[(&str, &str)
     Ok(())
 }
 
+/// Sets label `key=value` on namespace `name` (merge patch).
+pub async fn set_ns_label(client: &Client, name: &str, key: &str, value: &str) -> anyhow::Result<()> {
+    Api::<Namespace>::all(client.clone())
+        .patch(
+            name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {key: value}}})),
+        )
+        .await
+        .with_context(|| format!("label namespace {name} {key}={value}"))?;
+    Ok(())
+}
+
 pub async fn ns_labels(
     client: &Client,
     name: &str,
@@ -222,7 +235,22 @@ pub fn tgw(ns: &str, spec: Value) -> Value {
     })
 }
 
+/// Applies TenantGateway `ns/cozystack`. A tenant namespace (`tenant-*`) without a host label is
+/// first labelled with the spec's apex, as Cozystack's tenant controller labels every tenant
+/// namespace: a tenant namespace without one publishes nothing ([`apply_tgw_exactly`] leaves the
+/// namespace alone).
 pub async fn apply_tgw(client: &Client, ns: &str, spec: Value) -> anyhow::Result<()> {
+    if let Some(apex) = spec["apex"].as_str().filter(|a| !a.is_empty())
+        && ns.starts_with(tgw_core::consts::TENANT_NAMESPACE_PREFIX)
+        && !ns_labels(client, ns).await?.0.contains_key(tgw_core::keys::LABEL_HOST)
+    {
+        set_ns_label(client, ns, tgw_core::keys::LABEL_HOST, apex).await?;
+    }
+    apply_tgw_exactly(client, ns, spec).await
+}
+
+/// Applies TenantGateway `ns/cozystack`, nothing else.
+pub async fn apply_tgw_exactly(client: &Client, ns: &str, spec: Value) -> anyhow::Result<()> {
     let api: Api<TenantGateway> = Api::namespaced(client.clone(), ns);
     api.patch(
         "cozystack",
