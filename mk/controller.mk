@@ -17,6 +17,6 @@ e2e-controller: control-plane ## Controller e2e suite against the local kube-api
 bench-render: ## Render time per TenantGateway (tgw-core, release)
 	$(CARGO) run --release -p tgw-core --example render_bench
 
-bench-controller: control-plane ## Controller (release, own process) converging N TenantGateways x M routes (BENCH_TGWS=50,200,1000 BENCH_ROUTES=10)
+bench-controller: control-plane ## Controller (release, own process) converging N TenantGateways x M routes (BENCH_TGWS=50,200,1000 BENCH_ROUTES=10 BENCH_CERT_MODE=http01|dns01)
 	$(CARGO) build --release -p tgw-controller --bin tgw-controller
 	TGW_CONTROLLER_BIN=$(CURDIR)/target/release/tgw-controller $(CARGO) run -q -p tgw-e2e --bin tgw-bench-controller

@@ -12,7 +12,8 @@ use tgw_core::conflict::PlatformPrefixes;
 use tgw_core::consts::TENANT_NAMESPACE_PREFIX;
 use tgw_core::decide::Settings;
 use tgw_core::keys::{
-    ACME_CHALLENGE_NAMESPACE, CONTROLLER_NAME, DEFAULT_ATTACH_OWNER_NAMESPACE, DEFAULT_GATEWAY_CLASS, FIELD_MANAGER,
+    ACME_CHALLENGE_NAMESPACE, CONTROLLER_NAME, DEFAULT_ATTACH_OWNER_NAMESPACE, DEFAULT_GATEWAY_CLASS,
+    DEFAULT_LISTENERS_PER_NAMESPACE, FIELD_MANAGER,
 };
 
 use crate::leader::LeaderConfig;
@@ -70,6 +71,12 @@ pub struct Config {
         value_delimiter = ','
     )]
     pub uniform_route_kinds_classes: Vec<String>,
+
+    /// Per-host listeners one attached namespace may hold on an http01 Gateway (the owner and
+    /// platform namespaces are not capped; 0: no cap). The 64 listeners are shared fairly
+    /// between namespaces either way: one tenant can only crowd out itself.
+    #[arg(long, env = "TGW_LISTENERS_PER_NAMESPACE", default_value_t = DEFAULT_LISTENERS_PER_NAMESPACE)]
+    pub listeners_per_namespace: usize,
 
     /// Namespace of the ACME HTTP-01 challenge solvers (cert-manager's namespace).
     #[arg(long, env = "TGW_ACME_CHALLENGE_NAMESPACE", default_value = ACME_CHALLENGE_NAMESPACE)]
@@ -237,6 +244,7 @@ impl Config {
                 .map(|s| s.trim().to_owned())
                 .filter(|s| !s.is_empty())
                 .collect(),
+            listeners_per_namespace: self.listeners_per_namespace,
         }
     }
 

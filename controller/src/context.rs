@@ -33,6 +33,9 @@ pub struct Context {
     pub synced: tokio::sync::watch::Receiver<bool>,
     /// Publishes Kubernetes Events (e.g. a TenantGateway that does not parse).
     pub recorder: kube::runtime::events::Recorder,
+    /// Routes whose status write the API server refused for good (too large, invalid), with the
+    /// resourceVersion refused and the error: not retried until the route changes.
+    pub unwritable: std::sync::Mutex<std::collections::BTreeMap<tgw_core::snapshot::RouteId, (String, String)>>,
 }
 
 impl Context {
@@ -52,6 +55,34 @@ impl Context {
     }
 
     /// The API resource of a route kind.
+    /// The error a route's status write got for good at resourceVersion `rv`, if it did.
+    pub fn unwritable_at(&self, route: &tgw_core::snapshot::RouteId, rv: &str) -> Option<String> {
+        let m = self
+            .unwritable
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        m.get(route).filter(|(at, _)| at == rv).map(|(_, e)| e.clone())
+    }
+
+    /// Records a write refused for good at `rv`; true when this is news (publish an Event).
+    pub fn remember_unwritable(&self, route: &tgw_core::snapshot::RouteId, rv: &str, error: &str) -> bool {
+        let mut m = self
+            .unwritable
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        m.insert(route.clone(), (rv.to_owned(), error.to_owned()))
+            .is_none_or(|(at, _)| at != rv)
+    }
+
+    /// A route's status was written: forget an earlier refusal.
+    pub fn forget_unwritable(&self, route: &tgw_core::snapshot::RouteId) {
+        let mut m = self
+            .unwritable
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        m.remove(route);
+    }
+
     pub fn route_resource(&self, kind: RouteKind) -> Option<&ApiResource> {
         self.route_kinds.iter().find(|(k, _)| *k == kind).map(|(_, ar)| ar)
     }

@@ -155,9 +155,12 @@ async fn reconcile_one(tgw: Arc<TenantGateway>, ctx: Arc<Context>) -> Result<Act
         }
     }
 
-    // 7. Route status. Only failures on routes this TenantGateway admits (its attach set) count
-    // against its conditions; a route elsewhere naming our Gateway cannot turn Ready false.
+    // 7. Route status. Failures on the owner's and platform routes count against the
+    // TenantGateway's own conditions; failures on attached tenants' routes are named in
+    // AttachedNamespacesReady; a route elsewhere naming our Gateway cannot turn anything false.
+    // A write refused for good is not retried until the route changes.
     let route_writes = route_statuses(&ctx, &t, &routes, Some(&d)).await;
+    let step_failed = !errors.is_empty();
     if let Some(e) = route_writes.attached_message() {
         errors.push((types::ROUTES_UPDATED, e));
     }
@@ -176,6 +179,7 @@ async fn reconcile_one(tgw: Arc<TenantGateway>, ctx: Arc<Context>) -> Result<Act
         now: &now(),
         gateway_not_written: d.gateway_not_written.as_deref(),
         plaintext_routes: &d.plaintext_routes,
+        attached_failures: &route_writes.tenants,
     });
     if tgw.status.as_ref() != Some(&status) {
         ctx.metrics.write();
@@ -191,20 +195,23 @@ async fn reconcile_one(tgw: Arc<TenantGateway>, ctx: Arc<Context>) -> Result<Act
         tracing::warn!(
             tgw = %t.key(),
             failed = route_writes.outside,
-            "route status writes failed on routes outside the attach set; retrying"
+            "route status writes failed on routes outside the attach set"
         );
     }
-    if errors.is_empty() && route_writes.outside == 0 {
-        Ok(Action::await_change())
-    } else if errors.is_empty() {
-        Ok(Action::requeue(Duration::from_secs(15)))
-    } else {
+    for (ns, e) in &route_writes.tenants {
+        tracing::info!(tgw = %t.key(), namespace = %ns, error = %e, "route status write failed on an attached tenant's route");
+    }
+    if step_failed || !route_writes.attached.is_empty() {
         ctx.metrics.failed();
         for (step, e) in &errors {
             ctx.metrics.obs.step_failed(step);
             tracing::warn!(tgw = %t.key(), step, error = %e, "reconcile step failed");
         }
+    }
+    if step_failed || route_writes.retry {
         Ok(Action::requeue(Duration::from_secs(15)))
+    } else {
+        Ok(Action::await_change())
     }
 }
 
@@ -427,14 +434,31 @@ async fn certificates(ctx: &Context, t: &TgwInput, d: &Decision) -> Result<BTree
     first_err.map_or(Ok(ready), Err)
 }
 
-/// Failed route-status writes of one pass, split by whether the route's namespace is in the
-/// TenantGateway's attach set.
+/// Failed route-status writes of one pass, split by whose route it is.
 #[derive(Debug, Default)]
 struct RouteWrites {
-    /// Failures on attached routes (bounded messages).
+    /// Failures on routes of the owner and platform namespaces (bounded messages): the
+    /// TenantGateway's own, part of its `Ready`, retried.
     attached: Vec<String>,
+    /// Failures on routes of attached tenant namespaces: (namespace, bounded message), reported
+    /// in `AttachedNamespacesReady` only.
+    tenants: Vec<(String, String)>,
+    /// Some failure may succeed on a retry (not refused for good): requeue.
+    retry: bool,
     /// Number of failures on routes outside the attach set (logged, retried, never a condition).
     outside: usize,
+}
+
+/// Whether the API server refused a write for good: the object as written can never be accepted
+/// (too large for etcd or the request limit, or invalid), so retrying the same write only loads
+/// the API server. Such a write is retried once the route changes.
+fn refused_for_good(e: &kube::Error) -> bool {
+    match e {
+        kube::Error::Api(s) => {
+            matches!(s.code, 400 | 413 | 422) || s.message.contains("too large") || s.message.contains("Too large")
+        }
+        _ => false,
+    }
 }
 
 /// Bytes of one kube error kept in a message (API errors can echo whole objects).
@@ -463,6 +487,32 @@ async fn route_statuses(
             .and_then(|d| d.routes.iter().find(|(id, _)| *id == route.id))
             .map(|(_, e)| e.clone())
             .unwrap_or_default();
+        let attached = d.is_some_and(|d| d.attach.contains(&route.id.namespace));
+        let own = route.id.namespace == t.meta.namespace || ctx.settings.platform.is_platform(&route.id.namespace);
+        let record = |out: &mut RouteWrites, msg: String, retry: bool| {
+            out.retry |= retry;
+            if !attached {
+                out.outside += 1;
+                tracing::debug!(route = %route.id, error = %msg, "route status write failed");
+            } else if own {
+                out.attached.push(msg);
+            } else {
+                out.tenants.push((route.id.namespace.clone(), msg));
+            }
+        };
+        // Refused for good at this resourceVersion: report again, do not write again.
+        let known = ctx.unwritable_at(&route.id, rv);
+        if let Some(error) = known {
+            record(
+                &mut out,
+                format!(
+                    "{}: status not written (not retried until the route changes): {error}",
+                    route.id
+                ),
+                false,
+            );
+            continue;
+        }
         let controller = ctx.settings.controller_name.as_str();
         let Some(merged) = merge_parents(parents, route, (&t.meta.namespace, &gw), controller, &ours, &now) else {
             continue;
@@ -478,22 +528,60 @@ async fn route_statuses(
             .patch_status(&route.id.name, &PatchParams::default(), &Patch::Merge(patch))
             .await
         {
-            Ok(written) => ctx.wrote_route(route.id.kind, &written),
+            Ok(written) => {
+                ctx.forget_unwritable(&route.id);
+                ctx.wrote_route(route.id.kind, &written);
+            }
             Err(e) => {
                 ctx.write_failed(&echo_key::route(&route.id));
-                if d.is_some_and(|d| d.attach.contains(&route.id.namespace)) {
-                    out.attached.push(bounded::cap(
-                        &format!("update status of {}: {e}", route.id),
-                        ROUTE_FAILURE_BYTES,
-                    ));
+                let error = bounded::cap(&e.to_string(), ROUTE_FAILURE_BYTES);
+                if refused_for_good(&e) {
+                    if ctx.remember_unwritable(&route.id, rv, &error) {
+                        route_event(ctx, ar, route, &error).await;
+                    }
+                    record(
+                        &mut out,
+                        format!(
+                            "{}: status not written (not retried until the route changes): {error}",
+                            route.id
+                        ),
+                        false,
+                    );
                 } else {
-                    out.outside += 1;
-                    tracing::debug!(route = %route.id, error = %bounded::cap(&e.to_string(), ROUTE_FAILURE_BYTES), "route status write failed");
+                    record(&mut out, format!("update status of {}: {error}", route.id), true);
                 }
             }
         }
     }
     out
+}
+
+/// A Warning Event on a route whose status the API server refused for good (published once per
+/// resourceVersion refused; the route itself cannot carry the report).
+async fn route_event(ctx: &Context, ar: &ApiResource, route: &RouteView, error: &str) {
+    let reference = k8s_openapi::api::core::v1::ObjectReference {
+        api_version: Some(ar.api_version.clone()),
+        kind: Some(ar.kind.clone()),
+        namespace: Some(route.id.namespace.clone()),
+        name: Some(route.id.name.clone()),
+        ..Default::default()
+    };
+    let event = kube::runtime::events::Event {
+        type_: kube::runtime::events::EventType::Warning,
+        reason: "RouteStatusNotWritten".to_owned(),
+        note: Some(bounded::cap(
+            &format!(
+                "The route's status.parents could not be written and will not be retried until the route changes: {error}"
+            ),
+            1024,
+        )),
+        action: "UpdateRouteStatus".to_owned(),
+        secondary: None,
+    };
+    ctx.metrics.write();
+    if let Err(e) = ctx.recorder.publish(&event, &reference).await {
+        tracing::warn!(route = %route.id, error = %bounded::cap(&e.to_string(), 300), "publishing the RouteStatusNotWritten event failed");
+    }
 }
 
 /// The TenantGateway API for our writes (finalizer, status), untyped: the object the API server

@@ -409,6 +409,7 @@ pub async fn run(
         metrics: metrics.clone(),
         synced,
         recorder: Recorder::new(client.clone(), reporter),
+        unwritable: Default::default(),
     });
 
     let writer = reflector::store::Writer::<DynamicObject>::new(tgw_ar.clone());

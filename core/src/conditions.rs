@@ -25,6 +25,8 @@ pub mod types {
     pub const PLAINTEXT_ISOLATED: &str = "PlaintextIsolated";
     /// No TLS passthrough listener shares an SNI with a terminate listener (Cozystack gap 12).
     pub const PASSTHROUGH_ISOLATED: &str = "PassthroughIsolated";
+    /// The listeners and route status of attached tenant namespaces (never part of `Ready`).
+    pub const ATTACHED_READY: &str = "AttachedNamespacesReady";
 }
 
 /// Reasons.
@@ -109,6 +111,10 @@ pub mod messages {
     pub fn tgw_gateway_not_written(tgw: &str, cause: &str) -> String {
         format!("Gateway {tgw} was not written, so status.listeners is empty: {cause}")
     }
+    /// `items`: an already bounded list of `<namespace>: <what is not ready>`.
+    pub fn attached_not_ready(items: &str) -> String {
+        format!("Not ready for attached namespaces (their own objects; the TenantGateway stays Ready): {items}")
+    }
     /// `routes`: an already bounded list of `ns/name`.
     pub fn plaintext_routes(routes: &str) -> String {
         format!(
@@ -182,6 +188,7 @@ mod tests {
             [
                 types::PLAINTEXT_ISOLATED,
                 types::PASSTHROUGH_ISOLATED,
+                types::ATTACHED_READY,
                 reasons::GATEWAY_NOT_WRITTEN,
                 reasons::HOSTNAME_OUTSIDE_NAMESPACE_APEX,
                 reasons::PLAINTEXT_ROUTES,
@@ -192,6 +199,7 @@ mod tests {
             [
                 "PlaintextIsolated",
                 "PassthroughIsolated",
+                "AttachedNamespacesReady",
                 "GatewayNotWritten",
                 "HostnameOutsideNamespaceApex",
                 "PlaintextRoutes",

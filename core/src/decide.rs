@@ -43,6 +43,10 @@ pub struct Settings {
     /// GatewayClasses whose data plane needs identical route kinds on every port-443 listener
     /// ([`RouteKinds::Uniform`]); every other class gets the kinds each protocol serves.
     pub uniform_kinds_classes: Vec<String>,
+    /// Per-host listeners one namespace other than the owner and platform namespaces may hold on
+    /// an http01 Gateway (0: no cap); the capacity is shared fairly either way
+    /// ([`crate::budget`]).
+    pub listeners_per_namespace: usize,
 }
 
 impl Settings {
@@ -69,6 +73,7 @@ impl Default for Settings {
             attached_by: AttachedByFormat::default(),
             attach: crate::attach_trust::AttachTrust::default(),
             uniform_kinds_classes: vec![crate::keys::DEFAULT_GATEWAY_CLASS.to_owned()],
+            listeners_per_namespace: crate::keys::DEFAULT_LISTENERS_PER_NAMESPACE,
         }
     }
 }
@@ -133,7 +138,14 @@ pub fn decide(tgw: &TgwInput, namespaces: &[NamespaceView], routes: &[RouteView]
             ..ListenerPlan::default()
         }
     } else {
-        listeners::plan(tgw, &ownership, &publishers, &settings.challenge_namespace, kinds)
+        listeners::plan(
+            tgw,
+            &ownership,
+            &publishers,
+            &settings.challenge_namespace,
+            kinds,
+            settings.listeners_per_namespace,
+        )
     };
     plan.ignored.child_apexes = publishers.ignored;
     plan.ignored.withdrawn = withdrawn.clone();

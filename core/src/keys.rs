@@ -51,6 +51,9 @@ pub const ACME_STAGING_URL: &str = "https://acme-staging-v02.api.letsencrypt.org
 
 /// Gateway API's `maxItems` for `spec.listeners`.
 pub const MAX_LISTENERS: usize = 64;
+/// Default cap on the per-host listeners of one attached namespace (http01; owner and platform
+/// namespaces are not capped).
+pub const DEFAULT_LISTENERS_PER_NAMESPACE: usize = 16;
 /// Gateway API's `maxItems` for a route's `status.parents`.
 pub const MAX_ROUTE_PARENTS: usize = 32;
 /// Namespaces whose name starts with this are tenant namespaces (fail closed without a host label).

@@ -17,6 +17,7 @@ pub mod settings;
 pub mod attach;
 pub mod attach_trust;
 pub mod bounded;
+pub mod budget;
 pub mod claims;
 pub mod conditions;
 pub mod conflict;

@@ -15,6 +15,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::budget::{self, Candidate, Shortfall};
 use crate::conflict::Ownership;
 use crate::dns::{HostPattern, is_dns_label};
 use crate::keys::MAX_LISTENERS;
@@ -83,6 +84,10 @@ pub struct Listener {
     /// Certificate Secret name for terminate listeners.
     pub certificate: Option<String>,
     pub admits: Admits,
+    /// The attached tenant namespaces this listener exists for; empty for the TenantGateway's own
+    /// listeners (`http`, the apex pair, and listeners won by the owner or a platform
+    /// namespace). Only the own listeners count towards the TenantGateway's `Ready`.
+    pub served_for: Vec<String>,
 }
 
 /// Inputs that were ignored, with the reason (reported in the InputsValid condition).
@@ -102,6 +107,9 @@ pub struct ListenerPlan {
     pub listeners: Vec<Listener>,
     /// Hostnames (http01) or child apexes (wildcard modes) left out by the 64-listener limit.
     pub dropped: Vec<String>,
+    /// Namespaces that won more hostnames than they got listeners for (http01; see
+    /// [`crate::budget`]).
+    pub short: BTreeMap<String, Shortfall>,
     pub ignored: Ignored,
     pub kinds: RouteKinds,
 }
@@ -113,13 +121,15 @@ impl ListenerPlan {
 }
 
 /// Builds the listener plan. `publishers` matters in the wildcard modes only (http01 has no
-/// wildcard or child listeners).
+/// wildcard or child listeners); `per_namespace` caps the per-host listeners of one namespace
+/// other than the owner (http01; 0: no cap; [`crate::budget`]).
 pub fn plan(
     tgw: &TgwInput,
     ownership: &Ownership,
     publishers: &Publishers,
     challenge_ns: &str,
     kinds: RouteKinds,
+    per_namespace: usize,
 ) -> ListenerPlan {
     let tgw_name = &tgw.meta.name;
     let apex = &tgw.spec.apex;
@@ -151,6 +161,7 @@ pub fn plan(
         hostname: None,
         certificate: None,
         admits: Admits::Port80(port80),
+        served_for: Vec::new(),
     }];
 
     let wildcard_secret = match tgw.spec.cert_mode {
@@ -175,6 +186,7 @@ pub fn plan(
                 host,
                 secret.clone(),
                 publishers.owner.clone(),
+                false,
             ));
         }
     }
@@ -182,6 +194,7 @@ pub fn plan(
     let budget = MAX_LISTENERS - listeners.len() - services.len();
 
     let mut dropped = Vec::new();
+    let mut short = BTreeMap::new();
     let mut dynamic = Vec::new();
     if let Some(secret) = &wildcard_secret {
         // Two listeners per child apex: `*.C` and `C`, both admitting only C's namespaces.
@@ -192,32 +205,44 @@ pub fn plan(
                     (naming::child_apex_listener(c), c.clone()),
                 ] {
                     let role = Role::Child { apex: c.clone() };
-                    dynamic.push((c.clone(), https(name, role, host, secret.clone(), names.clone())));
+                    dynamic.push((c.clone(), https(name, role, host, secret.clone(), names.clone(), true)));
                 }
             } else {
                 dropped.push(c.clone());
             }
         }
     } else {
-        // Keep in precedence order, render sorted by hostname.
+        // Precedence order, shared fairly between namespaces (crate::budget); rendered sorted by
+        // hostname.
         let mut hosts: Vec<(&String, &crate::conflict::Winner)> = ownership.winners.iter().collect();
         hosts.sort_by(|(ha, a), (hb, b)| {
             (!a.platform, a.created.is_none(), &a.created, ha).cmp(&(!b.platform, b.created.is_none(), &b.created, hb))
         });
+        let candidates: Vec<Candidate<'_>> = hosts
+            .iter()
+            .map(|(h, w)| Candidate {
+                host: h.as_str(),
+                namespace: w.namespace.as_str(),
+                platform: w.platform,
+            })
+            .collect();
+        let allocation = budget::allocate(&candidates, budget, &tgw.meta.namespace, per_namespace);
         for (i, (h, w)) in hosts.into_iter().enumerate() {
-            if i < budget {
+            if allocation.kept.binary_search(&i).is_ok() {
                 let l = https(
                     naming::host_listener(h),
                     Role::Host { hostname: h.clone() },
                     h.clone(),
                     naming::host_certificate(tgw_name, h),
                     vec![w.namespace.clone()],
+                    !w.platform && w.namespace != tgw.meta.namespace,
                 );
                 dynamic.push((h.clone(), l));
             } else {
                 dropped.push(h.clone());
             }
         }
+        short = allocation.short;
     }
     dynamic.sort_by(|a, b| a.0.cmp(&b.0));
     dropped.sort();
@@ -227,10 +252,10 @@ pub fn plan(
     // the Gateway cannot put its TLSRoute next to the platform's on the same SNI name.
     listeners.extend(services.into_iter().map(|svc| {
         let host = format!("{svc}.{apex}");
-        let only = ownership
-            .passthrough
-            .get(&host)
-            .map_or_else(|| tgw.meta.namespace.clone(), |w| w.namespace.clone());
+        let (only, tenant) = ownership.passthrough.get(&host).map_or_else(
+            || (tgw.meta.namespace.clone(), false),
+            |w| (w.namespace.clone(), !w.platform && w.namespace != tgw.meta.namespace),
+        );
         Listener {
             name: naming::passthrough_listener(&svc),
             hostname: Some(host),
@@ -238,19 +263,24 @@ pub fn plan(
             port: 443,
             protocol: Protocol::Tls,
             certificate: None,
+            served_for: if tenant { vec![only.clone()] } else { Vec::new() },
             admits: Admits::GatewayLabel { names: vec![only] },
         }
     }));
     ListenerPlan {
         listeners,
         dropped,
+        short,
         ignored,
         kinds,
     }
 }
 
-fn https(name: String, role: Role, host: String, cert: String, names: Vec<String>) -> Listener {
+/// A terminate listener admitting `names`; `tenant`: it exists for those (attached tenant)
+/// namespaces rather than for the TenantGateway itself.
+fn https(name: String, role: Role, host: String, cert: String, names: Vec<String>, tenant: bool) -> Listener {
     Listener {
+        served_for: if tenant { names.clone() } else { Vec::new() },
         name,
         role,
         port: 443,

@@ -19,6 +19,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::bounded;
+use crate::budget::{ShareLimit, Shortfall};
 use crate::claims::{Claims, Rejection};
 use crate::conditions::{messages, reasons};
 use crate::conflict::Ownership;
@@ -232,10 +233,8 @@ fn unserved(ctx: &RouteContext<'_>, route: &RouteView, i: usize) -> BTreeMap<Str
     for d in &ctx.plan.dropped {
         for h in &route.hostnames {
             if !wildcard_mode && h == d {
-                out.insert(
-                    h.clone(),
-                    "was dropped: the Gateway's 64-listener limit is reached".to_owned(),
-                );
+                let ns = ctx.ownership.winners.get(h).map(|w| w.namespace.as_str());
+                out.insert(h.clone(), dropped_why(ns, ns.and_then(|n| ctx.plan.short.get(n))));
             } else if wildcard_mode && within_apex(h.strip_prefix("*.").unwrap_or(h), d) {
                 out.insert(
                     h.clone(),
@@ -245,6 +244,25 @@ fn unserved(ctx: &RouteContext<'_>, route: &RouteView, i: usize) -> BTreeMap<Str
         }
     }
     out
+}
+
+/// Why a won hostname got no per-host listener ([`crate::budget`]).
+fn dropped_why(ns: Option<&str>, short: Option<&Shortfall>) -> String {
+    match (ns, short) {
+        (
+            Some(ns),
+            Some(Shortfall {
+                limit: ShareLimit::Cap(cap),
+                ..
+            }),
+        ) => format!(
+            "was dropped: namespace {ns} already holds the {cap} listeners one namespace may use on this Gateway"
+        ),
+        (Some(ns), Some(Shortfall { kept, .. })) => format!(
+            "was dropped: the Gateway's 64-listener limit is reached and namespace {ns} holds its fair share ({kept} listeners)"
+        ),
+        _ => "was dropped: the Gateway's 64-listener limit is reached".to_owned(),
+    }
 }
 
 fn with_detail(base: String, unserved: &BTreeMap<String, String>) -> String {

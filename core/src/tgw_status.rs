@@ -40,6 +40,9 @@ pub struct StatusInput<'a> {
     pub gateway_not_written: Option<&'a str>,
     /// `ns/name` of routes attached to the plaintext listener by default (`Decision::plaintext_routes`).
     pub plaintext_routes: &'a [String],
+    /// Route-status writes that failed on routes of attached tenant namespaces: (namespace,
+    /// bounded message). Reported in `AttachedNamespacesReady`, never in `Ready`.
+    pub attached_failures: &'a [(String, String)],
 }
 
 /// `(passthrough listener, terminate listener)` pairs on port 443 whose hostnames intersect
@@ -100,6 +103,53 @@ fn listener_status(input: &StatusInput<'_>) -> Vec<ListenerStatus> {
         .collect()
 }
 
+/// Whether a listener of the TenantGateway's own (`served_for` empty) is not ready: what its
+/// `Ready` answers for. Listeners of attached tenants are reported in `AttachedNamespacesReady`.
+fn own_listeners_not_ready(plan: &ListenerPlan, listeners: &[ListenerStatus]) -> bool {
+    listeners
+        .iter()
+        .filter(|l| plan.get(&l.name).is_none_or(|p| p.served_for.is_empty()))
+        .any(|l| !l.ready)
+}
+
+/// `AttachedNamespacesReady`: the listeners that exist for attached tenant namespaces, and the
+/// status writes on those tenants' routes. A tenant's pending certificate or unwritable route is
+/// its own problem: it is named here (bounded), not in the TenantGateway's `Ready`.
+fn attached_ready(
+    plan: &ListenerPlan,
+    listeners: &[ListenerStatus],
+    failures: &[(String, String)],
+) -> (&'static str, bool, &'static str, String) {
+    let mut by_ns: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for l in listeners.iter().filter(|l| !l.ready) {
+        for ns in plan.get(&l.name).map(|p| p.served_for.as_slice()).unwrap_or_default() {
+            let why = l.reason.as_deref().unwrap_or("NotReady");
+            by_ns.entry(ns).or_default().push(format!("listener {} {why}", l.name));
+        }
+    }
+    for (ns, msg) in failures {
+        by_ns.entry(ns).or_default().push(msg.clone());
+    }
+    if by_ns.is_empty() {
+        return (
+            types::ATTACHED_READY,
+            true,
+            reasons::READY,
+            "Every attached namespace's listeners are ready and its routes' status is written".to_owned(),
+        );
+    }
+    let parts: Vec<String> = by_ns
+        .iter()
+        .map(|(ns, items)| format!("{ns}: {}", bounded::join(items, bounded::LIST_ITEMS, ", ")))
+        .collect();
+    (
+        types::ATTACHED_READY,
+        false,
+        reasons::NOT_READY,
+        messages::attached_not_ready(&bounded::join(&parts, bounded::LIST_ITEMS, "; ")),
+    )
+}
+
 pub fn compute(input: &StatusInput<'_>) -> TenantGatewayStatus {
     let key = input.tgw.key();
     let gen_ = input.tgw.meta.generation;
@@ -135,7 +185,7 @@ pub fn compute(input: &StatusInput<'_>) -> TenantGatewayStatus {
             reasons::GATEWAY_NOT_PROGRAMMED,
             messages::gateway_not_programmed(&key),
         )
-    } else if listeners.iter().any(|l| !l.ready) {
+    } else if own_listeners_not_ready(input.plan, &listeners) {
         (false, reasons::LISTENERS_NOT_READY, messages::listeners_not_ready(&key))
     } else {
         (true, reasons::RECONCILED, messages::reconciled(&key, listeners.len()))
@@ -285,7 +335,7 @@ pub fn compute(input: &StatusInput<'_>) -> TenantGatewayStatus {
             reasons::WITHIN_LIMIT,
             format!("{} of {} listeners used", listeners.len(), crate::keys::MAX_LISTENERS),
         )
-    } else {
+    } else if input.plan.short.is_empty() {
         (
             types::LISTENER_BUDGET,
             false,
@@ -293,6 +343,32 @@ pub fn compute(input: &StatusInput<'_>) -> TenantGatewayStatus {
             format!(
                 "Listener limit of {} reached; not served: {}",
                 crate::keys::MAX_LISTENERS,
+                bounded::few(&input.plan.dropped)
+            ),
+        )
+    } else {
+        let short: Vec<String> = input
+            .plan
+            .short
+            .iter()
+            .map(|(ns, s)| match s.limit {
+                crate::budget::ShareLimit::Cap(cap) => {
+                    format!("{ns} ({} of {} hostnames, capped at {cap})", s.kept, s.wanted)
+                }
+                crate::budget::ShareLimit::FairShare => {
+                    format!("{ns} ({} of {} hostnames, fair share)", s.kept, s.wanted)
+                }
+            })
+            .collect();
+        (
+            types::LISTENER_BUDGET,
+            false,
+            reasons::LISTENER_LIMIT_EXCEEDED,
+            format!(
+                "{} of {} listeners used; namespaces short of listeners: {}; not served: {}",
+                listeners.len(),
+                crate::keys::MAX_LISTENERS,
+                bounded::join(&short, bounded::LIST_ITEMS, ", "),
                 bounded::few(&input.plan.dropped)
             ),
         )
@@ -328,6 +404,7 @@ pub fn compute(input: &StatusInput<'_>) -> TenantGatewayStatus {
             (types::INPUTS_VALID, false, reasons::INVALID_INPUTS, parts.join("; "))
         },
     );
+    conds.push(attached_ready(input.plan, &listeners, input.attached_failures));
     conds.push(match err(types::ROUTES_UPDATED) {
         Some(m) => (types::ROUTES_UPDATED, false, reasons::RECONCILE_ERROR, m),
         None => (

@@ -200,7 +200,7 @@ fn foreign_parent_refs_are_ignored(#[case] pr: ParentRef) {
 
 #[test]
 fn listener_cap_keeps_oldest_and_reports_dropped() {
-    // 70 hostnames, one per minute; budget = 64 - http - tls-api = 62.
+    // 70 hostnames, one per minute, no per-namespace cap; budget = 64 - http - tls-api = 62.
     let routes: Vec<RouteView> = (0..70)
         .map(|i| {
             http(
@@ -212,12 +212,11 @@ fn listener_cap_keeps_oldest_and_reports_dropped() {
             )
         })
         .collect();
-    let d = decide(
-        &tgw("tenant-root", spec()),
-        &cluster_ns(),
-        &routes,
-        &Settings::default(),
-    );
+    let uncapped = Settings {
+        listeners_per_namespace: 0,
+        ..Settings::default()
+    };
+    let d = decide(&tgw("tenant-root", spec()), &cluster_ns(), &routes, &uncapped);
     assert_eq!(d.plan.listeners.len(), 64);
     let dropped: Vec<String> = (62..70).map(|i| format!("h{i}.example.org")).collect();
     assert_eq!(d.plan.dropped, dropped);
@@ -231,11 +230,73 @@ fn listener_cap_keeps_oldest_and_reports_dropped() {
             "False",
             "ListenerLimitExceeded",
             format!(
-                "Listener limit of 64 reached; not served: {} and 3 more",
+                "64 of 64 listeners used; namespaces short of listeners: tenant-a (62 of 70 hostnames, fair share); \
+                 not served: {} and 3 more",
                 dropped[..5].join(", ")
             )
             .as_str()
         )
+    );
+}
+
+/// Issue 19: a child that wins 64 hostnames keeps 16 listeners (the default cap); the owner's
+/// route, newer than all of them, still gets its listener, and the child is told why its other
+/// names are not served.
+#[test]
+fn a_greedy_child_cannot_crowd_out_the_owner() {
+    use tgw_core::conditions::messages::PLAINTEXT_WARNING;
+    let mut routes: Vec<RouteView> = (0..4)
+        .map(|r| {
+            let hosts: Vec<String> = (0..16).map(|h| format!("n{r}-{h:02}.example.org")).collect();
+            let hosts: Vec<&str> = hosts.iter().map(String::as_str).collect();
+            http("tenant-a", &format!("r{r}"), T0, &hosts, "tenant-root")
+        })
+        .collect();
+    routes.push(http("tenant-root", "shop", T1, &["shop.example.org"], "tenant-root"));
+    let d = decide(
+        &tgw("tenant-root", spec()),
+        &cluster_ns(),
+        &routes,
+        &Settings::default(),
+    );
+    let per_ns = |ns: &str| {
+        d.plan
+            .listeners
+            .iter()
+            .filter(|l| matches!(&l.admits, tgw_core::listeners::Admits::GatewayLabel { names } if names == &vec![ns.to_owned()]))
+            .filter(|l| matches!(l.role, tgw_core::listeners::Role::Host { .. }))
+            .count()
+    };
+    assert_eq!((per_ns("tenant-a"), per_ns("tenant-root")), (16, 1));
+    let v: Vec<(&str, bool, String)> = d
+        .routes
+        .iter()
+        .filter(|(id, _)| id.name == "r3" || id.name == "shop")
+        .map(|(id, e)| (id.name.as_str(), e[0].1.accepted, e[0].1.message.clone()))
+        .collect();
+    assert_eq!(
+        v,
+        vec![
+            (
+                "r3",
+                false,
+                "No listener of Gateway tenant-root/cozystack selected by this parentRef matches the route's \
+                 hostnames; not served: n3-00.example.org was dropped: \
+                 namespace tenant-a already holds the 16 listeners one namespace may use on this Gateway; \
+                 n3-01.example.org was dropped: namespace tenant-a already holds the 16 listeners one namespace may \
+                 use on this Gateway; n3-02.example.org was dropped: namespace tenant-a already holds the 16 \
+                 listeners one namespace may use on this Gateway; n3-03.example.org was dropped: namespace tenant-a \
+                 already holds the 16 listeners one namespace may use on this Gateway; n3-04.example.org was \
+                 dropped: namespace tenant-a already holds the 16 listeners one namespace may use on this Gateway \
+                 and 11 more"
+                    .to_owned()
+            ),
+            (
+                "shop",
+                true,
+                format!("Route attached to TenantGateway tenant-root/cozystack; {PLAINTEXT_WARNING}")
+            ),
+        ]
     );
 }
 
@@ -411,7 +472,17 @@ fn listener_status_includes_certificate_readiness() {
             reason: Some("CertificateNotReady".into()),
         }
     );
-    assert_eq!(cond(&s, "Ready").reason, "ListenersNotReady");
+    // Issue 19: the child's pending certificate is the child's, named in its own condition; the
+    // TenantGateway's Ready answers for its own listeners only.
+    assert_eq!(cond(&s, "Ready").reason, "Reconciled");
+    assert_eq!(
+        cond(&s, "AttachedNamespacesReady").message,
+        format!(
+            "Not ready for attached namespaces (their own objects; the TenantGateway stays Ready): tenant-a: \
+             listener {} CertificateNotReady",
+            naming::host_listener("a.example.org")
+        )
+    );
     assert_eq!(
         cond(&s, "CertificatesReady").message,
         "Certificates not ready: cozystack-a-a8cae6e8-tls".replace("a8cae6e8", &naming::hash8("a.example.org"))
@@ -424,6 +495,77 @@ fn listener_status_includes_certificate_readiness() {
     };
     let again = status_of(&t, &d, &later);
     assert_eq!(again, s);
+}
+
+/// The owner's own listener waiting for its certificate keeps `Ready` false; a child's only
+/// its `AttachedNamespacesReady`; a child's route whose status cannot be written likewise.
+#[rstest]
+#[case::owner_certificate_pending("tenant-root", &[], ("False", "ListenersNotReady"), ("True", "Ready"))]
+#[case::child_certificate_pending("tenant-a", &[], ("True", "Reconciled"), ("False", "NotReady"))]
+#[case::child_route_unwritable_next_to_a_pending_owner_certificate(
+    "tenant-root",
+    &[("tenant-a", "HTTPRoute tenant-a/big: status not written: request is too large")],
+    ("False", "ListenersNotReady"),
+    ("False", "NotReady")
+)]
+fn ready_is_the_parents(
+    #[case] pending_in: &str,
+    #[case] failures: &[(&str, &str)],
+    #[case] ready: (&str, &str),
+    #[case] attached: (&str, &str),
+) {
+    let routes = vec![
+        http("tenant-a", "r", T0, &["a.example.org"], "tenant-root"),
+        http("tenant-root", "w", T0, &["www.example.org"], "tenant-root"),
+    ];
+    let d = decide(
+        &tgw("tenant-root", spec()),
+        &cluster_ns(),
+        &routes,
+        &Settings::default(),
+    );
+    let (la, lw) = (
+        naming::host_listener("a.example.org"),
+        naming::host_listener("www.example.org"),
+    );
+    let gw = gateway_status(true, true, &["http", &la, &lw, "tls-api"]);
+    let pending = if pending_in == "tenant-a" {
+        "a.example.org"
+    } else {
+        "www.example.org"
+    };
+    let certs = BTreeMap::from([
+        (
+            naming::host_certificate("cozystack", "a.example.org"),
+            pending != "a.example.org",
+        ),
+        (
+            naming::host_certificate("cozystack", "www.example.org"),
+            pending != "www.example.org",
+        ),
+    ]);
+    let failures: Vec<(String, String)> = failures
+        .iter()
+        .map(|(n, m)| ((*n).to_owned(), (*m).to_owned()))
+        .collect();
+    let o = Observed {
+        gateway: Some(&gw),
+        certificates_ready: &certs,
+        attached_failures: &failures,
+        ..observed()
+    };
+    let s = status_of(&tgw("tenant-root", spec()), &d, &o);
+    let pick = |t: &str| {
+        let c = cond(&s, t);
+        (c.status.as_str().to_owned(), c.reason.clone())
+    };
+    assert_eq!(
+        (pick("Ready"), pick("AttachedNamespacesReady")),
+        (
+            (ready.0.to_owned(), ready.1.to_owned()),
+            (attached.0.to_owned(), attached.1.to_owned())
+        )
+    );
 }
 
 // ---------- namespace attachment ----------

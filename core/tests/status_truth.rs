@@ -223,20 +223,20 @@ fn dropped_listeners_are_listed_briefly() {
         })
         .collect();
     let spec = TenantGatewaySpec::with_apex("example.org");
-    let d = decide(
-        &tgw("tenant-root", spec.clone()),
-        &namespaces(),
-        &routes,
-        &Settings::default(),
-    );
+    let uncapped = Settings {
+        listeners_per_namespace: 0,
+        ..Settings::default()
+    };
+    let d = decide(&tgw("tenant-root", spec.clone()), &namespaces(), &routes, &uncapped);
     let s = status(&spec, &d, None, &[]);
     assert_eq!(
         cond(&s, types::LISTENER_BUDGET),
         (
             "False".into(),
             reasons::LISTENER_LIMIT_EXCEEDED.into(),
-            "Listener limit of 64 reached; not served: h63.a.example.org, h64.a.example.org, \
-             h65.a.example.org, h66.a.example.org, h67.a.example.org and 2 more"
+            "64 of 64 listeners used; namespaces short of listeners: tenant-a (63 of 70 hostnames, fair share); \
+             not served: h63.a.example.org, h64.a.example.org, h65.a.example.org, h66.a.example.org, \
+             h67.a.example.org and 2 more"
                 .into()
         )
     );

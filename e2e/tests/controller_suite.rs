@@ -410,7 +410,11 @@ async fn listener_cap(admin: &Client) -> anyhow::Result<()> {
     let dropped: Vec<String> = hosts[61..].to_vec();
     assert_eq!(
         tgw_core_msg(&t, "ListenerBudget"),
-        format!("Listener limit of 64 reached; not served: {}", dropped.join(", "))
+        format!(
+            "64 of 64 listeners used; namespaces short of listeners: {owner} (61 of 66 hostnames, fair share); \
+             not served: {}",
+            dropped.join(", ")
+        )
     );
     await_tgw(admin, &owner, "GatewayApplied", "True", "Applied").await?;
     Ok(())

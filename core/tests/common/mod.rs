@@ -132,6 +132,8 @@ pub struct Observed<'a> {
     pub errors: &'a [(&'static str, String)],
     pub previous: Option<&'a tgw_core::tenantgateway::TenantGatewayStatus>,
     pub now: &'a str,
+    /// Failed route-status writes on attached tenants' routes: (namespace, message).
+    pub attached_failures: &'a [(String, String)],
 }
 
 static NO_CERTIFICATES: BTreeMap<String, bool> = BTreeMap::new();
@@ -146,6 +148,7 @@ pub fn observed() -> Observed<'static> {
         errors: &[],
         previous: None,
         now: "NOW",
+        attached_failures: &[],
     }
 }
 
@@ -168,6 +171,7 @@ pub fn status_of(
         now: o.now,
         gateway_not_written: d.gateway_not_written.as_deref(),
         plaintext_routes: &d.plaintext_routes,
+        attached_failures: o.attached_failures,
     })
 }
 

@@ -1,13 +1,15 @@
 //! Controller benchmark (`make bench-controller`): for each N in `BENCH_TGWS` (default
-//! `50,200,1000`), a fresh local control plane gets N tenant namespaces, each with an http01
-//! TenantGateway and `BENCH_ROUTES` (default 10) HTTPRoutes. Then the controller binary
+//! `50,200,1000`), a fresh local control plane gets N tenant namespaces (each labelled with its
+//! apex), each with a TenantGateway in `BENCH_CERT_MODE` (`http01`, default, or `dns01`) and
+//! `BENCH_ROUTES` (default 10) HTTPRoutes. Then the controller binary
 //! (`TGW_CONTROLLER_BIN`, default `target/release/tgw-controller`) starts as its own process, so
 //! the /proc figures are its own.
 //!
 //! Converged means: the controller's write counter has not moved for `QUIET_CONFIRM`, and a full
 //! read shows every TenantGateway with `status.observedGeneration` current and a Ready condition
 //! of that generation (False/GatewayNotProgrammed is expected: no Gateway implementation runs),
-//! every Gateway with its 1 + routes listeners (`http` and one per hostname), and every route with our Accepted=True entry. The
+//! every Gateway with its listeners (http01: `http` and one per hostname; dns01: `http`, `https`,
+//! `https-apex`), and every route with our Accepted=True entry. The
 //! converge time is the moment of the last write before that.
 //!
 //! Printed per N: converge time, writes (API server `apiserver_request_total` for
@@ -33,7 +35,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
 use serde_json::json;
-use tgw_core::keys::CONTROLLER_NAME;
+use tgw_core::keys::{CONTROLLER_NAME, LABEL_HOST};
 use tgw_core::tenantgateway::TenantGateway;
 use tgw_e2e::TestCluster;
 
@@ -48,6 +50,7 @@ fn env_or(name: &str, default: &str) -> String {
 
 #[derive(Debug, Default)]
 struct Row {
+    mode: String,
     tgws: usize,
     routes: usize,
     converge: f64,
@@ -71,6 +74,11 @@ async fn main() -> anyhow::Result<()> {
         .filter_map(|s| s.trim().parse().ok())
         .collect();
     let routes: usize = env_or("BENCH_ROUTES", "10").parse().context("BENCH_ROUTES")?;
+    let mode = env_or("BENCH_CERT_MODE", "http01");
+    anyhow::ensure!(
+        ["http01", "dns01"].contains(&mode.as_str()),
+        "BENCH_CERT_MODE={mode} (http01 or dns01)"
+    );
     let bin = PathBuf::from(env_or("TGW_CONTROLLER_BIN", "target/release/tgw-controller"));
     anyhow::ensure!(
         bin.exists(),
@@ -79,14 +87,14 @@ async fn main() -> anyhow::Result<()> {
     );
     let mut rows = Vec::new();
     for n in ns {
-        let row = run_one(&bin, n, routes).await?;
+        let row = run_one(&bin, n, routes, &mode).await?;
         eprintln!("{}", table_row(&row));
         rows.push(row);
     }
     println!(
-        "| N × routes | converge | API writes (apiserver) | controller writes | writes/TGW | controller CPU | CPU/TGW | machine CPU share | peak RSS | writes in 30 s after | reconciles | reconcile p50 / p99 | log bytes |"
+        "| mode | N × routes | converge | API writes (apiserver) | controller writes | writes/TGW | controller CPU | CPU/TGW | machine CPU share | peak RSS | writes in 30 s after | reconciles | reconcile p50 / p99 | log bytes |"
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for r in &rows {
         println!("{}", table_row(r));
     }
@@ -95,7 +103,8 @@ async fn main() -> anyhow::Result<()> {
 
 fn table_row(r: &Row) -> String {
     format!(
-        "| {} × {} | {:.1} s | {} | {} | {:.1} | {:.2} s | {:.1} ms | {:.0} % | {:.0} MiB | {} (controller {}) | {} | {} / {} | {} |",
+        "| {} | {} × {} | {:.1} s | {} | {} | {:.1} | {:.2} s | {:.1} ms | {:.0} % | {:.0} MiB | {} (controller {}) | {} | {} / {} | {} |",
+        r.mode,
         r.tgws,
         r.routes,
         r.converge,
@@ -181,16 +190,18 @@ fn tenant_route(ns: &str, r: usize, apex: &str) -> HttpRoute {
     }
 }
 
-async fn create_workload(admin: &Client, n: usize, routes: usize) -> anyhow::Result<()> {
+async fn create_workload(admin: &Client, n: usize, routes: usize, mode: &str) -> anyhow::Result<()> {
     let tgw_ar = resource(admin, "gateway.cozystack.io", "TenantGateway").await?;
     let names: Vec<String> = (0..n).map(|i| format!("tenant-b{i:05}")).collect();
     stream::iter(names.clone())
         .map(|name| {
             let api: Api<Namespace> = Api::all(admin.clone());
             async move {
+                let labels = [(LABEL_HOST.to_owned(), format!("{name}.example.org"))].into();
                 let ns = Namespace {
                     metadata: ObjectMeta {
                         name: Some(name),
+                        labels: Some(labels),
                         ..Default::default()
                     },
                     ..Default::default()
@@ -217,7 +228,12 @@ async fn create_workload(admin: &Client, n: usize, routes: usize) -> anyhow::Res
                         let tgw = json!({
                             "apiVersion": "gateway.cozystack.io/v1alpha1", "kind": "TenantGateway",
                             "metadata": {"name": "cozystack", "namespace": ns},
-                            "spec": {"apex": apex, "certMode": "http01"},
+                            "spec": if mode == "dns01" {
+                                json!({"apex": apex, "certMode": "dns01", "dns01": {"provider": "cloudflare",
+                                    "cloudflare": {"apiTokenSecretRef": {"name": "cf", "key": "token"}}}})
+                            } else {
+                                json!({"apex": apex, "certMode": "http01"})
+                            },
                         });
                         let api: Api<DynamicObject> = Api::namespaced_with(admin.clone(), &ns, &tgw_ar);
                         api.patch("cozystack", &apply, &Patch::Apply(&tgw)).await.map(|_| ())
@@ -324,7 +340,7 @@ fn cpus() -> f64 {
 }
 
 /// Whether the cluster shows the converged state (see the module docs).
-async fn state_converged(admin: &Client, n: usize, routes: usize) -> anyhow::Result<bool> {
+async fn state_converged(admin: &Client, n: usize, routes: usize, mode: &str) -> anyhow::Result<bool> {
     let tgws = Api::<TenantGateway>::all(admin.clone())
         .list(&ListParams::default())
         .await?;
@@ -350,7 +366,7 @@ async fn state_converged(admin: &Client, n: usize, routes: usize) -> anyhow::Res
     let full = gws
         .items
         .iter()
-        .filter(|g| g.spec.listeners.len() == routes + 1)
+        .filter(|g| g.spec.listeners.len() == if mode == "dns01" { 3 } else { routes + 1 })
         .count();
     if full < n {
         eprintln!("  {full}/{n} Gateways complete");
@@ -388,13 +404,13 @@ impl Drop for Controller {
     }
 }
 
-async fn run_one(bin: &std::path::Path, n: usize, routes: usize) -> anyhow::Result<Row> {
+async fn run_one(bin: &std::path::Path, n: usize, routes: usize, mode: &str) -> anyhow::Result<Row> {
     eprintln!("== {n} TenantGateways × {routes} routes");
     let cluster = TestCluster::start().await?;
     let admin = cluster.admin().await?;
     install_crd(&admin).await?;
     let t0 = Instant::now();
-    create_workload(&admin, n, routes).await?;
+    create_workload(&admin, n, routes, mode).await?;
     eprintln!("  created in {:.1}s", t0.elapsed().as_secs_f64());
     let api_before = apiserver_writes(&admin).await?;
 
@@ -428,7 +444,7 @@ async fn run_one(bin: &std::path::Path, n: usize, routes: usize) -> anyhow::Resu
             last_change = Instant::now();
             continue;
         }
-        if w > 0.0 && last_change.elapsed() >= QUIET_CONFIRM && state_converged(&admin, n, routes).await? {
+        if w > 0.0 && last_change.elapsed() >= QUIET_CONFIRM && state_converged(&admin, n, routes, mode).await? {
             break last_change;
         }
         if last_change.elapsed() >= QUIET_CONFIRM {
@@ -446,6 +462,7 @@ async fn run_one(bin: &std::path::Path, n: usize, routes: usize) -> anyhow::Resu
     let api_steady = apiserver_writes(&admin).await?;
     let m2 = controller_metrics(&addr).await?;
     let row = Row {
+        mode: mode.to_owned(),
         tgws: n,
         routes,
         converge,
