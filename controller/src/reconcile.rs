@@ -534,7 +534,11 @@ async fn route_statuses(
             }
             Err(e) => {
                 ctx.write_failed(&echo_key::route(&route.id));
-                let error = bounded::cap(&e.to_string(), ROUTE_FAILURE_BYTES);
+                // The API server's own message (kube-client's Display adds the whole Status).
+                let error = match &e {
+                    kube::Error::Api(s) => bounded::cap(&s.message, ROUTE_FAILURE_BYTES),
+                    other => bounded::cap(&other.to_string(), ROUTE_FAILURE_BYTES),
+                };
                 if refused_for_good(&e) {
                     if ctx.remember_unwritable(&route.id, rv, &error) {
                         route_event(ctx, ar, route, &error).await;
