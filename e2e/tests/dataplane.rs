@@ -12,7 +12,10 @@
 //! The cast: tenant-root (apex example.org, http01, passthrough service `api`), its inheriting
 //! children tenant-alice and tenant-bob, the platform namespace cozy-dashboard, tenant-carol with
 //! its own DNS-01 TenantGateway, tenant-mallory attached to nothing, and cert-manager's challenge
-//! namespace. Every case runs, then the suite fails naming each case that failed.
+//! namespace. Two wildcard-mode trees, each an owner with two attached children publishing under
+//! their own child apexes: tenant-dee (dee.example.org, dns01) with tenant-ann and tenant-ben, and
+//! tenant-erin (erin.example.org, existingSecret: the test writes the operator's Secret) with
+//! tenant-kim and tenant-lou. Every case runs, then the suite fails naming each case that failed.
 
 mod controller_support;
 mod dataplane_support;
@@ -58,6 +61,18 @@ async fn dataplane_suite() -> Result<()> {
         .await;
     report.case("1 own backends over HTTPS", own_backends(&mut world)).await;
     report
+        .case(
+            "1b dns01 tree: owner and children on the wildcard Certificate's Secret",
+            tree_certificates(&mut world, DNS01_TREE),
+        )
+        .await;
+    report
+        .case(
+            "1c existingSecret tree: owner and children on the operator's Secret",
+            tree_certificates(&mut world, SECRET_TREE),
+        )
+        .await;
+    report
         .case("2 port 80: redirect and ACME challenge", port_80(&mut world))
         .await;
     report
@@ -91,12 +106,24 @@ async fn dataplane_suite() -> Result<()> {
         )
         .await;
     report
+        .case(
+            "3g dns01 tree: a child routes its sibling's name, the owner's name and the sibling's apex",
+            tree_sibling_attack(&mut world, DNS01_TREE),
+        )
+        .await;
+    report
+        .case(
+            "3h existingSecret tree: a child routes its sibling's name, the owner's name and the sibling's apex",
+            tree_sibling_attack(&mut world, SECRET_TREE),
+        )
+        .await;
+    report
         .case("4 the policy as webhook refuses every attempt", with_policy(&mut world))
         .await;
     report.case("5 TLS passthrough", passthrough(&mut world)).await;
     report
         .case(
-            "6a Traefik's listener status (Traefik vs Cilium)",
+            "6a stock Traefik accepts and programs every listener; every TenantGateway is Ready",
             listener_status(&mut world),
         )
         .await;
@@ -145,10 +172,103 @@ impl Report {
     }
 }
 
-/// Case 1: Root, an inheriting child, a child with its own DNS-01 gateway and a platform route each
-/// reach their own backend over HTTPS, with a certificate for that name.
+/// Case 1: Root, an inheriting child, a child with its own DNS-01 gateway, a platform route and
+/// every tenant of the two wildcard-mode trees each reach their own backend over HTTPS, with a
+/// certificate for that name.
 async fn own_backends(w: &mut World) -> Result<()> {
     await_table(&w.http, "own backends", &baseline()).await
+}
+
+/// Cases 1b, 1c: every name of a wildcard-mode tree (owner: `www.<apex>` and `<apex>`; victim
+/// child: `shop.<child apex>`; attacker child: `shop.<child apex>` and its child apex) is served
+/// by its tenant with the tree's one certificate: the Secret of the wildcard Certificate (dns01,
+/// issued by the test for exactly the Certificate's dnsNames, which must be the apex and every
+/// child apex, each with its wildcard) or the operator's Secret (existingSecret: no Certificate
+/// at all). The Gateway has `*.X` and `X` listeners for the apex and each child apex, all on
+/// that Secret.
+async fn tree_certificates(w: &mut World, t: Tree) -> Result<()> {
+    let table: Vec<(Probe, Expect)> = t
+        .baseline()
+        .into_iter()
+        .map(|(probe, expect)| match expect {
+            Expect::Served(backend) => (
+                probe,
+                Expect::ServedWithCert {
+                    backend,
+                    cert: t.cert_description(),
+                },
+            ),
+            other => (probe, other),
+        })
+        .collect();
+    let what = format!("{} tree", t.mode);
+    let traffic = await_table(&w.http, &what, &table).await;
+
+    let mut problems = Vec::new();
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    let certs = controller_support::dynapi(&w.admin, controller_support::CM, "Certificate", t.owner)
+        .await?
+        .list(&Default::default())
+        .await?
+        .items;
+    let asked: Vec<(String, Vec<String>)> = certs
+        .iter()
+        .map(|c| {
+            let names = c.data["spec"]["dnsNames"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|n| n.as_str().map(str::to_owned))
+                .collect();
+            (c.metadata.name.clone().unwrap_or_default(), sorted(names))
+        })
+        .collect();
+    let want = match t.mode {
+        "dns01" => vec![(t.secret(), sorted(t.dns_names()))],
+        _ => vec![],
+    };
+    eprintln!("  [{what}] Certificates in {}: {asked:?}", t.owner);
+    if asked != want {
+        problems.push(format!("Certificates in {}: {asked:?}, expected {want:?}", t.owner));
+    }
+    let gw = w.gateway(t.owner).await?;
+    let https: Vec<(String, String, Vec<String>)> = gw
+        .spec
+        .listeners
+        .iter()
+        .filter(|l| l.protocol == "HTTPS")
+        .map(|l| {
+            let refs = l
+                .tls
+                .iter()
+                .flat_map(|tls| tls.certificate_refs.iter().flatten())
+                .map(|r| r.name.clone())
+                .collect();
+            (l.name.clone(), l.hostname.clone().unwrap_or_default(), refs)
+        })
+        .collect();
+    for (name, hostname, refs) in &https {
+        eprintln!("  [{what}] listener {name} {hostname} certificateRefs {refs:?}");
+        if *refs != [t.secret()] {
+            problems.push(format!(
+                "listener {name} references {refs:?}, expected [{}]",
+                t.secret()
+            ));
+        }
+    }
+    let hostnames = sorted(https.iter().map(|(_, h, _)| h.clone()).collect());
+    if hostnames != sorted(t.dns_names()) {
+        problems.push(format!(
+            "HTTPS listener hostnames {hostnames:?}, expected {:?}",
+            sorted(t.dns_names())
+        ));
+    }
+    traffic?;
+    ensure!(problems.is_empty(), "{problems:#?}");
+    Ok(())
 }
 
 /// Case 2: Plain HTTP redirects to HTTPS for tenant names; the ACME challenge path of a route in the
@@ -226,6 +346,18 @@ async fn attack(
     objects: Vec<serde_json::Value>,
     probes: Vec<(Probe, Expect)>,
 ) -> Result<()> {
+    attack_checked(w, what, objects, probes, false).await
+}
+
+/// [`attack`]; with `rejected`, Traefik must also have refused every attack route on every
+/// parent (Accepted=False, NotAllowedByListeners or NoMatchingListenerHostname).
+async fn attack_checked(
+    w: &mut World,
+    what: &str,
+    objects: Vec<serde_json::Value>,
+    probes: Vec<(Probe, Expect)>,
+    rejected: bool,
+) -> Result<()> {
     let mut names = Vec::new();
     for o in objects {
         names.push((
@@ -236,21 +368,88 @@ async fn attack(
         w.apply(o).await?;
     }
     w.settle().await?;
+    let mut attached = Vec::new();
     for (kind, ns, name) in &names {
-        eprintln!(
-            "  [{what}] traefik status of {kind} {ns}/{name}: {:?}",
+        let status = if rejected {
+            await_traefik_status(w, kind, ns, name).await?
+        } else {
             w.traefik_status(kind, ns, name).await?
-        );
+        };
+        eprintln!("  [{what}] traefik status of {kind} {ns}/{name}: {status:?}");
+        let refused = |c: &String| {
+            c.ends_with("Accepted=False (NotAllowedByListeners)")
+                || c.ends_with("Accepted=False (NoMatchingListenerHostname)")
+        };
+        if rejected && (!status.iter().any(refused) || status.iter().any(|c| c.contains(" Accepted=True "))) {
+            attached.push(format!("{kind} {ns}/{name}: {status:?}"));
+        }
     }
     let attacker = names.first().map(|(_, ns, _)| ns.clone()).unwrap_or_default();
     let mut table = baseline_during_attack_by(&attacker);
     table.extend(probes);
-    let result = assert_table(&w.http, what, &table).await;
+    let result = match (assert_table(&w.http, what, &table).await, attached.is_empty()) {
+        (r, true) => r,
+        (Ok(()), false) => Err(anyhow::anyhow!("{what}: Traefik did not refuse: {attached:#?}")),
+        (Err(e), false) => Err(e.context(format!("Traefik did not refuse: {attached:#?}"))),
+    };
     for (kind, ns, name) in &names {
         w.delete_route(kind, ns, name).await?;
     }
     w.settle().await?;
     result
+}
+
+/// Traefik's status of a route once it has written an Accepted condition (bounded: 20 s).
+async fn await_traefik_status(w: &World, kind: &str, ns: &str, name: &str) -> Result<Vec<String>> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let status = w.traefik_status(kind, ns, name).await?;
+        if status.iter().any(|c| c.contains(" Accepted=")) || Instant::now() > deadline {
+            return Ok(status);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// The attacks of cases 3g/3h: the tree's attacker child routes, on the owner's Gateway, (a) its
+/// sibling's name and an unclaimed one under the sibling's apex, (b) the owner's name and an
+/// unclaimed one under the owner's apex, (c) the sibling's apex (which nobody routes), each to its
+/// own `thief`. `prefix` keeps the names apart from the policy's attempts.
+fn tree_attacks(t: &Tree, prefix: &str) -> Vec<(String, serde_json::Value)> {
+    let steal = |what: &str, name: &str, hosts: &[String]| {
+        (
+            format!("{} tree: {what}", t.mode),
+            http_route(t.attacker(), &format!("{prefix}{name}"), t.owner, Some(hosts), "thief"),
+        )
+    };
+    vec![
+        steal(
+            "a sibling's name",
+            "steal-sibling",
+            &[t.child_name(0, "shop"), t.child_name(0, "pay")],
+        ),
+        steal("the owner's name", "steal-owner", &[t.name("www"), t.name("pay")]),
+        steal("a sibling's apex", "steal-sibling-apex", &[t.child_apex(0)]),
+    ]
+}
+
+/// Cases 3g, 3h: in a wildcard-mode tree (dns01, existingSecret) the attacker child writes the
+/// routes of [`tree_attacks`] past admission. Every `*.X`/`X` listener admits only the namespaces
+/// publishing under X, so Traefik refuses each route; every victim name is still served by its
+/// owner, and no request for an unclaimed name (or the sibling's apex) reaches the thief.
+async fn tree_sibling_attack(w: &mut World, t: Tree) -> Result<()> {
+    attack_checked(
+        w,
+        &format!("{} tree sibling attack", t.mode),
+        tree_attacks(&t, "").into_iter().map(|(_, o)| o).collect(),
+        vec![
+            (Probe::https(&t.child_name(0, "pay"), "/"), Expect::NoBackend),
+            (Probe::https(&t.name("pay"), "/"), Expect::NoBackend),
+            (Probe::https(&t.child_apex(0), "/"), Expect::NoBackend),
+        ],
+        true,
+    )
+    .await
 }
 
 /// Case 3a: tenant-mallory is not attached to root's Gateway: its route for root's names gets nothing.
@@ -356,8 +555,8 @@ async fn cs_listeners(w: &World) -> Result<Vec<String>> {
 }
 
 /// The attacks of case 3, as new objects (each must be refused while the policy is installed).
-fn attempts() -> Vec<(&'static str, serde_json::Value)> {
-    vec![
+fn attempts() -> Vec<(String, serde_json::Value)> {
+    let fixed: Vec<(&str, serde_json::Value)> = vec![
         (
             "non-attached",
             http_route(MALLORY, "p-steal", ROOT, Some(&[host("www"), host("evil")]), "thief"),
@@ -387,7 +586,12 @@ fn attempts() -> Vec<(&'static str, serde_json::Value)> {
             "duplicate claim",
             http_route(BOB, "p-dup-www", ROOT, Some(&[host("www")]), "thief"),
         ),
-    ]
+    ];
+    fixed
+        .into_iter()
+        .map(|(what, o)| (what.to_owned(), o))
+        .chain(TREES.iter().flat_map(|t| tree_attacks(t, "p-")))
+        .collect()
 }
 
 /// Case 4: With the policy behind the real API server as a validating webhook, every attempt of case 3
@@ -526,64 +730,105 @@ async fn passthrough_hijack(w: &mut World) -> Result<()> {
     result
 }
 
-/// Case 6a: Traefik's verdict on every listener the controller renders. The kinds pinned on every
-/// port-443 listener (HTTPRoute and TLSRoute, identical for Cilium's sake) name one kind the
-/// listener's protocol cannot serve: Traefik reports ResolvedRefs=False/InvalidRouteKinds and, being
-/// a condition other than Accepted/Programmed, writes no Accepted or Programmed for that listener;
-/// stock Traefik also stops serving it (the suite's build keeps serving the servable kind, see
-/// e2e/k8s/traefik/patches/traefik and docs/architecture.md). This case prints every listener's
-/// status and fails if a listener is rejected for anything else, or serves no kind.
+/// Case 6a: Traefik's verdict on every listener of every Gateway. Route kinds follow the protocol
+/// (HTTPS listeners name only HTTPRoute, TLS passthrough listeners only TLSRoute; the class
+/// `traefik` is not in `--uniform-route-kinds-classes`, default `cilium`, whose listeners keep
+/// HTTPRoute+TLSRoute on every port-443 listener, see docs/architecture.md "Traefik vs Cilium"),
+/// so the suite's stock Traefik (built unmodified: a listener naming a kind its protocol cannot
+/// serve would be dropped) accepts and programs every listener, and every TenantGateway reaches
+/// Ready=True. Prints every listener's status; fails on a listener naming another kind than its
+/// protocol's, or without Accepted=True, Programmed=True and ResolvedRefs=True (any other
+/// condition must be False), or a TenantGateway not Ready within 30 s.
 async fn listener_status(w: &mut World) -> Result<()> {
     let mut problems = Vec::new();
-    let mut invalid_kinds = Vec::new();
-    for ns in [ROOT, CAROL] {
+    for ns in OWNERS {
         let gw = w.gateway(ns).await?;
-        for l in gw.status.and_then(|s| s.listeners).unwrap_or_default() {
+        let statuses = gw.status.and_then(|s| s.listeners).unwrap_or_default();
+        for l in &gw.spec.listeners {
             let name = format!("{ns}/{}", l.name);
-            let conditions: Vec<(String, String, String)> = l
-                .conditions
+            let kinds: Vec<&str> = l
+                .allowed_routes
                 .iter()
-                .map(|c| (c.type_.clone(), c.status.clone(), c.reason.clone()))
+                .flat_map(|a| a.kinds.iter().flatten())
+                .map(|k| k.kind.as_str())
                 .collect();
-            let kinds: Vec<&str> = l.supported_kinds.iter().flatten().map(|k| k.kind.as_str()).collect();
+            let want: &[&str] = match l.protocol.as_str() {
+                "HTTPS" => &["HTTPRoute"],
+                "TLS" => &["TLSRoute"],
+                _ => &kinds,
+            };
+            if kinds != want {
+                problems.push(format!(
+                    "{name} ({}) names kinds {kinds:?}, expected {want:?}",
+                    l.protocol
+                ));
+            }
+            let Some(st) = statuses.iter().find(|s| s.name == l.name) else {
+                problems.push(format!("{name}: no status from Traefik"));
+                continue;
+            };
+            let supported: Vec<&str> = st.supported_kinds.iter().flatten().map(|k| k.kind.as_str()).collect();
             eprintln!(
-                "  [listeners] {name}: supportedKinds={kinds:?} attachedRoutes={} {}",
-                l.attached_routes,
-                conditions
+                "  [listeners] {name} {}: kinds={kinds:?} supportedKinds={supported:?} attachedRoutes={} {}",
+                l.protocol,
+                st.attached_routes,
+                st.conditions
                     .iter()
-                    .map(|(t, s, r)| format!("{t}={s}({r})"))
+                    .map(|c| format!("{}={}({})", c.type_, c.status, c.reason))
                     .collect::<Vec<_>>()
                     .join(" ")
             );
-            if kinds.is_empty() {
+            if supported.is_empty() {
                 problems.push(format!("{name} serves no route kind"));
             }
-            for (t, s, r) in &conditions {
-                let fine = match t.as_str() {
-                    "Accepted" | "Programmed" | "ResolvedRefs" => s == "True",
-                    _ => s == "False",
-                };
-                if fine {
-                    continue;
+            for t in ["Accepted", "Programmed", "ResolvedRefs"] {
+                if !st.conditions.iter().any(|c| c.type_ == t && c.status == "True") {
+                    problems.push(format!("{name}: no {t}=True"));
                 }
-                if t == "ResolvedRefs" && r == "InvalidRouteKinds" {
-                    invalid_kinds.push(name.clone());
-                } else {
-                    problems.push(format!("{name}: {t}={s} ({r})"));
+            }
+            for c in &st.conditions {
+                if !matches!(c.type_.as_str(), "Accepted" | "Programmed" | "ResolvedRefs") && c.status != "False" {
+                    problems.push(format!("{name}: {}={} ({})", c.type_, c.status, c.reason));
                 }
             }
         }
     }
-    eprintln!("  [listeners] ResolvedRefs=False/InvalidRouteKinds (pinned kinds): {invalid_kinds:?}");
-    let t = controller_support::get_tgw(&w.admin, ROOT).await?;
-    if let Some(c) = controller_support::condition(&t, "Ready") {
-        eprintln!(
-            "  [listeners] TenantGateway {ROOT} Ready={} ({}): {}",
-            c.status.as_str(),
-            c.reason,
-            c.message
-        );
+    // The controller recomputes Ready from the Gateway status Traefik wrote: bounded wait.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut not_ready = loop {
+        let mut not_ready = Vec::new();
+        for ns in OWNERS {
+            let t = controller_support::get_tgw(&w.admin, ns).await?;
+            let current = t.status.as_ref().and_then(|s| s.observed_generation) == t.metadata.generation;
+            match controller_support::condition(&t, "Ready") {
+                Some(c) if current && c.status.as_str() == "True" => {}
+                Some(c) => not_ready.push(format!(
+                    "TenantGateway {ns} Ready={} ({}): {}{}",
+                    c.status.as_str(),
+                    c.reason,
+                    c.message,
+                    if current { "" } else { " [stale generation]" }
+                )),
+                None => not_ready.push(format!("TenantGateway {ns}: no Ready condition")),
+            }
+        }
+        if not_ready.is_empty() || Instant::now() > deadline {
+            break not_ready;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    for ns in OWNERS {
+        let t = controller_support::get_tgw(&w.admin, ns).await?;
+        if let Some(c) = controller_support::condition(&t, "Ready") {
+            eprintln!(
+                "  [listeners] TenantGateway {ns} Ready={} ({}): {}",
+                c.status.as_str(),
+                c.reason,
+                c.message
+            );
+        }
     }
+    problems.append(&mut not_ready);
     ensure!(problems.is_empty(), "{problems:#?}");
     Ok(())
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use gateway_api::gateways::Gateway;
-use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::Client;
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use serde_json::{Value, json};
@@ -31,6 +31,155 @@ pub const MALLORY: &str = "tenant-mallory";
 /// A platform namespace attached to root's Gateway.
 pub const DASHBOARD: &str = "cozy-dashboard";
 pub const ACME: &str = ACME_CHALLENGE_NAMESPACE;
+/// The Secret the existingSecret tree's operator provides (`spec.wildcardSecretRef.name`).
+pub const OPERATOR_SECRET: &str = "wildcard-tls";
+
+/// A wildcard-mode tree: an owner TenantGateway (its own apex `<label>.example.org`, not attached
+/// to root) and two attached children, each labelled with its own apex under the owner's. The
+/// first child is the victim, the second the attacker (it also routes its own apex, so the
+/// `https-child-apex-*` listener is proven to serve).
+#[derive(Clone, Copy, Debug)]
+pub struct Tree {
+    /// `spec.certMode`: `dns01` or `existingSecret`.
+    pub mode: &'static str,
+    pub owner: &'static str,
+    /// The owner's apex is `host(label)`.
+    pub label: &'static str,
+    /// (namespace, first label of its apex under the owner's apex): victim, attacker.
+    pub children: [(&'static str, &'static str); 2],
+}
+
+/// dns01: tenant-dee (dee.example.org) with tenant-ann (ann.dee...) and tenant-ben (ben.dee...).
+pub const DNS01_TREE: Tree = Tree {
+    mode: "dns01",
+    owner: "tenant-dee",
+    label: "dee",
+    children: [("tenant-ann", "ann"), ("tenant-ben", "ben")],
+};
+/// existingSecret: tenant-erin (erin.example.org) with tenant-kim (kim.erin...) and tenant-lou
+/// (lou.erin...), served by the operator's Secret [`OPERATOR_SECRET`].
+pub const SECRET_TREE: Tree = Tree {
+    mode: "existingSecret",
+    owner: "tenant-erin",
+    label: "erin",
+    children: [("tenant-kim", "kim"), ("tenant-lou", "lou")],
+};
+pub const TREES: [Tree; 2] = [DNS01_TREE, SECRET_TREE];
+
+/// Every namespace holding a TenantGateway of the suite.
+pub const OWNERS: [&str; 4] = [ROOT, CAROL, DNS01_TREE.owner, SECRET_TREE.owner];
+
+impl Tree {
+    pub fn apex(&self) -> String {
+        host(self.label)
+    }
+
+    /// `<sub>.<apex>`.
+    pub fn name(&self, sub: &str) -> String {
+        format!("{sub}.{}", self.apex())
+    }
+
+    /// The apex of child `i`.
+    pub fn child_apex(&self, i: usize) -> String {
+        self.name(self.children[i].1)
+    }
+
+    /// `<sub>.<apex of child i>`.
+    pub fn child_name(&self, i: usize, sub: &str) -> String {
+        format!("{sub}.{}", self.child_apex(i))
+    }
+
+    pub fn victim(&self) -> &'static str {
+        self.children[0].0
+    }
+
+    pub fn attacker(&self) -> &'static str {
+        self.children[1].0
+    }
+
+    /// The names the tree's wildcard certificate must cover: the apex and every child apex, each
+    /// with its wildcard.
+    pub fn dns_names(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for a in [self.apex(), self.child_apex(0), self.child_apex(1)] {
+            out.push(a.clone());
+            out.push(format!("*.{a}"));
+        }
+        out
+    }
+
+    /// The Secret that serves every name of the tree.
+    pub fn secret(&self) -> String {
+        match self.mode {
+            "dns01" => tgw_core::naming::wildcard_certificate("cozystack"),
+            _ => OPERATOR_SECRET.to_owned(),
+        }
+    }
+
+    /// What the client records a certificate from that Secret as (a prefix of
+    /// [`tgw_e2e::dataplane::CertBook::describe`]).
+    pub fn cert_description(&self) -> String {
+        format!("Secret {}/{} ", self.owner, self.secret())
+    }
+
+    /// The owner's TenantGateway spec.
+    pub fn spec(&self) -> Value {
+        let mut spec = json!({"apex": self.apex(), "gatewayClassName": GATEWAY_CLASS, "certMode": self.mode});
+        match self.mode {
+            "dns01" => {
+                spec["issuerName"] = json!("letsencrypt-stage");
+                spec["dns01"] = json!({"provider": "cloudflare", "cloudflare": {"apiTokenSecretRef": {"name": "cf", "key": "token"}}});
+            }
+            _ => spec["wildcardSecretRef"] = json!({"name": OPERATOR_SECRET}),
+        }
+        spec
+    }
+
+    /// The tree's own routes: the owner's `www` and apex (port 443), the victim's `shop`, the
+    /// attacker's `shop` and its own apex.
+    pub fn routes(&self) -> Vec<Value> {
+        let (victim, attacker) = (self.victim(), self.attacker());
+        vec![
+            owner_route(self.owner, "www", &[self.name("www"), self.apex()], "www"),
+            route(victim, "shop", self.owner, Some(&[self.child_name(0, "shop")]), "shop"),
+            route(
+                attacker,
+                "shop",
+                self.owner,
+                Some(&[self.child_name(1, "shop"), self.child_apex(1)]),
+                "shop",
+            ),
+        ]
+    }
+
+    /// Backends `(namespace, service)` of the tree (the attacker also has a `thief`).
+    pub fn backends(&self) -> Vec<(&'static str, &'static str)> {
+        vec![
+            (self.owner, "www"),
+            (self.victim(), "shop"),
+            (self.attacker(), "shop"),
+            (self.attacker(), "thief"),
+        ]
+    }
+
+    /// The tree's own traffic over HTTPS, each name to its tenant's backend.
+    pub fn baseline(&self) -> Vec<(Probe, Expect)> {
+        let own = |ns: &str, svc: &str| served(&format!("{ns}/{svc}"));
+        vec![
+            (Probe::https(&self.name("www"), "/"), own(self.owner, "www")),
+            (Probe::https(&self.apex(), "/"), own(self.owner, "www")),
+            (
+                Probe::https(&self.child_name(0, "shop"), "/cart"),
+                own(self.victim(), "shop"),
+            ),
+            (
+                Probe::https(&self.child_name(1, "shop"), "/"),
+                own(self.attacker(), "shop"),
+            ),
+            (Probe::https(&self.child_apex(1), "/"), own(self.attacker(), "shop")),
+        ]
+    }
+}
 
 /// Requests per probe: every one must meet the expectation ("keeps everything").
 pub const REPEAT: usize = 3;
@@ -49,6 +198,9 @@ pub enum Expect {
     /// Some backend of namespace `ns` answers 200, as for [`Expect::Served`]: a tenant's own routes
     /// competing for its own name (Traefik does not break ties between identical matches by age).
     ServedByTenant(String),
+    /// As [`Expect::Served`], and the certificate is the one the test issued as `cert` (a prefix
+    /// of its description, e.g. `Secret tenant-dee/cozystack-gateway-tls `).
+    ServedWithCert { backend: String, cert: String },
     /// Backend `identity` answers through TLS passthrough, with the certificate the backend holds.
     Passthrough(String),
     /// The gateway redirects to this location; no backend is involved.
@@ -77,6 +229,18 @@ impl Expect {
                     _ => fail(&format!(
                         "200 from backend {id} with a certificate for the name issued to a Secret"
                     )),
+                }
+            }
+            Expect::ServedWithCert { backend, cert } => {
+                let cert_ok = outcome
+                    .cert()
+                    .is_some_and(|c| c.verified.is_ok() && c.description.starts_with(cert.as_str()));
+                if outcome.status() == Some(200) && outcome.backend() == Some(backend) && cert_ok {
+                    Ok(())
+                } else {
+                    fail(&format!(
+                        "200 from backend {backend} with the certificate {cert}valid for the name"
+                    ))
                 }
             }
             Expect::ServedByTenant(ns) => {
@@ -191,6 +355,9 @@ pub fn baseline() -> Vec<(Probe, Expect)> {
         (Probe::https(&host("blog.bob"), "/"), served("tenant-bob/blog")),
         (Probe::https(&host("app.carol"), "/"), served("tenant-carol/app")),
     ]
+    .into_iter()
+    .chain(TREES.iter().flat_map(Tree::baseline))
+    .collect()
 }
 
 pub struct World {
@@ -276,7 +443,15 @@ impl World {
             (MALLORY, json!({LABEL_HOST: host("mallory")})),
             (DASHBOARD, json!({LABEL_GATEWAY: ROOT})),
             (ACME, json!({})),
-        ] {
+        ]
+        .into_iter()
+        .chain(TREES.iter().flat_map(|t| {
+            let mut v = vec![(t.owner, json!({LABEL_HOST: t.apex()}))];
+            for (i, (ns, _)) in t.children.iter().enumerate() {
+                v.push((*ns, json!({LABEL_HOST: t.child_apex(i), LABEL_GATEWAY: t.owner})));
+            }
+            v
+        })) {
             let obj: Namespace = serde_json::from_value(json!({"metadata": {"name": ns, "labels": labels}}))?;
             Api::<Namespace>::all(admin.clone())
                 .patch(ns, &PatchParams::apply(cs::MANAGER).force(), &Patch::Apply(&obj))
@@ -296,7 +471,10 @@ impl World {
             (ACME, "solver"),
             (BOB, "thief"),
             (MALLORY, "thief"),
-        ] {
+        ]
+        .into_iter()
+        .chain(TREES.iter().flat_map(Tree::backends))
+        {
             let b = Backend::http(address, &format!("{ns}/{svc}")).await?;
             b.publish(&admin, ns, svc, 80, address).await?;
             backends.push(b);
@@ -315,7 +493,10 @@ impl World {
             owner_route(CAROL, "app", &[host("app.carol")], "app"),
             acme_route("challenge", &host("www"), "token-1"),
             tls_api_route(ROOT, "api", ("api", 443)),
-        ] {
+        ]
+        .into_iter()
+        .chain(TREES.iter().flat_map(Tree::routes))
+        {
             cs::apply(&admin, GW, r).await?;
         }
         cs::apply_tgw(
@@ -332,6 +513,25 @@ impl World {
                    "dns01": {"provider": "cloudflare", "cloudflare": {"apiTokenSecretRef": {"name": "cf", "key": "token"}}}}),
         )
         .await?;
+        // The operator's Secret of the existingSecret tree, written before its TenantGateway.
+        let t = SECRET_TREE;
+        let issued = ca.issue(&format!("Secret {}/{OPERATOR_SECRET}", t.owner), &t.dns_names())?;
+        let secret: Secret = serde_json::from_value(json!({
+            "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+            "metadata": {"name": OPERATOR_SECRET, "namespace": t.owner},
+            "stringData": {"tls.crt": issued.cert_pem, "tls.key": issued.key_pem},
+        }))?;
+        Api::<Secret>::namespaced(admin.clone(), t.owner)
+            .patch(
+                OPERATOR_SECRET,
+                &PatchParams::apply(cs::MANAGER).force(),
+                &Patch::Apply(&secret),
+            )
+            .await
+            .with_context(|| format!("Secret {}/{OPERATOR_SECRET}", t.owner))?;
+        for t in TREES {
+            cs::apply_tgw(&admin, t.owner, t.spec()).await?;
+        }
 
         let traefik = Traefik::start(
             traefik_bin,
@@ -369,13 +569,15 @@ impl World {
         Ok(())
     }
 
-    /// Issues every Certificate's Secret the controllers asked for (see `issuance`).
+    /// Issues every Certificate's Secret the controllers asked for (see `issuance`) in the
+    /// namespaces of the TenantGateways that manage certificates (not the existingSecret owner:
+    /// a Certificate there would be a bug, and issuing it could overwrite the operator's Secret).
     pub async fn issue_certificates(&self) -> Result<usize> {
-        issuance::issue_certificates(&self.admin, &self.ca, &[ROOT, CAROL]).await
+        issuance::issue_certificates(&self.admin, &self.ca, &[ROOT, CAROL, DNS01_TREE.owner]).await
     }
 
     /// Waits until the controller's output has settled, every Certificate has its Secret, Traefik
-    /// has accepted the latest generation of both Gateways, and a fresh canary route on port 80
+    /// has accepted the latest generation of every Gateway ([`OWNERS`]), and a fresh canary route on port 80
     /// answers: Traefik builds its configuration from everything it has seen, so once the canary
     /// (written last) is live, so is every object written before it.
     pub async fn settle(&mut self) -> Result<()> {
@@ -388,7 +590,10 @@ impl World {
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
             let issued = self.issue_certificates().await?;
-            let accepted = self.gateway_accepted(ROOT).await? && self.gateway_accepted(CAROL).await?;
+            let mut accepted = true;
+            for ns in OWNERS {
+                accepted = accepted && self.gateway_accepted(ns).await?;
+            }
             quiet = if issued == 0 && accepted { quiet + 1 } else { 0 };
         }
         self.canary += 1;
