@@ -1,7 +1,13 @@
 //! The main job, part 2: a real kube-apiserver with the Gateway API and cert-manager CRDs, the
 //! TenantGateway controller and the admission policy (as a webhook) running, a sample tenant tree
-//! applied, and a readable report of what the controller built and what the policy refused.
-//! Everything stops and is cleaned up on exit. Needs `make control-plane policy crd` first.
+//! applied (tenant-bob's DNS-01 TenantGateway with two attached children, tenant-bob-shop and
+//! tenant-bob-blog), and a readable report of what the controller built and what the policy
+//! refused. With the data plane it sends a request for every hijack attempt's target, including
+//! tenant-bob-blog's route for its sibling's name written past admission (before the webhook is
+//! registered: what a cluster without the policy, or in monitor mode, stores). Exits non-zero when
+//! a hijack attempt's target is answered by the attacker's backend, or (with the data plane) when a
+//! TenantGateway does not end Ready=True. Everything stops and is cleaned up on exit. Needs
+//! `make control-plane policy crd` first.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -70,6 +76,15 @@ async fn namespaces(admin: &Client) -> Result<()> {
         ("tenant-alice", json!({host: "alice.example.org", gw: "tenant-root"})),
         ("tenant-test", json!({host: "test.example.org", gw: "tenant-root"})),
         ("tenant-bob", json!({host: "bob.example.org", gw: "tenant-bob"})),
+        // bob's children, attached to bob's DNS-01 Gateway, each with its own apex under bob's.
+        (
+            "tenant-bob-shop",
+            json!({host: "shop.bob.example.org", gw: "tenant-bob"}),
+        ),
+        (
+            "tenant-bob-blog",
+            json!({host: "blog.bob.example.org", gw: "tenant-bob"}),
+        ),
         ("cozy-dashboard", json!({})),
         ("cozy-cert-manager", json!({})),
     ];
@@ -194,6 +209,8 @@ async fn sample_tree(admin: &Client, data_plane: bool) -> Result<()> {
             "tenant-root",
         ),
         route("tenant-bob", "api", &["api.bob.example.org"], "tenant-bob"),
+        route("tenant-bob-shop", "shop", &["shop.bob.example.org"], "tenant-bob"),
+        route("tenant-bob-blog", "blog", &["www.blog.bob.example.org"], "tenant-bob"),
     ];
     for r in routes {
         apply(admin, &route_api(), r).await?.map_err(anyhow::Error::msg)?;
@@ -202,51 +219,129 @@ async fn sample_tree(admin: &Client, data_plane: bool) -> Result<()> {
     Ok(())
 }
 
-async fn hijacks(tenant: &Client) -> Result<Vec<(String, std::result::Result<(), String>)>> {
+/// How a hijack attempt reached the API server.
+enum Written {
+    /// Through the policy webhook: allowed (written) or denied with the policy's message.
+    Admission(std::result::Result<(), String>),
+    /// Written by the admin before the webhook was registered: what a cluster without the
+    /// policy, or with it in monitor mode, stores. Only the controller and the data plane stand
+    /// between it and the traffic.
+    PastAdmission,
+}
+
+/// One hijack attempt (or a legitimate write next to them) and the name it goes after.
+struct Attempt {
+    what: &'static str,
+    /// The hostname a request is sent for when the data plane runs.
+    target: &'static str,
+    /// The namespace writing it when it is a hijack (a backend there must never answer), `None`
+    /// for the legitimate write.
+    attacker: Option<&'static str>,
+    written: Written,
+}
+
+impl Attempt {
+    fn verdict(&self) -> &'static str {
+        match &self.written {
+            Written::Admission(Ok(())) => "ALLOW",
+            Written::Admission(Err(_)) => "DENY ",
+            Written::PastAdmission => "PAST ",
+        }
+    }
+}
+
+/// The dns01 hijack written past admission: tenant-bob-blog's route for its sibling's name
+/// shop.bob.example.org, through bob's Gateway. Runs before the webhook is registered.
+const PAST_ADMISSION: &str = "tenant-bob-blog HTTPRoute for shop.bob.example.org (sibling child, dns01), written past admission (policy absent/monitor mode)";
+
+async fn write_past_admission(admin: &Client) -> Result<()> {
+    let steal = route("tenant-bob-blog", "steal-shop", &["shop.bob.example.org"], "tenant-bob");
+    apply(admin, &route_api(), steal).await?.map_err(anyhow::Error::msg)
+}
+
+async fn hijacks(tenant: &Client) -> Result<Vec<Attempt>> {
     let gw = json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
         "metadata": {"name": "mine", "namespace": "tenant-test"},
         "spec": {"gatewayClassName": "cilium", "listeners": [{"name": "https", "port": 443, "protocol": "HTTPS", "hostname": "*.example.org",
                  "tls": {"certificateRefs": [{"name": "x"}]}}]}});
     let relabel = |key: &str, value: &str| json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "tenant-test", "labels": {key: value}}});
     let ns_ar = ar("", "v1", "Namespace");
+    let test = Some("tenant-test");
     let attempts = vec![
         (
             "tenant-test HTTPRoute for www.example.org (root's name)",
+            "www.example.org",
+            test,
             route_api(),
             route("tenant-test", "steal-www", &["www.example.org"], "tenant-root"),
         ),
         (
             "tenant-test HTTPRoute for shop.alice.example.org (sibling)",
+            "shop.alice.example.org",
+            test,
             route_api(),
             route("tenant-test", "steal-shop", &["shop.alice.example.org"], "tenant-root"),
         ),
         (
             "tenant-test HTTPRoute without hostnames (catch-all)",
+            "anything.example.org",
+            test,
             route_api(),
             json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
             "metadata": {"name": "catchall", "namespace": "tenant-test"}, "spec": {"parentRefs": [{"name": "cozystack", "namespace": "tenant-root"}]}}),
         ),
-        ("tenant-test Gateway listener *.example.org", gw_api(), gw),
+        (
+            "tenant-test Gateway listener *.example.org",
+            "anything.example.org",
+            test,
+            gw_api(),
+            gw,
+        ),
         (
             "tenant-test relabels its namespace host to example.org",
+            "www.example.org",
+            test,
             ns_ar.clone(),
             relabel("namespace.cozystack.io/host", "example.org"),
         ),
         (
             "tenant-test moves itself to tenant-bob's Gateway",
+            "www.example.org",
+            test,
             ns_ar,
             relabel("namespace.cozystack.io/gateway", "tenant-bob"),
         ),
         (
+            "tenant-bob-blog HTTPRoute for shop.bob.example.org (sibling child, dns01)",
+            "shop.bob.example.org",
+            Some("tenant-bob-blog"),
+            route_api(),
+            route("tenant-bob-blog", "grab-shop", &["shop.bob.example.org"], "tenant-bob"),
+        ),
+        (
             "tenant-test HTTPRoute for app.test.example.org (its own)",
+            "app.test.example.org",
+            None,
             route_api(),
             route("tenant-test", "app", &["app.test.example.org"], "tenant-root"),
         ),
     ];
     let mut out = Vec::new();
-    for (what, ar, obj) in attempts {
-        out.push((what.to_string(), apply_as(tenant, &ar, obj, "tenant-kubectl").await?));
+    for (what, target, attacker, ar, obj) in attempts {
+        let written = Written::Admission(apply_as(tenant, &ar, obj, "tenant-kubectl").await?);
+        out.push(Attempt {
+            what,
+            target,
+            attacker,
+            written,
+        });
     }
+    out.push(Attempt {
+        what: PAST_ADMISSION,
+        target: "shop.bob.example.org",
+        attacker: Some("tenant-bob-blog"),
+        written: Written::PastAdmission,
+    });
     Ok(out)
 }
 
@@ -275,7 +370,7 @@ fn s(v: &Value) -> String {
     }
 }
 
-async fn report(admin: &Client, attempts: &[(String, std::result::Result<(), String>)]) -> Result<()> {
+async fn report(admin: &Client, attempts: &[Attempt]) -> Result<()> {
     println!("\n(cert-manager does not run here: Issuers stay pending; with the data plane on, the demo issues each");
     println!(" Certificate's Secret from a test CA and Traefik serves the Gateways. Everything below was written by");
     println!(" the controller, Traefik, or refused by the policy.)");
@@ -298,7 +393,7 @@ async fn report(admin: &Client, attempts: &[(String, std::result::Result<(), Str
         );
         for l in t.data["status"]["listeners"].as_array().cloned().unwrap_or_default() {
             println!(
-                "{:<28}   listener {:<28} {:<24} ready={:<5} certificate={} ready={} {}",
+                "{:<28}   listener {:<32} {:<24} ready={:<5} certificate={} ready={} {}",
                 "",
                 s(&l["name"]),
                 s(&l["hostname"]),
@@ -310,7 +405,7 @@ async fn report(admin: &Client, attempts: &[(String, std::result::Result<(), Str
         }
         for c in conds.iter().filter(|c| c["type"] != "Ready") {
             println!(
-                "{:<28}   {:<20} {:<6} {:<22} {}",
+                "{:<28}   {:<23} {:<6} {:<22} {}",
                 "",
                 s(&c["type"]),
                 s(&c["status"]),
@@ -379,13 +474,40 @@ async fn report(admin: &Client, attempts: &[(String, std::result::Result<(), Str
         "\n--- Hijack attempts through the API server (tenant identity {})",
         Identity::Tenant.username()
     );
-    for (what, outcome) in attempts {
-        match outcome {
-            Ok(()) => println!("  ALLOW  {what}"),
-            Err(m) => println!("  DENY   {what}\n           {m}"),
+    for a in attempts {
+        match &a.written {
+            Written::Admission(Ok(())) => println!("  ALLOW  {}", a.what),
+            Written::Admission(Err(m)) => println!("  DENY   {}\n           {m}", a.what),
+            Written::PastAdmission => println!(
+                "  PAST   {}\n           stored as HTTPRoute tenant-bob-blog/steal-shop by the admin before the policy was registered",
+                a.what
+            ),
         }
     }
     Ok(())
+}
+
+/// Each TenantGateway's Ready condition: (namespace/name, status, reason, message).
+async fn ready_conditions(admin: &Client) -> Result<Vec<(String, String, String, String)>> {
+    let mut out = Vec::new();
+    for t in list(admin, &ar("gateway.cozystack.io", "v1alpha1", "TenantGateway")).await? {
+        let ready = t.data["status"]["conditions"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["type"] == "Ready").cloned())
+            .unwrap_or(Value::Null);
+        out.push((id(&t), s(&ready["status"]), s(&ready["reason"]), s(&ready["message"])));
+    }
+    Ok(out)
+}
+
+/// Prints every TenantGateway's Ready condition; true when all are Ready=True.
+async fn ready_check(admin: &Client) -> Result<bool> {
+    println!("\n--- Ready check: every TenantGateway must end Ready=True");
+    let conditions = ready_conditions(admin).await?;
+    for (tgw, status, reason, message) in &conditions {
+        println!("  {tgw:<24} Ready={status:<5} ({reason}) {message}");
+    }
+    Ok(!conditions.is_empty() && conditions.iter().all(|(_, status, _, _)| status == "True"))
 }
 
 #[tokio::main]
@@ -404,6 +526,11 @@ async fn main() -> Result<()> {
     install_crd(&admin).await.context("TenantGateway CRD")?;
     namespaces(&admin).await.context("namespaces")?;
     tenant_rbac(&admin).await?;
+    // Before the policy is registered, so it is stored the way a cluster without the policy (or
+    // with it in monitor mode) would store it.
+    write_past_admission(&admin)
+        .await
+        .context("hijack written past admission")?;
     let _webhook = start_webhook(&admin).await.context("admission webhook")?;
     let data_plane = DataPlane::start(&cluster, &admin).await.context("data plane")?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -430,13 +557,36 @@ async fn main() -> Result<()> {
         dp.settle(&admin).await?;
     }
     report(&admin, &attempts).await?;
-    match &data_plane {
+    let hijacked = match &data_plane {
         Some(dp) => dp.report(&attempts).await,
-        None => println!("\n(The data plane did not run: no network namespace could be created here.)"),
-    }
+        None => {
+            println!("\n(The data plane did not run: no network namespace could be created here.)");
+            Vec::new()
+        }
+    };
+    let all_ready = ready_check(&admin).await?;
     let _ = stop.send(());
     let _ = tokio::time::timeout(Duration::from_secs(5), controller).await;
-    println!("\ndemo: done; the control plane is stopped and its state removed");
+    let mut failures = Vec::new();
+    if !hijacked.is_empty() {
+        failures.push(format!("hijack attempts got traffic: {}", hijacked.join("; ")));
+    }
+    match (all_ready, data_plane.is_some()) {
+        (true, _) => {}
+        (false, true) => failures.push("not every TenantGateway is Ready=True (see the Ready check)".to_owned()),
+        // Without a data plane nothing programs the Gateways or issues certificates.
+        (false, false) => {
+            println!("  (not enforced: without the data plane no Gateway is programmed and no certificate issued)")
+        }
+    }
+    if !failures.is_empty() {
+        println!("\ndemo: FAILED: {}", failures.join("; "));
+        anyhow::bail!("demo failed: {}", failures.join("; "));
+    }
+    if data_plane.is_some() {
+        println!("\ndemo: every TenantGateway is Ready=True and no hijack attempt got traffic");
+    }
+    println!("demo: done; the control plane is stopped and its state removed");
     Ok(())
 }
 
@@ -465,12 +615,15 @@ fn rerun_in_network_namespace() -> Result<Option<i32>> {
 
 /// Backends by `(namespace, Service)`: every sample route's backend (the demo's routes name a
 /// Service after themselves), including the hijack routes', so a hijack would show by name.
-const DEMO_BACKENDS: [(&str, &str); 8] = [
+const DEMO_BACKENDS: [(&str, &str); 11] = [
     ("tenant-root", "www"),
     ("tenant-alice", "shop"),
     ("cozy-dashboard", "dashboard"),
     ("tenant-root", "dashboard-copy"),
     ("tenant-bob", "api"),
+    ("tenant-bob-shop", "shop"),
+    ("tenant-bob-blog", "blog"),
+    ("tenant-bob-blog", "steal-shop"),
     ("tenant-test", "app"),
     ("tenant-test", "steal-www"),
     ("tenant-test", "steal-shop"),
@@ -514,7 +667,7 @@ impl DataPlane {
     }
 
     /// Issues the Certificates' Secrets and waits (bounded) until the sample tenants' own names
-    /// answer, so the report shows the converged data plane.
+    /// answer and every TenantGateway is Ready, so the report shows the converged data plane.
     async fn settle(&self, admin: &Client) -> Result<()> {
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         loop {
@@ -524,9 +677,15 @@ impl DataPlane {
                 ("www.example.org", "tenant-root/www"),
                 ("shop.alice.example.org", "tenant-alice/shop"),
                 ("api.bob.example.org", "tenant-bob/api"),
+                ("shop.bob.example.org", "tenant-bob-shop/shop"),
+                ("www.blog.bob.example.org", "tenant-bob-blog/blog"),
             ] {
                 ready &= self.http.send(&Probe::https(host, "/")).await.backend() == Some(backend);
             }
+            ready &= ready_conditions(admin)
+                .await?
+                .iter()
+                .all(|(_, status, _, _)| status == "True");
             if ready || std::time::Instant::now() > deadline {
                 return Ok(());
             }
@@ -534,7 +693,9 @@ impl DataPlane {
         }
     }
 
-    async fn report(&self, attempts: &[(String, std::result::Result<(), String>)]) {
+    /// Prints the traffic; returns the hijack attempts whose target was answered by a backend of
+    /// the attacker's namespace.
+    async fn report(&self, attempts: &[Attempt]) -> Vec<String> {
         println!(
             "\n--- Traffic through Traefik ({}:80/443, inside the demo's network namespace)",
             netns::ADDRESS
@@ -544,30 +705,35 @@ impl DataPlane {
             Probe::https("shop.alice.example.org", "/"),
             Probe::https("dashboard.example.org", "/"),
             Probe::https("api.bob.example.org", "/"),
+            Probe::https("shop.bob.example.org", "/"),
+            Probe::https("www.blog.bob.example.org", "/"),
             Probe::https("app.test.example.org", "/"),
             Probe::http("www.example.org", "/"),
         ] {
             println!("  {:<40} {}", probe.url(), self.http.send(&probe).await.summary());
         }
-        println!("\n--- Hijack attempts: admission verdict, then what a request for the target name gets");
-        for (what, outcome) in attempts {
-            let verdict = if outcome.is_ok() { "ALLOW" } else { "DENY " };
-            let target = attempt_target(what);
-            let got = self.http.send(&Probe::https(target, "/")).await;
-            println!("  {verdict}  {what}\n         https://{target}/ -> {}", got.summary());
+        println!(
+            "\n--- Hijack attempts: admission verdict (PAST: stored without the policy), then what a request for the target name gets"
+        );
+        let mut hijacked = Vec::new();
+        for a in attempts {
+            let got = self.http.send(&Probe::https(a.target, "/")).await;
+            let taken = a
+                .attacker
+                .zip(got.backend())
+                .is_some_and(|(ns, backend)| backend.starts_with(&format!("{ns}/")));
+            let mark = if taken { "  <- HIJACKED" } else { "" };
+            println!(
+                "  {}  {}\n         https://{}/ -> {}{mark}",
+                a.verdict(),
+                a.what,
+                a.target,
+                got.summary()
+            );
+            if taken {
+                hijacked.push(format!("{} ({})", a.what, got.summary()));
+            }
         }
-    }
-}
-
-/// The name each demo hijack attempt goes after.
-fn attempt_target(what: &str) -> &'static str {
-    if what.contains("shop.alice") {
-        "shop.alice.example.org"
-    } else if what.contains("without hostnames") || what.contains("listener") {
-        "anything.example.org"
-    } else if what.contains("app.test") {
-        "app.test.example.org"
-    } else {
-        "www.example.org"
+        hijacked
     }
 }
