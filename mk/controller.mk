@@ -1,7 +1,7 @@
 # TenantGateway controller targets.
 CRD_FILE := deploy/crds/gateway.cozystack.io_tenantgateways.yaml
 
-.PHONY: crd e2e-controller bench-controller bench-render test-controller
+.PHONY: crd e2e-controller e2e-faults bench-controller bench-render test-controller
 
 crd: ## Generate deploy/crds/ from the Rust TenantGateway types
 	@mkdir -p deploy/crds
@@ -13,6 +13,9 @@ test-controller: ## Unit tests of tgw-core and tgw-controller (no cluster)
 
 e2e-controller: control-plane ## Controller e2e suite against the local kube-apiserver+etcd
 	$(CARGO) test -p tgw-e2e --test 'controller_*' -- --test-threads=2
+
+e2e-faults: control-plane ## Fault-injection suite against the local kube-apiserver+etcd (e2e/tests/faults.rs)
+	$(CARGO) test -p tgw-e2e --test faults
 
 bench-render: ## Render time per TenantGateway (tgw-core, release)
 	$(CARGO) run --release -p tgw-core --example render_bench

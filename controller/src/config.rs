@@ -13,7 +13,7 @@ use tgw_core::consts::TENANT_NAMESPACE_PREFIX;
 use tgw_core::decide::Settings;
 use tgw_core::keys::{
     ACME_CHALLENGE_NAMESPACE, CONTROLLER_NAME, DEFAULT_ATTACH_OWNER_NAMESPACE, DEFAULT_GATEWAY_CLASS,
-    DEFAULT_LISTENERS_PER_NAMESPACE, FIELD_MANAGER,
+    DEFAULT_LISTENERS_PER_NAMESPACE, DEFAULT_RECONCILES_PER_SECOND, FIELD_MANAGER,
 };
 
 use crate::leader::LeaderConfig;
@@ -77,6 +77,19 @@ pub struct Config {
     /// between namespaces either way: one tenant can only crowd out itself.
     #[arg(long, env = "TGW_LISTENERS_PER_NAMESPACE", default_value_t = DEFAULT_LISTENERS_PER_NAMESPACE)]
     pub listeners_per_namespace: usize,
+
+    /// Delay before retrying a failed reconcile the first time; doubles per consecutive failure
+    /// of the same TenantGateway (with jitter) up to --retry-max, reset on success or a spec change.
+    #[arg(long, env = "TGW_RETRY_BASE", default_value = "1s", value_parser = parse_duration)]
+    pub retry_base: Duration,
+
+    /// Longest delay between retries of a failing TenantGateway.
+    #[arg(long, env = "TGW_RETRY_MAX", default_value = "5m", value_parser = parse_duration)]
+    pub retry_max: Duration,
+
+    /// Reconcile starts per second over all TenantGateways (0: no cap).
+    #[arg(long, env = "TGW_RECONCILES_PER_SECOND", default_value_t = DEFAULT_RECONCILES_PER_SECOND)]
+    pub reconciles_per_second: u32,
 
     /// Namespace of the ACME HTTP-01 challenge solvers (cert-manager's namespace).
     #[arg(long, env = "TGW_ACME_CHALLENGE_NAMESPACE", default_value = ACME_CHALLENGE_NAMESPACE)]
@@ -185,6 +198,12 @@ impl Config {
             "--tenant-namespace-prefix/TGW_TENANT_NAMESPACE_PREFIX is empty"
         );
         anyhow::ensure!(
+            !self.retry_base.is_zero() && self.retry_base <= self.retry_max,
+            "--retry-base ({:?}) must be positive and at most --retry-max ({:?})",
+            self.retry_base,
+            self.retry_max
+        );
+        anyhow::ensure!(
             !self.acme_challenge_namespace.is_empty(),
             "--acme-challenge-namespace is empty"
         );
@@ -245,6 +264,11 @@ impl Config {
                 .filter(|s| !s.is_empty())
                 .collect(),
             listeners_per_namespace: self.listeners_per_namespace,
+            retry: tgw_core::backoff::RetryPolicy {
+                base: self.retry_base,
+                max: self.retry_max,
+            },
+            reconciles_per_second: self.reconciles_per_second,
         }
     }
 
@@ -446,6 +470,8 @@ mod tests {
             &["--attach-owner-namespaces", "tenant-root,Not A Namespace"],
             &["--attached-by-format", "uid"],
             &["--tenant-namespace-prefix", " "],
+            &["--retry-base", "0s"],
+            &["--retry-base", "10m", "--retry-max", "5m"],
             &["--leader-election", "true", "--leader-election-lease-duration", "5s"],
             &["--leader-election", "true", "--leader-election-retry-period", "10s"],
         ] {

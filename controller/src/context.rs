@@ -36,6 +36,10 @@ pub struct Context {
     /// Routes whose status write the API server refused for good (too large, invalid), with the
     /// resourceVersion refused and the error: not retried until the route changes.
     pub unwritable: std::sync::Mutex<std::collections::BTreeMap<tgw_core::snapshot::RouteId, (String, String)>>,
+    /// Per-TenantGateway backoff of failed reconciles.
+    pub retries: Arc<crate::retries::Retries>,
+    /// The cap on reconcile starts per second.
+    pub starts: crate::retries::StartLimiter,
 }
 
 impl Context {

@@ -20,6 +20,7 @@ pub mod leader;
 pub mod metrics;
 pub mod reconcile;
 pub mod resources;
+pub mod retries;
 pub mod run;
 pub mod slim;
 pub mod snapshot;

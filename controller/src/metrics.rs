@@ -21,6 +21,8 @@
 //! | `tgw_tenantgateways` | gauge | | TenantGateways in the cache (computed at scrape) |
 //! | `tgw_tenantgateways_pending` | gauge | | of those, not yet reconciled at their generation (status.observedGeneration behind; computed at scrape) |
 //! | `tgw_hostname_conflicts` | gauge | | route parentRefs currently rejected with `HostnameConflict` (the losers), over all TenantGateways |
+//! | `tgw_backoff_objects` | gauge | | TenantGateways whose last reconcile failed, waiting for a retry with exponential backoff (computed at scrape) |
+//! | `tgw_backoff_next_retry_seconds` | gauge | | seconds until the soonest of those retries, 0 when none (computed at scrape) |
 //! | `tgw_leader_election_enabled` | gauge | | 1 when leader election is on |
 //! | `tgw_leader` | gauge | | 1 while this replica runs the reconciler (without election: once its caches are synced) |
 //! | `tgw_leader_acquisitions_total` | counter | | times this replica acquired the Lease |
@@ -329,6 +331,10 @@ impl Observed {
     /// The TenantGateway cache of the running controller (None when not running).
     pub fn set_store(&self, store: Option<kube::runtime::reflector::Store<kube::core::DynamicObject>>) {
         *self.shared.store.lock().unwrap_or_else(PoisonError::into_inner) = store;
+    }
+    /// The backoff state of the running controller (`tgw_backoff_*`).
+    pub fn set_retries(&self, retries: Option<Arc<crate::retries::Retries>>) {
+        *self.shared.retries.lock().unwrap_or_else(PoisonError::into_inner) = retries;
     }
     /// The election state, when leader election is on (`tgw_leader*`).
     pub fn set_election(&self, leader: Option<Arc<LeaderState>>) {

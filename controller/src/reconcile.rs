@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use gateway_api::gateways::{Gateway, GatewayStatus};
 use k8s_openapi::api::core::v1::Namespace;
@@ -208,9 +207,11 @@ async fn reconcile_one(tgw: Arc<TenantGateway>, ctx: Arc<Context>) -> Result<Act
             tracing::warn!(tgw = %t.key(), step, error = %e, "reconcile step failed");
         }
     }
+    // Retried with per-object exponential backoff (crate::retries), reset once this succeeds.
     if step_failed || route_writes.retry {
-        Ok(Action::requeue(Duration::from_secs(15)))
+        Ok(Action::requeue(ctx.retries.failed(&t.key(), Some(t.meta.generation))))
     } else {
+        ctx.retries.succeeded(&t.key());
         Ok(Action::await_change())
     }
 }
@@ -285,68 +286,111 @@ fn peers(ctx: &Context, t: &TgwInput) -> Vec<TgwInput> {
 async fn patch_namespaces(ctx: &Context, t: &TgwInput, plan: &AttachPlan, views: &mut [NamespaceView]) -> Result<()> {
     let api: Api<Namespace> = Api::all(ctx.client.clone());
     let mut first_err = None;
+    let owner = t.meta.namespace.as_str();
     for name in &plan.add {
-        ctx.metrics.write();
-        let patch = json!({"metadata": {
-            "labels": {LABEL_GATEWAY: t.meta.namespace},
-            "annotations": {ANNOTATION_ATTACHED_BY: plan.writer},
-        }});
-        ctx.writing(echo_key::namespace(name), t);
-        match api.patch(name, &PatchParams::default(), &Patch::Merge(patch)).await {
-            Ok(written) => {
-                ctx.wrote_namespace(&written);
+        // Label it ours unless, by now, the label names another owner (never overwritten).
+        let patched = guarded_label_patch(ctx, &api, t, name, "label", |labels| match labels.get(LABEL_GATEWAY) {
+            Some(other) if other != owner => Err(format!("its {LABEL_GATEWAY} label now names {other}")),
+            _ => Ok(json!({"labels": {LABEL_GATEWAY: owner}, "annotations": {ANNOTATION_ATTACHED_BY: plan.writer}})),
+        })
+        .await;
+        match patched {
+            Ok(()) => {
                 if let Some(v) = views.iter_mut().find(|v| &v.name == name) {
-                    v.labels.insert(LABEL_GATEWAY.to_owned(), t.meta.namespace.clone());
+                    v.labels.insert(LABEL_GATEWAY.to_owned(), owner.to_owned());
                     v.annotations
                         .insert(ANNOTATION_ATTACHED_BY.to_owned(), plan.writer.clone());
                 }
             }
             Err(e) => {
-                ctx.write_failed(&echo_key::namespace(name));
-                first_err.get_or_insert(Error::kube("label", "namespace", "", name, e));
+                first_err.get_or_insert(e);
             }
         }
     }
     for name in &plan.remove {
-        if let Err(e) = unlabel(ctx, &api, t, name, views).await {
-            first_err.get_or_insert(e);
+        if !views.iter().any(|v| &v.name == name) {
+            continue;
+        }
+        // Remove the label only if it still names our owner namespace; always drop our annotation.
+        let patched = guarded_label_patch(ctx, &api, t, name, "unlabel", |labels| {
+            let label = match labels.get(LABEL_GATEWAY) {
+                Some(l) if l == owner => Value::Null,
+                other => json!(other),
+            };
+            Ok(json!({"labels": {LABEL_GATEWAY: label}, "annotations": {ANNOTATION_ATTACHED_BY: null}}))
+        })
+        .await;
+        match patched {
+            Ok(()) => {
+                if let Some(v) = views.iter_mut().find(|v| &v.name == name) {
+                    if v.label(LABEL_GATEWAY) == Some(owner) {
+                        v.labels.remove(LABEL_GATEWAY);
+                    }
+                    v.annotations.remove(ANNOTATION_ATTACHED_BY);
+                }
+            }
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
         }
     }
     first_err.map_or(Ok(()), Err)
 }
 
-async fn unlabel(
+/// Conflicts tolerated per label write before the step is reported as failed (retried with the
+/// TenantGateway's backoff).
+const LABEL_CONFLICT_RETRIES: usize = 3;
+
+/// Patches namespace `name`'s metadata with what `decide` computes from its current labels, at the
+/// resourceVersion those labels were read at: a concurrent writer's change is never overwritten.
+/// On `409 Conflict` the namespace is read again and `decide` asked again. `decide` refuses
+/// (`Err`) when the write would now take something from someone else.
+async fn guarded_label_patch(
     ctx: &Context,
     api: &Api<Namespace>,
     t: &TgwInput,
     name: &str,
-    views: &mut [NamespaceView],
+    verb: &'static str,
+    decide: impl Fn(&std::collections::BTreeMap<String, String>) -> std::result::Result<Value, String>,
 ) -> Result<()> {
-    let Some(v) = views.iter_mut().find(|v| v.name == name) else {
-        return Ok(());
-    };
-    // Remove the label only if it still names our owner namespace; always drop our annotation.
-    let label = if v.label(LABEL_GATEWAY) == Some(t.meta.namespace.as_str()) {
-        Value::Null
-    } else {
-        json!(v.label(LABEL_GATEWAY))
-    };
-    let patch = json!({"metadata": {"labels": {LABEL_GATEWAY: label}, "annotations": {ANNOTATION_ATTACHED_BY: null}}});
-    ctx.metrics.write();
-    ctx.writing(echo_key::namespace(name), t);
-    let written = api
-        .patch(name, &PatchParams::default(), &Patch::Merge(patch))
-        .await
-        .map_err(|e| {
-            ctx.write_failed(&echo_key::namespace(name));
-            Error::kube("unlabel", "namespace", "", name, e)
-        })?;
-    ctx.wrote_namespace(&written);
-    if label.is_null() {
-        v.labels.remove(LABEL_GATEWAY);
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let current = api
+            .get(name)
+            .await
+            .map_err(|e| Error::kube(verb, "namespace", "", name, e))?;
+        let mut meta = match decide(current.labels()) {
+            Ok(meta) => meta,
+            Err(why) => {
+                return Err(Error::Other(format!("{verb} namespace {name}: not written, {why}")));
+            }
+        };
+        meta["resourceVersion"] = json!(current.resource_version());
+        ctx.metrics.write();
+        ctx.writing(echo_key::namespace(name), t);
+        match api
+            .patch(name, &PatchParams::default(), &Patch::Merge(json!({"metadata": meta})))
+            .await
+        {
+            Ok(written) => {
+                ctx.wrote_namespace(&written);
+                return Ok(());
+            }
+            Err(kube::Error::Api(s)) if s.code == 409 && attempt < LABEL_CONFLICT_RETRIES => {
+                ctx.write_failed(&echo_key::namespace(name));
+                tracing::debug!(
+                    namespace = name,
+                    attempt,
+                    "namespace changed under us; reading it again"
+                );
+            }
+            Err(e) => {
+                ctx.write_failed(&echo_key::namespace(name));
+                return Err(Error::kube(verb, "namespace", "", name, e));
+            }
+        }
     }
-    v.annotations.remove(ANNOTATION_ATTACHED_BY);
-    Ok(())
 }
 
 /// Deletes the Gateway and the redirect route this TenantGateway owns (a withdrawn TenantGateway,
@@ -664,6 +708,7 @@ async fn cleanup(ctx: &Context, t: &TgwInput) -> Result<()> {
 pub fn error_policy(tgw: Arc<TenantGateway>, err: &Error, ctx: Arc<Context>) -> Action {
     ctx.metrics.failed();
     let object = format!("{}/{}", tgw.namespace().unwrap_or_default(), tgw.name_any());
-    tracing::warn!(object, reason = err.metric_label(), error = %err, "reconcile failed");
-    Action::requeue(Duration::from_secs(10))
+    let delay = ctx.retries.failed(&object, tgw.metadata.generation);
+    tracing::warn!(object, reason = err.metric_label(), error = %err, retry_in = ?delay, "reconcile failed");
+    Action::requeue(delay)
 }

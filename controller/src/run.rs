@@ -400,6 +400,9 @@ pub async fn run(
         controller: settings.field_manager.clone(),
         instance: std::env::var("TGW_POD_NAME").ok(),
     };
+    let retries = Arc::new(crate::retries::Retries::new(settings.retry));
+    let reconciles_per_second = settings.reconciles_per_second;
+    metrics.obs.set_retries(Some(retries.clone()));
     let ctx = Arc::new(Context {
         client: client.clone(),
         resources: resources.clone(),
@@ -410,6 +413,8 @@ pub async fn run(
         synced,
         recorder: Recorder::new(client.clone(), reporter),
         unwritable: Default::default(),
+        retries,
+        starts: crate::retries::StartLimiter::new(reconciles_per_second),
     });
 
     let writer = reflector::store::Writer::<DynamicObject>::new(tgw_ar.clone());

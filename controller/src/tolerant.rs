@@ -6,7 +6,7 @@
 //! ([`crate::reconcile::finalize_unparsed`]).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, Patch, PatchParams};
@@ -77,6 +77,8 @@ pub fn invalid_status(obj: &DynamicObject, error: &str, now: &str) -> Option<Val
 
 /// Entry point for the Controller.
 pub async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action> {
+    // One cap on reconcile starts per second, whatever triggered them.
+    ctx.starts.acquire().await;
     ctx.metrics
         .obs
         .queue
@@ -134,8 +136,9 @@ async fn report_invalid(obj: &DynamicObject, error: &str, ctx: &Context) -> Resu
 pub fn error_policy(obj: Arc<DynamicObject>, err: &Error, ctx: Arc<Context>) -> Action {
     ctx.metrics.failed();
     let object = format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any());
-    tracing::warn!(object, reason = err.metric_label(), error = %bounded(&err.to_string(), 2048), "reconcile failed");
-    Action::requeue(Duration::from_secs(10))
+    let delay = ctx.retries.failed(&object, obj.metadata.generation);
+    tracing::warn!(object, reason = err.metric_label(), error = %bounded(&err.to_string(), 2048), retry_in = ?delay, "reconcile failed");
+    Action::requeue(delay)
 }
 
 #[cfg(test)]

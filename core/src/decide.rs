@@ -47,6 +47,10 @@ pub struct Settings {
     /// an http01 Gateway (0: no cap); the capacity is shared fairly either way
     /// ([`crate::budget`]).
     pub listeners_per_namespace: usize,
+    /// Delays between retries of a failing TenantGateway ([`crate::backoff`]).
+    pub retry: crate::backoff::RetryPolicy,
+    /// Reconcile starts per second, over all TenantGateways (0: no cap).
+    pub reconciles_per_second: u32,
 }
 
 impl Settings {
@@ -74,6 +78,8 @@ impl Default for Settings {
             attach: crate::attach_trust::AttachTrust::default(),
             uniform_kinds_classes: vec![crate::keys::DEFAULT_GATEWAY_CLASS.to_owned()],
             listeners_per_namespace: crate::keys::DEFAULT_LISTENERS_PER_NAMESPACE,
+            retry: crate::backoff::RetryPolicy::default(),
+            reconciles_per_second: crate::keys::DEFAULT_RECONCILES_PER_SECOND,
         }
     }
 }

@@ -54,6 +54,8 @@ pub const MAX_LISTENERS: usize = 64;
 /// Default cap on the per-host listeners of one attached namespace (http01; owner and platform
 /// namespaces are not capped).
 pub const DEFAULT_LISTENERS_PER_NAMESPACE: usize = 16;
+/// Default cap on reconcile starts per second, over all TenantGateways.
+pub const DEFAULT_RECONCILES_PER_SECOND: u32 = 20;
 /// Gateway API's `maxItems` for a route's `status.parents`.
 pub const MAX_ROUTE_PARENTS: usize = 32;
 /// Namespaces whose name starts with this are tenant namespaces (fail closed without a host label).

@@ -16,6 +16,7 @@ pub mod settings;
 // (`decide` and `render` build typed Gateway API objects: feature `controller`, native users only)
 pub mod attach;
 pub mod attach_trust;
+pub mod backoff;
 pub mod bounded;
 pub mod budget;
 pub mod claims;

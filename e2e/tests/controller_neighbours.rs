@@ -166,8 +166,12 @@ async fn a_childs_pending_certificate_does_not_unready_the_parent() -> anyhow::R
         || async {
             program_gateway(&admin, ROOT).await?;
             let t = get_tgw(&admin, ROOT).await?;
-            let attached = condition(&t, types::ATTACHED_READY).context("AttachedNamespacesReady")?;
-            Ok(attached.status.as_str() == "False" && attached.message.contains(&want))
+            let ready = condition(&t, types::READY).map(|c| (c.status.as_str().to_owned(), c.reason.clone()));
+            let attached = condition(&t, types::ATTACHED_READY).map(|c| c.message.clone());
+            if !attached.as_deref().is_some_and(|m| m.contains(&want)) {
+                anyhow::bail!("Ready {ready:?}, AttachedNamespacesReady {attached:?}");
+            }
+            Ok(true)
         },
     )
     .await?;
@@ -199,9 +203,10 @@ async fn a_childs_unwritable_route_neither_unreadies_the_parent_nor_loops() -> a
                 etcdserver: request is too large";
     eventually("AttachedNamespacesReady names the unwritable route", || async {
         let t = get_tgw(&admin, ROOT).await?;
-        let attached = condition(&t, types::ATTACHED_READY).context("AttachedNamespacesReady")?;
-        if !attached.message.contains(want) {
-            anyhow::bail!("{}", attached.message);
+        let ready = condition(&t, types::READY).map(|c| (c.status.as_str().to_owned(), c.reason.clone()));
+        let attached = condition(&t, types::ATTACHED_READY).map(|c| c.message.clone());
+        if !attached.as_deref().is_some_and(|m| m.contains(want)) {
+            anyhow::bail!("Ready {ready:?}, AttachedNamespacesReady {attached:?}");
         }
         Ok(true)
     })

@@ -24,6 +24,8 @@ pub struct Shared {
     pub election: Mutex<Option<Arc<LeaderState>>>,
     /// `tgw_caches_synced` (also `tgw_leader` without leader election).
     pub synced: Gauge,
+    /// The backoff of failed reconciles (None when not running).
+    pub retries: Mutex<Option<Arc<crate::retries::Retries>>>,
 }
 
 impl Shared {
@@ -95,6 +97,24 @@ impl Collector for ScrapeTime {
             "hostname_conflicts",
             "Route parentRefs currently rejected with HostnameConflict, over all TenantGateways.",
             i64::try_from(s.conflicts()).unwrap_or(i64::MAX),
+        )?;
+        let (waiting, soonest) = s
+            .retries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map_or((0, None), |r| r.snapshot());
+        gauge(
+            &mut encoder,
+            "backoff_objects",
+            "TenantGateways whose last reconcile failed, waiting for a retry with exponential backoff.",
+            count(waiting),
+        )?;
+        gauge(
+            &mut encoder,
+            "backoff_next_retry_seconds",
+            "Seconds until the soonest retry of a failed reconcile, 0 when none.",
+            soonest.map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
         )?;
         let election = s.election();
         gauge(

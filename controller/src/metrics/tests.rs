@@ -165,6 +165,12 @@ tgw_tenantgateways_pending 0
 # HELP tgw_hostname_conflicts Route parentRefs currently rejected with HostnameConflict, over all TenantGateways.
 # TYPE tgw_hostname_conflicts gauge
 tgw_hostname_conflicts 0
+# HELP tgw_backoff_objects TenantGateways whose last reconcile failed, waiting for a retry with exponential backoff.
+# TYPE tgw_backoff_objects gauge
+tgw_backoff_objects 0
+# HELP tgw_backoff_next_retry_seconds Seconds until the soonest retry of a failed reconcile, 0 when none.
+# TYPE tgw_backoff_next_retry_seconds gauge
+tgw_backoff_next_retry_seconds 0
 # HELP tgw_leader_election_enabled 1 when leader election is on.
 # TYPE tgw_leader_election_enabled gauge
 tgw_leader_election_enabled 0
