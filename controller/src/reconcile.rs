@@ -583,7 +583,12 @@ async fn route_statuses(
                     kube::Error::Api(s) => bounded::cap(&s.message, ROUTE_FAILURE_BYTES),
                     other => bounded::cap(&other.to_string(), ROUTE_FAILURE_BYTES),
                 };
-                if refused_for_good(&e) {
+                if matches!(&e, kube::Error::Api(s) if s.code == 409) {
+                    // Another controller (the data plane) wrote the route's status since our read:
+                    // expected, not a failure; retried shortly with fresh parents.
+                    out.retry = true;
+                    tracing::debug!(route = %route.id, "route status changed under us; retrying");
+                } else if refused_for_good(&e) {
                     if ctx.remember_unwritable(&route.id, rv, &error) {
                         route_event(ctx, ar, route, &error).await;
                     }
