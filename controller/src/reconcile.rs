@@ -493,6 +493,11 @@ struct RouteWrites {
     outside: usize,
 }
 
+/// The report of a route whose status the API server refused for good.
+fn not_written(route: &tgw_core::snapshot::RouteId, error: &str) -> String {
+    format!("{route}: status not written (not retried until the route changes): {error}")
+}
+
 /// Whether the API server refused a write for good: the object as written can never be accepted
 /// (too large for etcd or the request limit, or invalid), so retrying the same write only loads
 /// the API server. Such a write is retried once the route changes.
@@ -547,14 +552,7 @@ async fn route_statuses(
         // Refused for good at this resourceVersion: report again, do not write again.
         let known = ctx.unwritable_at(&route.id, rv);
         if let Some(error) = known {
-            record(
-                &mut out,
-                format!(
-                    "{}: status not written (not retried until the route changes): {error}",
-                    route.id
-                ),
-                false,
-            );
+            record(&mut out, not_written(&route.id, &error), false);
             continue;
         }
         let controller = ctx.settings.controller_name.as_str();
@@ -592,14 +590,7 @@ async fn route_statuses(
                     if ctx.remember_unwritable(&route.id, rv, &error) {
                         route_event(ctx, ar, route, &error).await;
                     }
-                    record(
-                        &mut out,
-                        format!(
-                            "{}: status not written (not retried until the route changes): {error}",
-                            route.id
-                        ),
-                        false,
-                    );
+                    record(&mut out, not_written(&route.id, &error), false);
                 } else {
                     record(&mut out, format!("update status of {}: {error}", route.id), true);
                 }
