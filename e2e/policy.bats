@@ -70,6 +70,66 @@ load policy_helpers
   assert_rejected 'must equal'
 }
 
+@test "Gateway v1: class other by tenant is rejected" {
+  run_policy -r policy/test_data/requests/gateway-v1-class-other-by-tenant.json --settings-json '{}'
+  assert_rejected 'Gateway tenant-test/gw: spec.gatewayClassName "internal-lb" is not in allowedGatewayClasses (cilium); other GatewayClasses can only be chosen by trusted callers'
+}
+
+@test "Gateway v1beta1: class other by tenant is rejected" {
+  run_policy -r policy/test_data/requests/gateway-v1beta1-class-other-by-tenant.json --settings-json '{}'
+  assert_rejected 'is not in allowedGatewayClasses (cilium)'
+}
+
+@test "Gateway v1: class other by admin is accepted" {
+  run_policy -r policy/test_data/requests/gateway-v1-class-other-by-admin.json --settings-json '{}' --allow-context-aware --replay-host-capabilities-interactions policy/test_data/sessions/tenant-test.yml
+  assert_accepted
+}
+
+@test "Gateway v1: class kept by tenant is accepted" {
+  run_policy -r policy/test_data/requests/gateway-v1-class-kept-by-tenant.json --settings-json '{}' --allow-context-aware --replay-host-capabilities-interactions policy/test_data/sessions/tenant-test.yml
+  assert_accepted
+}
+
+@test "Gateway v1: class allowed by setting is accepted" {
+  run_policy -r policy/test_data/requests/gateway-v1-class-allowed-by-setting.json --settings-json '{"allowedGatewayClasses":["cilium","envoy"]}' --allow-context-aware --replay-host-capabilities-interactions policy/test_data/sessions/tenant-test.yml
+  assert_accepted
+}
+
+@test "Gateway v1: class platform namespace is accepted" {
+  run_policy -r policy/test_data/requests/gateway-v1-class-platform-namespace.json --settings-json '{}'
+  assert_accepted
+}
+
+@test "Gateway v1: addresses by tenant is rejected" {
+  run_policy -r policy/test_data/requests/gateway-v1-addresses-by-tenant.json --settings-json '{}'
+  assert_rejected 'Gateway tenant-test/gw: spec.addresses can only be set or changed by trusted callers'
+}
+
+@test "Gateway v1: addresses by flux is accepted" {
+  run_policy -r policy/test_data/requests/gateway-v1-addresses-by-flux.json --settings-json '{}' --allow-context-aware --replay-host-capabilities-interactions policy/test_data/sessions/tenant-test.yml
+  assert_accepted
+}
+
+@test "Gateway v1: addresses unchanged by tenant is accepted" {
+  run_policy -r policy/test_data/requests/gateway-v1-addresses-unchanged-by-tenant.json --settings-json '{}' --allow-context-aware --replay-host-capabilities-interactions policy/test_data/sessions/tenant-test.yml
+  assert_accepted
+}
+
+@test "Gateway v1: addresses changed by tenant is rejected" {
+  run_policy -r policy/test_data/requests/gateway-v1-addresses-changed-by-tenant.json --settings-json '{}'
+  assert_rejected 'spec.addresses can only be set or changed by trusted callers'
+}
+
+@test "Gateway v1: infrastructure by tenant is rejected" {
+  run_policy -r policy/test_data/requests/gateway-v1-infrastructure-by-tenant.json --settings-json '{}'
+  assert_rejected 'spec.infrastructure can only be set or changed by trusted callers'
+}
+
+@test "Gateway v1: infrastructure cleared by tenant is accepted" {
+  run_policy -r policy/test_data/requests/gateway-v1-infrastructure-cleared-by-tenant.json --settings-json '{}' --allow-context-aware --replay-host-capabilities-interactions policy/test_data/sessions/tenant-test.yml
+  assert_accepted
+}
+
 @test "ListenerSet v1: apex is accepted" {
   run_policy -r policy/test_data/requests/listenerset-v1-apex.json --settings-json '{}' --allow-context-aware --replay-host-capabilities-interactions policy/test_data/sessions/tenant-test.yml
   assert_accepted
@@ -256,7 +316,7 @@ load policy_helpers
 }
 
 @test "Ingress v1: custom domain is accepted" {
-  run_policy -r policy/test_data/requests/ingress-v1-custom-domain.json --settings-json '{"platformRootHost":"example.org"}' --allow-context-aware --replay-host-capabilities-interactions policy/test_data/sessions/tenant-test.yml
+  run_policy -r policy/test_data/requests/ingress-v1-custom-domain.json --settings-json '{"platformRootHost":"example.org"}' --allow-context-aware --replay-host-capabilities-interactions policy/test_data/sessions/tenant-test-with-owners.yml
   assert_accepted
 }
 
@@ -283,6 +343,86 @@ load policy_helpers
 @test "Ingress v1: unlabelled namespace is rejected" {
   run_policy -r policy/test_data/requests/ingress-v1-unlabelled-namespace.json --settings-json '{}' --allow-context-aware --replay-host-capabilities-interactions policy/test_data/sessions/tenant-test-unlabelled.yml
   assert_rejected 'must be within'
+}
+
+@test "Ingress v1: other tenant custom apex is rejected" {
+  run_policy -r policy/test_data/requests/ingress-v1-other-tenant-custom-apex.json --settings-json '{"platformRootHost":"example.org"}' --allow-context-aware --replay-host-capabilities-interactions policy/test_data/sessions/tenant-test-with-owners.yml
+  assert_rejected 'spec.rules[0].host "bob-shop.test" is not allowed (it is within bob-shop.test, the namespace.cozystack.io/host apex of another namespace)'
+}
+
+@test "Ingress v1: other tenant custom subdomain is rejected" {
+  run_policy -r policy/test_data/requests/ingress-v1-other-tenant-custom-subdomain.json --settings-json '{"platformRootHost":"example.org"}' --allow-context-aware --replay-host-capabilities-interactions policy/test_data/sessions/tenant-test-with-owners.yml
+  assert_rejected 'spec.tls[0].hosts[1] "www.bob-shop.test" is not allowed (it is within bob-shop.test'
+}
+
+@test "Ingress v1: other tenant mixed case label is rejected" {
+  run_policy -r policy/test_data/requests/ingress-v1-other-tenant-mixed-case-label.json --settings-json '{"platformRootHost":"example.org"}' --allow-context-aware --replay-host-capabilities-interactions policy/test_data/sessions/tenant-test-with-owners.yml
+  assert_rejected '(it is within Carol-Shop.TEST, the namespace.cozystack.io/host apex of another namespace)'
+}
+
+@test "Ingress v1: invalid label owns nothing is accepted" {
+  run_policy -r policy/test_data/requests/ingress-v1-invalid-label-owns-nothing.json --settings-json '{"platformRootHost":"example.org"}' --allow-context-aware --replay-host-capabilities-interactions policy/test_data/sessions/tenant-test-with-owners.yml
+  assert_accepted
+}
+
+@test "Ingress v1: custom domain list forbidden is rejected" {
+  run_policy -r policy/test_data/requests/ingress-v1-custom-domain-list-forbidden.json --settings-json '{"platformRootHost":"example.org"}' --allow-context-aware --replay-host-capabilities-interactions policy/test_data/sessions/tenant-test-list-forbidden.yml
+  assert_rejected 'whether another namespace'\''s namespace.cozystack.io/host label covers it is unknown: the Namespaces carrying that label could not be listed ('
+}
+
+@test "Ingress v1: in apex needs no list is accepted" {
+  run_policy -r policy/test_data/requests/ingress-v1-in-apex-needs-no-list.json --settings-json '{"platformRootHost":"example.org"}' --allow-context-aware --replay-host-capabilities-interactions policy/test_data/sessions/tenant-test-list-forbidden.yml
+  assert_accepted
+}
+
+@test "Ingress v1: server alias own is accepted" {
+  run_policy -r policy/test_data/requests/ingress-v1-server-alias-own.json --settings-json '{"platformRootHost":"example.org"}' --allow-context-aware --replay-host-capabilities-interactions policy/test_data/sessions/tenant-test.yml
+  assert_accepted
+}
+
+@test "Ingress v1: server alias sibling is rejected" {
+  run_policy -r policy/test_data/requests/ingress-v1-server-alias-sibling.json --settings-json '{"platformRootHost":"example.org"}' --allow-context-aware --replay-host-capabilities-interactions policy/test_data/sessions/tenant-test.yml
+  assert_rejected 'Ingress tenant-test/ing: annotation nginx.ingress.kubernetes.io/server-alias "dashboard.example.org" is not allowed (it is under the platform apex example.org but outside the namespace apex)'
+}
+
+@test "Ingress v1: server alias other tenant is rejected" {
+  run_policy -r policy/test_data/requests/ingress-v1-server-alias-other-tenant.json --settings-json '{"platformRootHost":"example.org"}' --allow-context-aware --replay-host-capabilities-interactions policy/test_data/sessions/tenant-test-with-owners.yml
+  assert_rejected 'annotation nginx.ingress.kubernetes.io/server-alias "www.bob-shop.test" is not allowed (it is within bob-shop.test'
+}
+
+@test "Ingress v1: server alias without root is rejected" {
+  run_policy -r policy/test_data/requests/ingress-v1-server-alias-without-root.json --settings-json '{}' --allow-context-aware --replay-host-capabilities-interactions policy/test_data/sessions/tenant-test.yml
+  assert_rejected 'annotation nginx.ingress.kubernetes.io/server-alias "shop.external-probe.invalid" is not allowed; Ingress hostnames'
+}
+
+@test "Ingress v1: server snippet is rejected" {
+  run_policy -r policy/test_data/requests/ingress-v1-server-snippet.json --settings-json '{"platformRootHost":"example.org"}'
+  assert_rejected 'Ingress tenant-test/ing: annotation nginx.ingress.kubernetes.io/server-snippet is not allowed in tenant namespaces: it injects raw NGINX configuration'
+}
+
+@test "Ingress v1: configuration snippet is rejected" {
+  run_policy -r policy/test_data/requests/ingress-v1-configuration-snippet.json --settings-json '{}'
+  assert_rejected 'annotation nginx.ingress.kubernetes.io/configuration-snippet is not allowed in tenant namespaces'
+}
+
+@test "Ingress v1: stream snippet is rejected" {
+  run_policy -r policy/test_data/requests/ingress-v1-stream-snippet.json --settings-json '{}'
+  assert_rejected 'annotation nginx.ingress.kubernetes.io/stream-snippet is not allowed'
+}
+
+@test "Ingress v1: upstream vhost is rejected" {
+  run_policy -r policy/test_data/requests/ingress-v1-upstream-vhost.json --settings-json '{}'
+  assert_rejected 'annotation nginx.ingress.kubernetes.io/upstream-vhost is not allowed in tenant namespaces: it rewrites the Host header'
+}
+
+@test "Ingress v1: snippet allowed by setting is accepted" {
+  run_policy -r policy/test_data/requests/ingress-v1-snippet-allowed-by-setting.json --settings-json '{"allowIngressSnippets":true}' --allow-context-aware --replay-host-capabilities-interactions policy/test_data/sessions/tenant-test.yml
+  assert_accepted
+}
+
+@test "Ingress v1: snippet platform namespace is accepted" {
+  run_policy -r policy/test_data/requests/ingress-v1-snippet-platform-namespace.json --settings-json '{}'
+  assert_accepted
 }
 
 @test "Tenant v1alpha1: tenant create with host by tenant is rejected" {
@@ -437,6 +577,71 @@ load policy_helpers
 
 @test "TenantGateway v1alpha1: tenantgateway gatewayclass allowed by setting is accepted" {
   run_policy -r policy/test_data/requests/tenantgateway-gatewayclass-allowed-by-setting.json --settings-json '{"allowedGatewayClasses":["cilium","envoy"]}' --allow-context-aware --replay-host-capabilities-interactions policy/test_data/sessions/tenant-test.yml
+  assert_accepted
+}
+
+@test "Issuer v1: letsencrypt by tenant is accepted" {
+  run_policy -r policy/test_data/requests/issuer-v1-letsencrypt-by-tenant.json --settings-json '{}'
+  assert_accepted
+}
+
+@test "Issuer v1: selfsigned by tenant is accepted" {
+  run_policy -r policy/test_data/requests/issuer-v1-selfsigned-by-tenant.json --settings-json '{}'
+  assert_accepted
+}
+
+@test "Issuer v1: nameserver by tenant is rejected" {
+  run_policy -r policy/test_data/requests/issuer-v1-nameserver-by-tenant.json --settings-json '{}'
+  assert_rejected 'Issuer tenant-test/le: spec.acme.solvers[0].dns01.rfc2136.nameserver can only be set or changed by trusted callers'
+}
+
+@test "Issuer v1: nameserver by controller is accepted" {
+  run_policy -r policy/test_data/requests/issuer-v1-nameserver-by-controller.json --settings-json '{}'
+  assert_accepted
+}
+
+@test "Issuer v1: nameserver unchanged by tenant is accepted" {
+  run_policy -r policy/test_data/requests/issuer-v1-nameserver-unchanged-by-tenant.json --settings-json '{}'
+  assert_accepted
+}
+
+@test "Issuer v1: nameserver added by tenant is rejected" {
+  run_policy -r policy/test_data/requests/issuer-v1-nameserver-added-by-tenant.json --settings-json '{}'
+  assert_rejected 'spec.acme.solvers[1].dns01.rfc2136.nameserver can only be set or changed by trusted callers'
+}
+
+@test "Issuer v1: acme server other by tenant is rejected" {
+  run_policy -r policy/test_data/requests/issuer-v1-acme-server-other-by-tenant.json --settings-json '{}'
+  assert_rejected 'Issuer tenant-test/le: spec.acme.server "https://10.0.0.1:14000/dir" is not in allowedAcmeServers'
+}
+
+@test "Issuer v1: acme server allowed by setting is accepted" {
+  run_policy -r policy/test_data/requests/issuer-v1-acme-server-allowed-by-setting.json --settings-json '{"allowedAcmeServers":["https://acme.zerossl.com/v2/DV90"]}'
+  assert_accepted
+}
+
+@test "Issuer v1: acmedns by tenant is rejected" {
+  run_policy -r policy/test_data/requests/issuer-v1-acmedns-by-tenant.json --settings-json '{}'
+  assert_rejected 'spec.acme.solvers[0].dns01.acmeDNS.host can only be set or changed by trusted callers'
+}
+
+@test "Issuer v1: webhook by tenant is rejected" {
+  run_policy -r policy/test_data/requests/issuer-v1-webhook-by-tenant.json --settings-json '{}'
+  assert_rejected 'spec.acme.solvers[0].dns01.webhook can only be set or changed by trusted callers'
+}
+
+@test "Issuer v1: vault by tenant is rejected" {
+  run_policy -r policy/test_data/requests/issuer-v1-vault-by-tenant.json --settings-json '{}'
+  assert_rejected 'spec.vault.server can only be set or changed by trusted callers'
+}
+
+@test "Issuer v1: venafi by tenant is rejected" {
+  run_policy -r policy/test_data/requests/issuer-v1-venafi-by-tenant.json --settings-json '{}'
+  assert_rejected 'spec.venafi.tpp.url can only be set or changed by trusted callers'
+}
+
+@test "Issuer v1: platform namespace is accepted" {
+  run_policy -r policy/test_data/requests/issuer-v1-platform-namespace.json --settings-json '{}'
   assert_accepted
 }
 

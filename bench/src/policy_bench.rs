@@ -86,7 +86,7 @@ fn workloads() -> Vec<(&'static str, Value)> {
                 gw,
                 "CREATE",
                 "tenant-test",
-                json!({"metadata": {"name": "gw"}, "spec": {"listeners": listeners}}),
+                json!({"metadata": {"name": "gw"}, "spec": {"gatewayClassName": "cilium", "listeners": listeners}}),
                 None,
                 sa,
             ),

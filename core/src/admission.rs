@@ -1,8 +1,9 @@
 //! Admission decisions for every place a hostname or its source can be written.
 //!
 //! `decide` is the whole policy: it classifies the request by group and kind, asks for the
-//! request's Namespace only when a hostname rule needs the apex, and returns a `Verdict`.
-//! The policy crate supplies the lookup (a Kubewarden host capability); tests supply data.
+//! request's Namespace only when a hostname rule needs the apex (and, for an Ingress host outside
+//! the platform apex, for the host labels of the other namespaces), and returns a `Verdict`.
+//! The policy crate supplies the lookups (Kubewarden host capabilities); tests supply data.
 
 // A denial is the rare, terminal path and carries the message parts; boxing it buys nothing.
 #![allow(clippy::result_large_err)]
@@ -17,8 +18,10 @@ use crate::settings::Settings;
 
 mod attached;
 mod denial;
+mod gateway;
 mod identity;
 mod ingress;
+mod issuer;
 mod listeners;
 pub(crate) mod objects;
 mod request;
@@ -47,10 +50,42 @@ pub enum NamespaceFacts {
     },
 }
 
+/// One namespace's host label, as listed: the namespace name and the label value as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostLabel {
+    pub namespace: String,
+    pub value: String,
+}
+
+/// What the policy may read from the cluster. `decide` asks each question at most once per request.
+pub trait Cluster {
+    /// The request's Namespace (`kubernetes/get_resource`).
+    fn namespace(&mut self, name: &str) -> NamespaceFacts;
+    /// Every Namespace carrying `label`, with that label's value (`kubernetes/list_resources_all`
+    /// with the label key as selector). `Err` carries the host's reason; the policy then fails
+    /// closed.
+    fn host_labels(&mut self, label: &str) -> Result<Vec<HostLabel>, String>;
+}
+
+/// A closure answers the Namespace lookup only; the list of host labels is then unavailable, so
+/// a rule that needs it denies (fail closed).
+impl<F: FnMut(&str) -> NamespaceFacts> Cluster for F {
+    fn namespace(&mut self, name: &str) -> NamespaceFacts {
+        self(name)
+    }
+
+    fn host_labels(&mut self, _label: &str) -> Result<Vec<HostLabel>, String> {
+        Err("this caller cannot list Namespaces".to_string())
+    }
+}
+
 /// The kinds the policy guards, by API group and kind (every version).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Guarded {
-    /// Gateway, ListenerSet, XListenerSet: listener hostnames.
+    /// Gateway: listener hostnames, and in tenant namespaces the GatewayClass, addresses and
+    /// infrastructure only trusted callers may pick.
+    Gateway,
+    /// ListenerSet, XListenerSet: listener hostnames.
     Listeners,
     /// HTTPRoute, GRPCRoute, TLSRoute: `spec.hostnames`.
     Route,
@@ -61,7 +96,12 @@ pub enum Guarded {
     Namespace,
     TenantGateway,
     Package,
+    /// cert-manager Issuer: the addresses cert-manager contacts for it.
+    Issuer,
 }
+
+/// cert-manager's API group (not a hostname source, so not in `consts::groups`).
+const CERT_MANAGER: &str = "cert-manager.io";
 
 impl Guarded {
     /// The guarded kinds at the versions the policy covers (every served version; TCPRoute and
@@ -70,7 +110,7 @@ impl Guarded {
     pub fn classify(kind: &GroupVersionKind) -> Option<Guarded> {
         let (g, v, k) = (kind.group.as_str(), kind.version.as_str(), kind.kind.as_str());
         match (g, k, v) {
-            (groups::GATEWAY, "Gateway", "v1" | "v1beta1") => Some(Guarded::Listeners),
+            (groups::GATEWAY, "Gateway", "v1" | "v1beta1") => Some(Guarded::Gateway),
             (groups::GATEWAY, "ListenerSet", "v1") => Some(Guarded::Listeners),
             (groups::GATEWAY_EXPERIMENTAL, "XListenerSet", "v1alpha1") => Some(Guarded::Listeners),
             (groups::GATEWAY, "HTTPRoute", "v1" | "v1beta1") => Some(Guarded::Route),
@@ -82,29 +122,34 @@ impl Guarded {
             (groups::CORE, "Namespace", "v1") => Some(Guarded::Namespace),
             (groups::TENANT_GATEWAY, "TenantGateway", "v1alpha1") => Some(Guarded::TenantGateway),
             (groups::COZY_PLATFORM, "Package", "v1alpha1") => Some(Guarded::Package),
+            (CERT_MANAGER, "Issuer", "v1") => Some(Guarded::Issuer),
             _ => None,
         }
     }
 }
 
-/// Decides one request. `lookup` is called at most once, with the request's namespace, and only
-/// when a hostname rule needs that namespace's apex.
-pub fn decide(req: &Request, settings: &Settings, lookup: impl FnOnce(&str) -> NamespaceFacts) -> Verdict {
+/// Decides one request. `cluster` is asked for the request's Namespace at most once, and only when
+/// a hostname rule needs that namespace's apex; for the other namespaces' host labels at most once,
+/// and only for an Ingress naming a concrete host outside the platform apex.
+pub fn decide(req: &Request, settings: &Settings, mut cluster: impl Cluster) -> Verdict {
     if !matches!(req.operation, Operation::Create | Operation::Update) {
         return Verdict::Allow;
     }
     let Some(guarded) = Guarded::classify(&req.kind) else {
         return Verdict::Allow;
     };
+    let lookup = |ns: &str| cluster.namespace(ns);
     let result = match guarded {
+        Guarded::Gateway => gateway::check(req, settings).and_then(|()| listeners::check(req, settings, lookup)),
         Guarded::Listeners => listeners::check(req, settings, lookup),
         Guarded::Route => routes::check(req, settings, lookup),
         Guarded::L4Route => routes::check_l4(req, settings),
-        Guarded::Ingress => ingress::check(req, settings, lookup),
+        Guarded::Ingress => ingress::check(req, settings, &mut cluster),
         Guarded::Tenant => identity::check_tenant(req, settings),
         Guarded::Namespace => identity::check_namespace(req, settings),
         Guarded::TenantGateway => tenant_gateway::check(req, settings, lookup),
         Guarded::Package => attached::check_package(req, settings),
+        Guarded::Issuer => issuer::check(req, settings),
     };
     match result {
         Ok(()) => Verdict::Allow,

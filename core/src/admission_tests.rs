@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use rstest::rstest;
 use serde_json::{Value, json};
 
+use super::ingress::SERVER_ALIAS;
 use super::*;
 
 const TENANT_SA: &str = "system:serviceaccount:tenant-test:default";
@@ -57,15 +58,20 @@ fn mk_request_as(
     }
 }
 
-fn ns_labels(host: Option<&str>) -> impl FnOnce(&str) -> NamespaceFacts {
+fn ns_labels(host: Option<&str>) -> impl FnMut(&str) -> NamespaceFacts {
     let host = host.map(str::to_string);
     move |_| {
         let mut labels = BTreeMap::new();
-        if let Some(h) = host {
-            labels.insert("namespace.cozystack.io/host".to_string(), h);
+        if let Some(h) = &host {
+            labels.insert("namespace.cozystack.io/host".to_string(), h.clone());
         }
         NamespaceFacts::Found { labels }
     }
+}
+
+/// For rules that must not read the cluster.
+fn no_lookup(_: &str) -> NamespaceFacts {
+    unreachable!("this rule needs no namespace lookup")
 }
 
 fn unreadable(_: &str) -> NamespaceFacts {
@@ -387,21 +393,79 @@ fn l4_routes_are_kept_out_of_tenant_namespaces(#[case] kind: &str, #[case] versi
 
 // --- Ingress: §3.5 (R = example.org, A = test.example.org) --------------------------------------
 
-fn ingress(spec: Value, label: Option<&str>, root: Option<&str>) -> Verdict {
+/// The cluster an Ingress sees: the request namespace's host label, and the Namespaces carrying the
+/// host label (or why they could not be listed). Counts the lists.
+struct FakeCluster {
+    label: Option<String>,
+    owners: Result<Vec<HostLabel>, String>,
+    lists: usize,
+}
+
+impl FakeCluster {
+    fn new(label: Option<&str>, owners: Result<&[(&str, &str)], &str>) -> FakeCluster {
+        FakeCluster {
+            label: label.map(str::to_string),
+            owners: owners
+                .map(|list| {
+                    list.iter()
+                        .map(|(namespace, value)| HostLabel {
+                            namespace: namespace.to_string(),
+                            value: value.to_string(),
+                        })
+                        .collect()
+                })
+                .map_err(str::to_string),
+            lists: 0,
+        }
+    }
+}
+
+impl Cluster for &mut FakeCluster {
+    fn namespace(&mut self, _: &str) -> NamespaceFacts {
+        ns_labels(self.label.as_deref())("tenant-test")
+    }
+
+    fn host_labels(&mut self, label: &str) -> Result<Vec<HostLabel>, String> {
+        assert_eq!(label, "namespace.cozystack.io/host");
+        self.lists += 1;
+        self.owners.clone()
+    }
+}
+
+/// The host labels of the cluster in the Ingress tests: tenant-bob owns the custom domain
+/// bob-shop.test, tenant-bob-eu a subdomain of it.
+const OWNERS: &[(&str, &str)] = &[
+    ("tenant-root", "example.org"),
+    ("tenant-test", "test.example.org"),
+    ("tenant-bob", "bob-shop.test"),
+    ("tenant-bob-eu", "eu.bob-shop.test"),
+    ("tenant-odd", "*.odd.test"),
+];
+
+fn ingress_object(spec: Value, annotations: &[(&str, &str)]) -> Value {
+    let annotations: BTreeMap<&str, &str> = annotations.iter().copied().collect();
+    json!({"metadata": {"name": "obj", "annotations": annotations}, "spec": spec})
+}
+
+/// Decides an Ingress in `ns` against `cluster`, with `platformRootHost` = `root`.
+fn ingress_in(ns: &str, object: Value, root: Option<&str>, cluster: &mut FakeCluster, settings: Settings) -> Verdict {
     let s = Settings {
         platform_root_host: root.map(str::to_string),
-        ..Settings::default()
+        ..settings
     };
-    let req = mk_request(
-        "networking.k8s.io",
-        "v1",
-        "Ingress",
-        "CREATE",
+    let req = mk_request("networking.k8s.io", "v1", "Ingress", "CREATE", ns, object, None);
+    decide(&req, &s, cluster)
+}
+
+fn ingress(spec: Value, label: Option<&str>, root: Option<&str>) -> Verdict {
+    let mut cluster = FakeCluster::new(label, Ok(OWNERS));
+    ingress_in(
         "tenant-test",
-        json!({"spec": spec}),
-        None,
-    );
-    decide(&req, &s, ns_labels(label))
+        ingress_object(spec, &[]),
+        root,
+        &mut cluster,
+        Settings::default(),
+    )
 }
 
 fn rule_host(h: &str) -> Value {
@@ -472,9 +536,11 @@ fn ingress_denial_names_the_field() {
         message(v).as_deref(),
         Some(
             "Ingress tenant-test/obj: spec.tls[0].hosts[0] \"harbor.example.org\" is not allowed (it is under the platform \
-             apex example.org but outside the namespace apex); Ingress hostnames must be within the namespace's \
+             apex example.org but outside the namespace apex); Ingress hostnames (spec.rules, spec.tls and the \
+             nginx.ingress.kubernetes.io/server-alias annotation) must be within the namespace's \
              namespace.cozystack.io/host apex test.example.org, or be a concrete name outside the platform apex \
-             example.org; a rule without a host and spec.defaultBackend are not allowed"
+             example.org that no other namespace's namespace.cozystack.io/host label covers; a rule without a host \
+             and spec.defaultBackend are not allowed"
         )
     );
 }
@@ -485,6 +551,328 @@ fn ingress_without_label_is_denied() {
     assert!(
         message(v)
             .is_some_and(|m| m.contains("has no namespace.cozystack.io/host label") && m.contains("must be within"))
+    );
+}
+
+// --- Ingress: another tenant's custom domain (issue 18, item 1) ---------------------------------
+
+#[rstest]
+#[case::apex_itself("bob-shop.test", Some("bob-shop.test"))]
+#[case::subdomain("www.bob-shop.test", Some("bob-shop.test"))]
+#[case::most_specific_owner("api.eu.bob-shop.test", Some("eu.bob-shop.test"))]
+#[case::case_insensitive("WWW.Bob-Shop.TEST", Some("bob-shop.test"))]
+#[case::no_dot_boundary("evilbob-shop.test", None)]
+#[case::parent_of_an_apex("test", None)]
+#[case::unowned("shop.external-probe.invalid", None)]
+#[case::invalid_label_owns_nothing("www.odd.test", None)]
+#[case::own_namespace_skipped("www.test.example.org", Some("example.org"))]
+fn foreign_apex_finds_the_closest_other_owner(#[case] host: &str, #[case] owner: Option<&str>) {
+    let labels: Vec<HostLabel> = OWNERS
+        .iter()
+        .map(|(namespace, value)| HostLabel {
+            namespace: namespace.to_string(),
+            value: value.to_string(),
+        })
+        .collect();
+    let host = Hostname::parse(host).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ingress::foreign_apex(&host, "tenant-test", &labels), owner);
+}
+
+#[test]
+fn foreign_apex_keeps_the_label_as_written_and_skips_the_own_namespace() {
+    let labels = vec![
+        HostLabel {
+            namespace: "tenant-test".into(),
+            value: "mine.test".into(),
+        },
+        HostLabel {
+            namespace: "tenant-carol".into(),
+            value: " Carol-Shop.TEST ".into(),
+        },
+    ];
+    let host = |h: &str| Hostname::parse(h).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        ingress::foreign_apex(&host("a.mine.test"), "tenant-test", &labels),
+        None
+    );
+    assert_eq!(
+        ingress::foreign_apex(&host("a.carol-shop.test"), "tenant-test", &labels),
+        Some("Carol-Shop.TEST")
+    );
+}
+
+/// (spec, annotations, allowed, lists): with platformRootHost example.org and the `OWNERS` cluster.
+#[rstest]
+#[case::other_tenant_apex(rule_host("bob-shop.test"), &[], false, 1)]
+#[case::other_tenant_subdomain(rule_host("www.bob-shop.test"), &[], false, 1)]
+#[case::other_tenant_in_tls(json!({"rules": [{"host": "shop.external-probe.invalid"}], "tls": [{"hosts": ["www.bob-shop.test"]}]}), &[], false, 1)]
+#[case::other_tenant_in_alias(rule_host("test.example.org"), &[(SERVER_ALIAS, "www.test.example.org,www.bob-shop.test")], false, 1)]
+#[case::unowned_custom_domain(rule_host("shop.external-probe.invalid"), &[], true, 1)]
+#[case::one_list_for_many_names(json!({"rules": [{"host": "a.external-probe.invalid"}, {"host": "b.external-probe.invalid"}], "tls": [{"hosts": ["a.external-probe.invalid"]}]}), &[(SERVER_ALIAS, "c.external-probe.invalid")], true, 1)]
+#[case::in_apex_needs_no_list(rule_host("shop.test.example.org"), &[(SERVER_ALIAS, "www.test.example.org")], true, 0)]
+#[case::platform_name_needs_no_list(rule_host("dashboard.example.org"), &[], false, 0)]
+fn ingress_names_outside_the_platform_apex_must_not_belong_to_another_namespace(
+    #[case] spec: Value,
+    #[case] annotations: &[(&str, &str)],
+    #[case] allowed: bool,
+    #[case] lists: usize,
+) {
+    let mut cluster = FakeCluster::new(Some("test.example.org"), Ok(OWNERS));
+    let v = ingress_in(
+        "tenant-test",
+        ingress_object(spec, annotations),
+        Some("example.org"),
+        &mut cluster,
+        Settings::default(),
+    );
+    assert_eq!(v == Verdict::Allow, allowed, "{v:?}");
+    assert_eq!(cluster.lists, lists);
+}
+
+#[test]
+fn another_tenants_custom_domain_is_refused_with_its_owner_apex() {
+    let mut cluster = FakeCluster::new(Some("test.example.org"), Ok(OWNERS));
+    let v = ingress_in(
+        "tenant-test",
+        ingress_object(rule_host("www.bob-shop.test"), &[]),
+        Some("example.org"),
+        &mut cluster,
+        Settings::default(),
+    );
+    assert_eq!(
+        message(v).as_deref(),
+        Some(
+            "Ingress tenant-test/obj: spec.rules[0].host \"www.bob-shop.test\" is not allowed (it is within \
+             bob-shop.test, the namespace.cozystack.io/host apex of another namespace); Ingress hostnames (spec.rules, \
+             spec.tls and the nginx.ingress.kubernetes.io/server-alias annotation) must be within the namespace's \
+             namespace.cozystack.io/host apex test.example.org, or be a concrete name outside the platform apex \
+             example.org that no other namespace's namespace.cozystack.io/host label covers; a rule without a host \
+             and spec.defaultBackend are not allowed"
+        )
+    );
+}
+
+#[test]
+fn a_namespace_list_that_cannot_be_read_refuses_names_outside_the_platform_apex() {
+    let mut cluster = FakeCluster::new(Some("test.example.org"), Err("namespaces is forbidden"));
+    let v = ingress_in(
+        "tenant-test",
+        ingress_object(rule_host("shop.external-probe.invalid"), &[]),
+        Some("example.org"),
+        &mut cluster,
+        Settings::default(),
+    );
+    assert_eq!(
+        message(v).as_deref(),
+        Some(
+            "Ingress tenant-test/obj: spec.rules[0].host \"shop.external-probe.invalid\" is outside the platform apex, but \
+             whether another namespace's namespace.cozystack.io/host label covers it is unknown: the Namespaces \
+             carrying that label could not be listed (namespaces is forbidden; the policy lists them once per Ingress \
+             write that names such a host, from policy-server's cache); Ingress hostnames (spec.rules, spec.tls and \
+             the nginx.ingress.kubernetes.io/server-alias annotation) must be within the namespace's \
+             namespace.cozystack.io/host apex test.example.org, or be a concrete name outside the platform apex \
+             example.org that no other namespace's namespace.cozystack.io/host label covers; a rule without a host \
+             and spec.defaultBackend are not allowed"
+        )
+    );
+    let mut cluster = FakeCluster::new(Some("test.example.org"), Err("namespaces is forbidden"));
+    let own = ingress_in(
+        "tenant-test",
+        ingress_object(rule_host("a.test.example.org"), &[]),
+        Some("example.org"),
+        &mut cluster,
+        Settings::default(),
+    );
+    assert_eq!(own, Verdict::Allow, "names within the apex need no list");
+}
+
+#[test]
+fn a_host_that_only_answers_the_namespace_lookup_fails_closed() {
+    let req = mk_request(
+        "networking.k8s.io",
+        "v1",
+        "Ingress",
+        "CREATE",
+        "tenant-test",
+        ingress_object(rule_host("shop.external-probe.invalid"), &[]),
+        None,
+    );
+    let s = Settings {
+        platform_root_host: Some("example.org".into()),
+        ..Settings::default()
+    };
+    assert!(
+        message(decide(&req, &s, ns_labels(Some("test.example.org"))))
+            .is_some_and(|m| m.contains("could not be listed (this caller cannot list Namespaces;"))
+    );
+}
+
+// --- Ingress annotations (issue 18, item 2) -------------------------------------------------------
+
+#[rstest]
+#[case::comma("a.test.example.org,b.test.example.org", &["a.test.example.org", "b.test.example.org"])]
+#[case::comma_and_blank("a.test.example.org, b.test.example.org  c.test.example.org", &["a.test.example.org", "b.test.example.org", "c.test.example.org"])]
+#[case::tabs_and_newlines("a.x\tb.x\nc.x", &["a.x", "b.x", "c.x"])]
+#[case::empty_entries(",, a.x ,", &["a.x"])]
+#[case::empty("", &[])]
+fn server_alias_values_are_split_on_commas_and_blanks(#[case] value: &str, #[case] hosts: &[&str]) {
+    assert_eq!(ingress::server_aliases(value), hosts);
+}
+
+/// (alias value, allowed) with platformRootHost example.org, apex test.example.org.
+#[rstest]
+#[case::own_names("www.test.example.org shop.test.example.org", true)]
+#[case::own_wildcard("*.test.example.org", true)]
+#[case::sibling("www.test.example.org,dashboard.example.org", false)]
+#[case::platform_root("example.org", false)]
+#[case::wildcard_outside("*.bob-shop.test", false)]
+#[case::nginx_regex("~^(?<sub>.+)\\.example\\.org$", false)]
+#[case::unowned_custom_domain("www.external-probe.invalid", true)]
+#[case::other_tenant("api.eu.bob-shop.test", false)]
+#[case::blank_only("  ", true)]
+fn server_alias_hosts_obey_the_host_rule(#[case] alias: &str, #[case] allowed: bool) {
+    let mut cluster = FakeCluster::new(Some("test.example.org"), Ok(OWNERS));
+    let v = ingress_in(
+        "tenant-test",
+        ingress_object(rule_host("test.example.org"), &[(SERVER_ALIAS, alias)]),
+        Some("example.org"),
+        &mut cluster,
+        Settings::default(),
+    );
+    assert_eq!(v == Verdict::Allow, allowed, "{v:?}");
+    if let Some(m) = message(v) {
+        assert!(
+            m.starts_with("Ingress tenant-test/obj: annotation nginx.ingress.kubernetes.io/server-alias \""),
+            "{m}"
+        );
+    }
+}
+
+#[test]
+fn server_alias_without_a_platform_root_is_held_to_the_apex() {
+    let mut cluster = FakeCluster::new(Some("test.example.org"), Ok(OWNERS));
+    let v = ingress_in(
+        "tenant-test",
+        ingress_object(
+            rule_host("test.example.org"),
+            &[(SERVER_ALIAS, "shop.external-probe.invalid")],
+        ),
+        None,
+        &mut cluster,
+        Settings::default(),
+    );
+    assert_eq!(
+        message(v).as_deref(),
+        Some(
+            "Ingress tenant-test/obj: annotation nginx.ingress.kubernetes.io/server-alias \"shop.external-probe.invalid\" \
+             is not allowed; Ingress hostnames (spec.rules, spec.tls and the nginx.ingress.kubernetes.io/server-alias \
+             annotation) must be within the namespace's namespace.cozystack.io/host apex test.example.org; a rule \
+             without a host and spec.defaultBackend are not allowed"
+        )
+    );
+    assert_eq!(cluster.lists, 0);
+}
+
+/// (annotation key, allowed by default)
+#[rstest]
+#[case::server_snippet("nginx.ingress.kubernetes.io/server-snippet", false)]
+#[case::configuration_snippet("nginx.ingress.kubernetes.io/configuration-snippet", false)]
+#[case::stream_snippet("nginx.ingress.kubernetes.io/stream-snippet", false)]
+#[case::auth_snippet("nginx.ingress.kubernetes.io/auth-snippet", false)]
+#[case::modsecurity_snippet("nginx.ingress.kubernetes.io/modsecurity-snippet", false)]
+#[case::upstream_vhost("nginx.ingress.kubernetes.io/upstream-vhost", false)]
+#[case::rewrite_target("nginx.ingress.kubernetes.io/rewrite-target", true)]
+#[case::ssl_redirect("nginx.ingress.kubernetes.io/ssl-redirect", true)]
+#[case::other_prefix("example.com/server-snippet", true)]
+fn snippet_annotations_are_refused_in_tenant_namespaces(#[case] key: &str, #[case] allowed: bool) {
+    let object = || ingress_object(rule_host("test.example.org"), &[(key, "x")]);
+    let mut cluster = FakeCluster::new(Some("test.example.org"), Ok(OWNERS));
+    let v = ingress_in(
+        "tenant-test",
+        object(),
+        Some("example.org"),
+        &mut cluster,
+        Settings::default(),
+    );
+    assert_eq!(v == Verdict::Allow, allowed, "{v:?}");
+    if let Some(m) = message(v) {
+        assert!(
+            m.starts_with(&format!(
+                "Ingress tenant-test/obj: annotation {key} is not allowed in tenant namespaces: "
+            )),
+            "{m}"
+        );
+    }
+    let snippets = Settings {
+        allow_ingress_snippets: true,
+        ..Settings::default()
+    };
+    let mut cluster = FakeCluster::new(Some("test.example.org"), Ok(OWNERS));
+    assert_eq!(
+        ingress_in("tenant-test", object(), Some("example.org"), &mut cluster, snippets),
+        Verdict::Allow
+    );
+    let mut cluster = FakeCluster::new(None, Err("unused"));
+    assert_eq!(
+        ingress_in(
+            "cozy-dashboard",
+            object(),
+            Some("example.org"),
+            &mut cluster,
+            Settings::default()
+        ),
+        Verdict::Allow
+    );
+}
+
+#[test]
+fn snippet_denials_name_the_ingress_the_annotation_and_the_setting() {
+    let deny = |key: &str| {
+        let mut cluster = FakeCluster::new(Some("test.example.org"), Ok(OWNERS));
+        message(ingress_in(
+            "tenant-test",
+            ingress_object(rule_host("test.example.org"), &[(key, "x"), ("a", "b")]),
+            None,
+            &mut cluster,
+            Settings::default(),
+        ))
+    };
+    assert_eq!(
+        deny("nginx.ingress.kubernetes.io/server-snippet").as_deref(),
+        Some(
+            "Ingress tenant-test/obj: annotation nginx.ingress.kubernetes.io/server-snippet is not allowed in tenant \
+             namespaces: it injects raw NGINX configuration into the shared ingress controller, where it can serve, \
+             proxy or rewrite any hostname; ingress-nginx snippet annotations and upstream-vhost need the setting \
+             allowIngressSnippets"
+        )
+    );
+    assert_eq!(
+        deny("nginx.ingress.kubernetes.io/upstream-vhost").as_deref(),
+        Some(
+            "Ingress tenant-test/obj: annotation nginx.ingress.kubernetes.io/upstream-vhost is not allowed in tenant \
+             namespaces: it rewrites the Host header sent to the backend, so requests can be passed on as any \
+             hostname; ingress-nginx snippet annotations and upstream-vhost need the setting allowIngressSnippets"
+        )
+    );
+}
+
+#[test]
+fn malformed_annotations_are_reported_with_the_path() {
+    let req = mk_request(
+        "networking.k8s.io",
+        "v1",
+        "Ingress",
+        "CREATE",
+        "tenant-test",
+        json!({"metadata": {"annotations": {"nginx.ingress.kubernetes.io/server-alias": ["a"]}}}),
+        None,
+    );
+    assert_eq!(
+        message(decide(&req, &Settings::default(), no_lookup)).as_deref(),
+        Some(
+            "Ingress tenant-test/obj could not be parsed: metadata.annotations.nginx.ingress.kubernetes.io/server-alias: \
+             invalid type: sequence, expected a string"
+        )
     );
 }
 
@@ -503,9 +891,7 @@ fn tenant(op: &str, new: Option<&str>, old: Option<Option<&str>>, user: &str, gr
         user,
         groups,
     );
-    decide(&req, &Settings::default(), |_| {
-        unreachable!("Tenant rules need no namespace lookup")
-    })
+    decide(&req, &Settings::default(), no_lookup)
 }
 
 const SA_GROUPS: &[&str] = &["system:serviceaccounts", "system:serviceaccounts:tenant-test"];
@@ -568,9 +954,7 @@ fn namespace(op: &str, new: &[(&str, &str)], old: Option<&[(&str, &str)]>, user:
         user,
         groups,
     );
-    decide(&req, &Settings::default(), |_| {
-        unreachable!("label rules need no lookup")
-    })
+    decide(&req, &Settings::default(), no_lookup)
 }
 
 const HOST: &str = "namespace.cozystack.io/host";
@@ -735,7 +1119,7 @@ fn trusted_users_may_attach_too() {
         "ops@example.org",
         &["system:authenticated"],
     );
-    assert_eq!(decide(&req, &settings, |_| unreachable!()), Verdict::Allow);
+    assert_eq!(decide(&req, &settings, no_lookup), Verdict::Allow);
 }
 
 fn package_as(new: &[&str], old: Option<&[&str]>, user: &str, groups: &[&str]) -> Verdict {
@@ -754,9 +1138,7 @@ fn package_as(new: &[&str], old: Option<&[&str]>, user: &str, groups: &[&str]) -
         user,
         groups,
     );
-    decide(&req, &Settings::default(), |_| {
-        unreachable!("Package rules need no lookup")
-    })
+    decide(&req, &Settings::default(), no_lookup)
 }
 
 #[rstest]
@@ -924,6 +1306,310 @@ fn gateway_class_follows_the_setting_and_names_it() {
     );
 }
 
+// --- Gateways written directly in tenant namespaces (issue 18, item 3) ----------------------------
+
+/// A Gateway request with one listener within the apex: CREATE when `old` is `None`, else UPDATE.
+fn gateway_as(ns: &str, spec: Value, old: Option<Value>, user: &str, groups: &[&str]) -> Verdict {
+    let listeners = json!([{"name": "https", "port": 443, "protocol": "HTTPS", "hostname": "a.test.example.org"}]);
+    let obj = |mut spec: Value| {
+        spec["listeners"] = listeners.clone();
+        json!({"metadata": {"name": "obj"}, "spec": spec})
+    };
+    let req = mk_request_as(
+        "gateway.networking.k8s.io",
+        "v1",
+        "Gateway",
+        if old.is_some() { "UPDATE" } else { "CREATE" },
+        ns,
+        obj(spec),
+        old.map(obj),
+        user,
+        groups,
+    );
+    decide(&req, &Settings::default(), ns_labels(Some("test.example.org")))
+}
+
+fn tenant_gateway_write(spec: Value, old: Option<Value>) -> Verdict {
+    gateway_as("tenant-test", spec, old, TENANT_SA, SA_GROUPS)
+}
+
+const IP: &str = "10.0.0.10";
+
+#[rstest]
+#[case::allowed_class(tenant_gateway_write(json!({"gatewayClassName": "cilium"}), None), true)]
+#[case::other_class(tenant_gateway_write(json!({"gatewayClassName": "internal-lb"}), None), false)]
+#[case::no_class(tenant_gateway_write(json!({}), None), false)]
+#[case::other_class_by_admin(gateway_as("tenant-test", json!({"gatewayClassName": "internal-lb"}), None, "admin", ADMIN_GROUPS), true)]
+#[case::other_class_by_flux(gateway_as("tenant-test", json!({"gatewayClassName": "internal-lb"}), None, FLUX_SA, FLUX_GROUPS), true)]
+#[case::other_class_kept(tenant_gateway_write(json!({"gatewayClassName": "internal-lb"}), Some(json!({"gatewayClassName": "internal-lb"}))), true)]
+#[case::other_class_switched_to(tenant_gateway_write(json!({"gatewayClassName": "internal-lb"}), Some(json!({"gatewayClassName": "cilium"}))), false)]
+#[case::other_class_platform_ns(gateway_as("cozy-system", json!({"gatewayClassName": "internal-lb"}), None, TENANT_SA, SA_GROUPS), true)]
+#[case::addresses_set(tenant_gateway_write(json!({"gatewayClassName": "cilium", "addresses": [{"value": IP}]}), None), false)]
+#[case::addresses_empty(tenant_gateway_write(json!({"gatewayClassName": "cilium", "addresses": []}), None), true)]
+#[case::addresses_null(tenant_gateway_write(json!({"gatewayClassName": "cilium", "addresses": null}), None), true)]
+#[case::addresses_by_admin(gateway_as("tenant-test", json!({"gatewayClassName": "cilium", "addresses": [{"value": IP}]}), None, "admin", ADMIN_GROUPS), true)]
+#[case::addresses_kept(tenant_gateway_write(json!({"gatewayClassName": "cilium", "addresses": [{"value": IP}]}), Some(json!({"gatewayClassName": "cilium", "addresses": [{"value": IP}]}))), true)]
+#[case::addresses_changed(tenant_gateway_write(json!({"gatewayClassName": "cilium", "addresses": [{"value": "10.0.0.11"}]}), Some(json!({"gatewayClassName": "cilium", "addresses": [{"value": IP}]}))), false)]
+#[case::addresses_extended(tenant_gateway_write(json!({"gatewayClassName": "cilium", "addresses": [{"value": IP}, {"value": "10.0.0.11"}]}), Some(json!({"gatewayClassName": "cilium", "addresses": [{"value": IP}]}))), false)]
+#[case::addresses_cleared(tenant_gateway_write(json!({"gatewayClassName": "cilium"}), Some(json!({"gatewayClassName": "cilium", "addresses": [{"value": IP}]}))), true)]
+#[case::addresses_platform_ns(gateway_as("cozy-system", json!({"gatewayClassName": "cilium", "addresses": [{"value": IP}]}), None, TENANT_SA, SA_GROUPS), true)]
+#[case::infrastructure_set(tenant_gateway_write(json!({"gatewayClassName": "cilium", "infrastructure": {"labels": {"a": "b"}}}), None), false)]
+#[case::infrastructure_empty(tenant_gateway_write(json!({"gatewayClassName": "cilium", "infrastructure": {}}), None), true)]
+#[case::infrastructure_kept(tenant_gateway_write(json!({"gatewayClassName": "cilium", "infrastructure": {"labels": {"a": "b"}}}), Some(json!({"gatewayClassName": "cilium", "infrastructure": {"labels": {"a": "b"}}}))), true)]
+#[case::infrastructure_changed(tenant_gateway_write(json!({"gatewayClassName": "cilium", "infrastructure": {"parametersRef": {"group": "", "kind": "ConfigMap", "name": "lb"}}}), Some(json!({"gatewayClassName": "cilium", "infrastructure": {"labels": {"a": "b"}}}))), false)]
+#[case::infrastructure_by_flux(gateway_as("tenant-test", json!({"gatewayClassName": "cilium", "infrastructure": {"annotations": {"x": "y"}}}), None, FLUX_SA, FLUX_GROUPS), true)]
+fn gateway_identity_fields(#[case] v: Verdict, #[case] allowed: bool) {
+    assert_eq!(v == Verdict::Allow, allowed, "{v:?}");
+}
+
+#[test]
+fn gateway_identity_denials_name_the_gateway_the_field_and_who_may() {
+    assert_eq!(
+        message(tenant_gateway_write(json!({"gatewayClassName": "internal-lb"}), None)),
+        Some(format!(
+            "Gateway tenant-test/obj: spec.gatewayClassName \"internal-lb\" is not in allowedGatewayClasses (cilium); \
+             other GatewayClasses can only be chosen by trusted callers ({TRUSTED}). Request user: \
+             system:serviceaccount:tenant-test:default"
+        ))
+    );
+    assert_eq!(
+        message(tenant_gateway_write(
+            json!({"gatewayClassName": "cilium", "addresses": [{"value": IP}]}),
+            None
+        )),
+        Some(format!(
+            "Gateway tenant-test/obj: spec.addresses can only be set or changed by trusted callers ({TRUSTED}) in \
+             tenant namespaces; request user is system:serviceaccount:tenant-test:default. The data plane assigns the \
+             requested addresses from pools every Gateway shares (another tenant's or the platform's IP)"
+        ))
+    );
+    assert_eq!(
+        message(tenant_gateway_write(
+            json!({"gatewayClassName": "cilium", "infrastructure": {"labels": {"a": "b"}}}),
+            None
+        )),
+        Some(format!(
+            "Gateway tenant-test/obj: spec.infrastructure can only be set or changed by trusted callers ({TRUSTED}) in \
+             tenant namespaces; request user is system:serviceaccount:tenant-test:default. Its labels, annotations \
+             and parametersRef reach the load balancer Service and the data plane's own resources"
+        ))
+    );
+}
+
+#[test]
+fn gateway_identity_rules_need_no_lookup_and_hostname_rules_still_apply_to_trusted_callers() {
+    let req = mk_request(
+        "gateway.networking.k8s.io",
+        "v1beta1",
+        "Gateway",
+        "CREATE",
+        "tenant-test",
+        json!({"spec": {"gatewayClassName": "internal-lb", "listeners": [{"name": "l", "hostname": "a.test.example.org"}]}}),
+        None,
+    );
+    assert!(
+        message(decide(&req, &Settings::default(), no_lookup))
+            .is_some_and(|m| m.contains("is not in allowedGatewayClasses"))
+    );
+    let admin = gateway_as(
+        "tenant-test",
+        json!({"gatewayClassName": "internal-lb", "listeners": []}),
+        None,
+        "admin",
+        ADMIN_GROUPS,
+    );
+    assert_eq!(admin, Verdict::Allow);
+    let req = mk_request_as(
+        "gateway.networking.k8s.io",
+        "v1",
+        "Gateway",
+        "CREATE",
+        "tenant-test",
+        json!({"spec": {"gatewayClassName": "internal-lb", "listeners": [{"name": "l", "hostname": "evil.example.org"}]}}),
+        None,
+        "admin",
+        ADMIN_GROUPS,
+    );
+    assert!(
+        message(decide(&req, &Settings::default(), ns_labels(Some("test.example.org"))))
+            .is_some_and(|m| m.contains("must equal test.example.org"))
+    );
+}
+
+// --- cert-manager Issuers in tenant namespaces (issue 18, item 4) ----------------------------------
+
+const LE: &str = "https://acme-v02.api.letsencrypt.org/directory";
+
+fn issuer_as(ns: &str, spec: Value, old: Option<Value>, user: &str, groups: &[&str], settings: &Settings) -> Verdict {
+    let req = mk_request_as(
+        "cert-manager.io",
+        "v1",
+        "Issuer",
+        if old.is_some() { "UPDATE" } else { "CREATE" },
+        ns,
+        json!({"metadata": {"name": "obj"}, "spec": spec}),
+        old.map(|o| json!({"metadata": {"name": "obj"}, "spec": o})),
+        user,
+        groups,
+    );
+    decide(&req, settings, no_lookup)
+}
+
+fn tenant_issuer(spec: Value, old: Option<Value>) -> Verdict {
+    issuer_as("tenant-test", spec, old, TENANT_SA, SA_GROUPS, &Settings::default())
+}
+
+fn acme(server: &str, solvers: Value) -> Value {
+    json!({"acme": {"server": server, "privateKeySecretRef": {"name": "k"}, "solvers": solvers}})
+}
+
+fn dns01(provider: &str, config: Value) -> Value {
+    json!({"dns01": {provider: config}})
+}
+
+fn ns(nameserver: &str) -> Value {
+    dns01("rfc2136", json!({"nameserver": nameserver, "tsigKeyName": "k"}))
+}
+
+#[rstest]
+#[case::letsencrypt_http01(tenant_issuer(acme(LE, json!([{"http01": {"ingress": {}}}])), None), true)]
+#[case::letsencrypt_staging(tenant_issuer(acme("https://acme-staging-v02.api.letsencrypt.org/directory", json!([])), None), true)]
+#[case::cloudflare(tenant_issuer(acme(LE, json!([dns01("cloudflare", json!({"apiTokenSecretRef": {"name": "cf", "key": "t"}}))])), None), true)]
+#[case::route53_region(tenant_issuer(acme(LE, json!([dns01("route53", json!({"region": "eu-west-1"}))])), None), true)]
+#[case::self_signed(tenant_issuer(json!({"selfSigned": {}}), None), true)]
+#[case::ca_with_urls(tenant_issuer(json!({"ca": {"secretName": "ca", "ocspServers": ["http://10.0.0.1"], "crlDistributionPoints": ["http://10.0.0.1/crl"]}}), None), true)]
+#[case::other_acme_server(tenant_issuer(acme("https://10.0.0.1:14000/dir", json!([])), None), false)]
+#[case::acme_server_kept(tenant_issuer(acme("https://10.0.0.1:14000/dir", json!([])), Some(acme("https://10.0.0.1:14000/dir", json!([])))), true)]
+#[case::acme_server_changed(tenant_issuer(acme("https://10.0.0.2/dir", json!([])), Some(acme("https://10.0.0.1/dir", json!([])))), false)]
+#[case::nameserver(tenant_issuer(acme(LE, json!([ns("10.96.0.10:53")])), None), false)]
+#[case::nameserver_kept_and_reordered(tenant_issuer(acme(LE, json!([{"http01": {}}, ns("ns1.example.net:53")])), Some(acme(LE, json!([ns("ns1.example.net:53")])))), true)]
+#[case::nameserver_changed(tenant_issuer(acme(LE, json!([ns("10.96.0.10:53")])), Some(acme(LE, json!([ns("ns1.example.net:53")])))), false)]
+#[case::nameserver_added(tenant_issuer(acme(LE, json!([ns("ns1.example.net:53"), ns("10.96.0.10:53")])), Some(acme(LE, json!([ns("ns1.example.net:53")])))), false)]
+#[case::nameserver_cleared(tenant_issuer(acme(LE, json!([])), Some(acme(LE, json!([ns("ns1.example.net:53")])))), true)]
+#[case::nameserver_empty(tenant_issuer(acme(LE, json!([ns("")])), None), true)]
+#[case::acme_dns(tenant_issuer(acme(LE, json!([dns01("acmeDNS", json!({"host": "http://10.0.0.5"}))])), None), false)]
+#[case::akamai(tenant_issuer(acme(LE, json!([dns01("akamai", json!({"serviceConsumerDomain": "10.0.0.6"}))])), None), false)]
+#[case::webhook(tenant_issuer(acme(LE, json!([dns01("webhook", json!({"groupName": "acme.example.com", "solverName": "x"}))])), None), false)]
+#[case::webhook_kept(tenant_issuer(acme(LE, json!([dns01("webhook", json!({"groupName": "g", "solverName": "x"}))])), Some(acme(LE, json!([dns01("webhook", json!({"groupName": "g", "solverName": "x"}))])))), true)]
+#[case::webhook_config_changed(tenant_issuer(acme(LE, json!([dns01("webhook", json!({"groupName": "g", "solverName": "x", "config": {"endpoint": "http://10.0.0.6"}}))])), Some(acme(LE, json!([dns01("webhook", json!({"groupName": "g", "solverName": "x"}))])))), false)]
+#[case::vault(tenant_issuer(json!({"vault": {"server": "http://10.0.0.7:8200", "path": "pki/sign/x"}}), None), false)]
+#[case::venafi_tpp(tenant_issuer(json!({"venafi": {"zone": "z", "tpp": {"url": "https://10.0.0.8/vedsdk"}}}), None), false)]
+#[case::venafi_cloud_url(tenant_issuer(json!({"venafi": {"zone": "z", "cloud": {"url": "https://10.0.0.9/"}}}), None), false)]
+#[case::venafi_cloud_default(tenant_issuer(json!({"venafi": {"zone": "z", "cloud": {"apiTokenSecretRef": {"name": "t", "key": "k"}}}}), None), true)]
+#[case::ngts_token_endpoint(tenant_issuer(json!({"venafi": {"zone": "z", "ngts": {"tokenEndpoint": "https://10.0.0.9/token"}}}), None), false)]
+#[case::by_admin(issuer_as("tenant-test", acme("https://10.0.0.1/dir", json!([ns("10.96.0.10:53")])), None, "admin", ADMIN_GROUPS, &Settings::default()), true)]
+#[case::by_cert_manager(issuer_as("tenant-test", json!({"vault": {"server": "http://10.0.0.7:8200"}}), None, "system:serviceaccount:cozy-cert-manager:cert-manager", &["system:serviceaccounts:cozy-cert-manager"], &Settings::default()), true)]
+#[case::platform_ns(issuer_as("cozy-cert-manager", acme(LE, json!([ns("10.96.0.10:53")])), None, TENANT_SA, SA_GROUPS, &Settings::default()), true)]
+fn issuer_addresses(#[case] v: Verdict, #[case] allowed: bool) {
+    assert_eq!(v == Verdict::Allow, allowed, "{v:?}");
+}
+
+#[test]
+fn acme_servers_follow_the_setting() {
+    let zerossl = Settings {
+        allowed_acme_servers: vec!["https://acme.zerossl.com/v2/DV90".into()],
+        ..Settings::default()
+    };
+    let decide_with =
+        |server: &str, s: &Settings| issuer_as("tenant-test", acme(server, json!([])), None, TENANT_SA, SA_GROUPS, s);
+    assert_eq!(
+        decide_with("https://acme.zerossl.com/v2/DV90", &zerossl),
+        Verdict::Allow
+    );
+    assert!(
+        message(decide_with(LE, &zerossl))
+            .is_some_and(|m| m.contains("is not in allowedAcmeServers (https://acme.zerossl.com/v2/DV90)"))
+    );
+    let none = Settings {
+        allowed_acme_servers: vec![],
+        ..Settings::default()
+    };
+    assert!(message(decide_with(LE, &none)).is_some_and(|m| m.contains("is not in allowedAcmeServers (none)")));
+}
+
+#[test]
+fn issuer_denials_name_the_issuer_the_field_the_value_and_why() {
+    assert_eq!(
+        message(tenant_issuer(
+            acme(LE, json!([{"http01": {}}, ns("10.96.0.10:53")])),
+            None
+        )),
+        Some(format!(
+            "Issuer tenant-test/obj: spec.acme.solvers[1].dns01.rfc2136.nameserver can only be set or changed by \
+             trusted callers ({TRUSTED}) in tenant namespaces; request user is system:serviceaccount:tenant-test:default, \
+             who sets \"10.96.0.10:53\". cert-manager sends DNS updates to this address from inside the cluster"
+        ))
+    );
+    assert_eq!(
+        message(tenant_issuer(acme("https://10.0.0.1:14000/dir", json!([])), None)),
+        Some(format!(
+            "Issuer tenant-test/obj: spec.acme.server \"https://10.0.0.1:14000/dir\" is not in allowedAcmeServers \
+             (https://acme-v02.api.letsencrypt.org/directory, https://acme-staging-v02.api.letsencrypt.org/directory); \
+             other ACME servers can only be set or changed by trusted callers ({TRUSTED}) in tenant namespaces; \
+             request user is system:serviceaccount:tenant-test:default. cert-manager registers an account and orders \
+             certificates at this URL from inside the cluster, and shows the server's answers in the Issuer's status"
+        ))
+    );
+    assert_eq!(
+        message(tenant_issuer(
+            json!({"vault": {"server": "http://10.0.0.7:8200"}}),
+            None
+        )),
+        Some(format!(
+            "Issuer tenant-test/obj: spec.vault.server can only be set or changed by trusted callers ({TRUSTED}) in \
+             tenant namespaces; request user is system:serviceaccount:tenant-test:default, who sets \
+             \"http://10.0.0.7:8200\". cert-manager sends its Vault credentials (for example a ServiceAccount token) \
+             to this address from inside the cluster"
+        ))
+    );
+    let big = "x".repeat(400);
+    let webhook = message(tenant_issuer(
+        acme(
+            LE,
+            json!([dns01("webhook", json!({"groupName": "g", "config": {"k": big}}))]),
+        ),
+        None,
+    ))
+    .unwrap_or_default();
+    assert!(
+        webhook.contains(
+            "spec.acme.solvers[0].dns01.webhook can only be set or changed by trusted callers (groups system:masters"
+        ),
+        "{webhook}"
+    );
+    assert!(
+        webhook.contains("who sets {\"config\":{\"k\":\"xxx") && webhook.len() < 900,
+        "the value is quoted and capped: {webhook}"
+    );
+}
+
+#[test]
+fn issuer_outside_the_table_or_malformed() {
+    let cluster_issuer = mk_request(
+        "cert-manager.io",
+        "v1",
+        "ClusterIssuer",
+        "CREATE",
+        "",
+        json!({"spec": {"vault": {"server": "http://10.0.0.7"}}}),
+        None,
+    );
+    assert_eq!(decide(&cluster_issuer, &Settings::default(), no_lookup), Verdict::Allow);
+    let malformed = mk_request(
+        "cert-manager.io",
+        "v1",
+        "Issuer",
+        "CREATE",
+        "tenant-test",
+        json!({"spec": {"acme": {"solvers": {"dns01": {}}}}}),
+        None,
+    );
+    assert_eq!(
+        message(decide(&malformed, &Settings::default(), no_lookup)).as_deref(),
+        Some("Issuer tenant-test/obj could not be parsed: spec.acme.solvers: invalid type: map, expected a sequence")
+    );
+}
+
 // --- Robustness ----------------------------------------------------------------------------------
 
 #[test]
@@ -949,7 +1635,7 @@ fn malformed_object_is_denied_with_the_path() {
 #[test]
 fn unrelated_kinds_and_deletes_are_allowed() {
     let pod = mk_request("", "v1", "Pod", "CREATE", "tenant-test", json!({"spec": 1}), None);
-    assert_eq!(decide(&pod, &Settings::default(), |_| unreachable!()), Verdict::Allow);
+    assert_eq!(decide(&pod, &Settings::default(), no_lookup), Verdict::Allow);
     let del = mk_request(
         "gateway.networking.k8s.io",
         "v1",
@@ -959,7 +1645,7 @@ fn unrelated_kinds_and_deletes_are_allowed() {
         json!(null),
         None,
     );
-    assert_eq!(decide(&del, &Settings::default(), |_| unreachable!()), Verdict::Allow);
+    assert_eq!(decide(&del, &Settings::default(), no_lookup), Verdict::Allow);
 }
 
 #[test]
@@ -980,10 +1666,7 @@ fn malformed_request_is_an_error_naming_the_field() {
 fn versions_outside_the_table_are_accepted(#[case] group: &str, #[case] version: &str, #[case] kind: &str) {
     let obj = json!({"spec": {"hostnames": ["evil.com"], "host": "evil.com", "listeners": [{"hostname": "evil.com"}]}});
     let req = mk_request(group, version, kind, "CREATE", "tenant-test", obj, None);
-    assert_eq!(
-        decide(&req, &Settings::default(), |_| unreachable!("not guarded")),
-        Verdict::Allow
-    );
+    assert_eq!(decide(&req, &Settings::default(), no_lookup), Verdict::Allow);
 }
 
 #[test]

@@ -7,7 +7,7 @@ use thiserror::Error;
 
 use crate::consts::{DEFAULT_TRUSTED_GROUPS, GATEWAY_LABEL, HOST_LABEL, TENANT_NAMESPACE_PREFIX};
 use crate::hostname::{Hostname, HostnameError};
-use crate::keys::DEFAULT_GATEWAY_CLASS;
+use crate::keys::{ACME_PROD_URL, ACME_STAGING_URL, DEFAULT_GATEWAY_CLASS};
 
 /// Resolved settings, every field concrete.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -25,8 +25,15 @@ pub struct Settings {
     pub allow_l4_routes_in_tenant_namespaces: bool,
     pub platform_root_host: Option<String>,
     pub forbid_tenant_attached_namespaces: bool,
-    /// GatewayClasses a caller who is not trusted may choose for a TenantGateway.
+    /// GatewayClasses a caller who is not trusted may choose for a TenantGateway or a Gateway in a
+    /// tenant namespace.
     pub allowed_gateway_classes: Vec<String>,
+    /// Admits ingress-nginx snippet annotations and `upstream-vhost` on Ingresses in tenant
+    /// namespaces.
+    pub allow_ingress_snippets: bool,
+    /// ACME directory URLs a caller who is not trusted may set as an Issuer's `spec.acme.server` in
+    /// a tenant namespace (exact strings).
+    pub allowed_acme_servers: Vec<String>,
 }
 
 /// A settings document that cannot be used. The text is shown to the operator as is.
@@ -77,6 +84,10 @@ struct RawSettings {
     forbid_tenant_attached_namespaces: Option<bool>,
     #[serde(rename = "allowedGatewayClasses")]
     allowed_gateway_classes: Option<Vec<String>>,
+    #[serde(rename = "allowIngressSnippets")]
+    allow_ingress_snippets: Option<bool>,
+    #[serde(rename = "allowedAcmeServers")]
+    allowed_acme_servers: Option<Vec<String>>,
 }
 
 impl Default for Settings {
@@ -94,6 +105,8 @@ impl Default for Settings {
             platform_root_host: None,
             forbid_tenant_attached_namespaces: true,
             allowed_gateway_classes: vec![DEFAULT_GATEWAY_CLASS.to_string()],
+            allow_ingress_snippets: false,
+            allowed_acme_servers: vec![ACME_PROD_URL.to_string(), ACME_STAGING_URL.to_string()],
         }
     }
 }
@@ -163,6 +176,8 @@ fn resolve(raw: RawSettings) -> Result<Settings, SettingsError> {
             .forbid_tenant_attached_namespaces
             .unwrap_or(d.forbid_tenant_attached_namespaces),
         allowed_gateway_classes: raw.allowed_gateway_classes.unwrap_or(d.allowed_gateway_classes),
+        allow_ingress_snippets: raw.allow_ingress_snippets.unwrap_or(d.allow_ingress_snippets),
+        allowed_acme_servers: raw.allowed_acme_servers.unwrap_or(d.allowed_acme_servers),
     };
     validate(&settings)?;
     Ok(settings)
@@ -181,6 +196,7 @@ fn validate(s: &Settings) -> Result<(), SettingsError> {
         ("trustedGroups", &s.trusted_groups),
         ("trustedUsers", &s.trusted_users),
         ("allowedGatewayClasses", &s.allowed_gateway_classes),
+        ("allowedAcmeServers", &s.allowed_acme_servers),
     ] {
         if list.iter().any(|e| e.trim().is_empty()) {
             return Err(SettingsError::EmptyEntry {

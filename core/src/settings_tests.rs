@@ -31,6 +31,11 @@ fn empty_and_null_settings_are_the_defaults() {
         platform_root_host: None,
         forbid_tenant_attached_namespaces: true,
         allowed_gateway_classes: vec!["cilium".into()],
+        allow_ingress_snippets: false,
+        allowed_acme_servers: vec![
+            "https://acme-v02.api.letsencrypt.org/directory".into(),
+            "https://acme-staging-v02.api.letsencrypt.org/directory".into(),
+        ],
     };
     assert_eq!(parse(json!({})), Ok(defaults.clone()));
     assert_eq!(parse(json!(null)), Ok(defaults.clone()));
@@ -59,6 +64,8 @@ fn every_setting_can_be_overridden() {
         "platformRootHost": "Example.ORG",
         "forbidTenantAttachedNamespaces": false,
         "allowedGatewayClasses": ["envoy", "cilium"],
+        "allowIngressSnippets": true,
+        "allowedAcmeServers": ["https://acme.zerossl.com/v2/DV90"],
     }));
     let expected = Settings {
         tenant_namespace_prefix: "team-".into(),
@@ -71,13 +78,15 @@ fn every_setting_can_be_overridden() {
         platform_root_host: Some("example.org".into()),
         forbid_tenant_attached_namespaces: false,
         allowed_gateway_classes: vec!["envoy".into(), "cilium".into()],
+        allow_ingress_snippets: true,
+        allowed_acme_servers: vec!["https://acme.zerossl.com/v2/DV90".into()],
         ..Settings::default()
     };
     assert_eq!(s, Ok(expected));
 }
 
 #[rstest]
-#[case::unknown_key(json!({"tenantPrefix": "x"}), "settings could not be parsed: tenantPrefix: unknown field `tenantPrefix`, expected one of `tenantNamespacePrefix`, `hostLabel`, `gatewayLabel`, `protectedNamespaceLabels`, `trustedGroups`, `trustedUsers`, `requireRouteHostnames`, `allowGatewayWithoutHostLabel`, `allowL4RoutesInTenantNamespaces`, `platformRootHost`, `forbidTenantAttachedNamespaces`, `allowedGatewayClasses`")]
+#[case::unknown_key(json!({"tenantPrefix": "x"}), "settings could not be parsed: tenantPrefix: unknown field `tenantPrefix`, expected one of `tenantNamespacePrefix`, `hostLabel`, `gatewayLabel`, `protectedNamespaceLabels`, `trustedGroups`, `trustedUsers`, `requireRouteHostnames`, `allowGatewayWithoutHostLabel`, `allowL4RoutesInTenantNamespaces`, `platformRootHost`, `forbidTenantAttachedNamespaces`, `allowedGatewayClasses`, `allowIngressSnippets`, `allowedAcmeServers`")]
 #[case::wrong_type_bool(json!({"requireRouteHostnames": "yes"}), "settings could not be parsed: requireRouteHostnames: invalid type: string \"yes\", expected a boolean")]
 #[case::wrong_type_list(json!({"trustedGroups": "system:masters"}), "settings could not be parsed: trustedGroups: invalid type: string \"system:masters\", expected a sequence")]
 #[case::wrong_type_entry(json!({"trustedUsers": [1]}), "settings could not be parsed: trustedUsers[0]: invalid type: integer `1`, expected a string")]
@@ -89,6 +98,8 @@ fn every_setting_can_be_overridden() {
 #[case::bad_protected(json!({"protectedNamespaceLabels": [""]}), "settings.protectedNamespaceLabels: \"\" is not a valid label key: the name must be 1-63 characters")]
 #[case::empty_group(json!({"trustedGroups": [""]}), "settings.trustedGroups must not contain an empty entry")]
 #[case::empty_gateway_class(json!({"allowedGatewayClasses": ["cilium", " "]}), "settings.allowedGatewayClasses must not contain an empty entry")]
+#[case::empty_acme_server(json!({"allowedAcmeServers": [""]}), "settings.allowedAcmeServers must not contain an empty entry")]
+#[case::snippets_not_a_bool(json!({"allowIngressSnippets": "no"}), "settings could not be parsed: allowIngressSnippets: invalid type: string \"no\", expected a boolean")]
 #[case::gateway_class_not_a_list(json!({"allowedGatewayClasses": "cilium"}), "settings could not be parsed: allowedGatewayClasses: invalid type: string \"cilium\", expected a sequence")]
 #[case::bad_root(json!({"platformRootHost": "example..org"}), "settings.platformRootHost: \"example..org\" is not a valid hostname: it has an empty label")]
 #[case::wildcard_root(json!({"platformRootHost": "*.example.org"}), "settings.platformRootHost: \"*.example.org\" must be a DNS name, not a wildcard")]

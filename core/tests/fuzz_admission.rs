@@ -2,6 +2,8 @@
 //! requests (arbitrary JSON and request-shaped JSON for every guarded kind) and settings. The
 //! property is totality: no panic, and every input gets a decision or a typed error. One property
 //! is about meaning: a caller who is not trusted never gets a new attached namespace admitted.
+//! The cluster answers the Namespace lookup with arbitrary labels and the list of host labels with
+//! arbitrary values or a failure.
 //!
 //! CI runs the default 256 cases per property; run longer with
 //! `PROPTEST_CASES=100000 cargo test -p tgw-core --release --test fuzz_admission`.
@@ -10,7 +12,7 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use tgw_core::admission::{NamespaceFacts, Request, Verdict, decide};
+use tgw_core::admission::{Cluster, HostLabel, NamespaceFacts, Request, Verdict, decide};
 use tgw_core::hostname::{Hostname, WildcardMode};
 use tgw_core::settings::Settings;
 
@@ -53,6 +55,7 @@ const KINDS: &[(&str, &str, &str)] = &[
     ("", "v1", "Namespace"),
     ("gateway.cozystack.io", "v1alpha1", "TenantGateway"),
     ("cozystack.io", "v1alpha1", "Package"),
+    ("cert-manager.io", "v1", "Issuer"),
 ];
 
 /// Objects shaped like the guarded kinds, with hostnames and types drawn at random.
@@ -65,7 +68,11 @@ fn arb_object() -> impl Strategy<Value = Value> {
     )
         .prop_map(|(a, b, junk, hosts)| {
             json!({
-                "metadata": {"name": a, "labels": {"namespace.cozystack.io/host": b}},
+                "metadata": {
+                    "name": a,
+                    "labels": {"namespace.cozystack.io/host": b},
+                    "annotations": {"nginx.ingress.kubernetes.io/server-alias": hosts.join(","), "x": a},
+                },
                 "spec": {
                     "hostnames": hosts,
                     "listeners": [{"name": "l", "hostname": a}, {"hostname": junk}],
@@ -77,6 +84,10 @@ fn arb_object() -> impl Strategy<Value = Value> {
                     "gatewayClassName": b,
                     "dns01": {"rfc2136": {"nameserver": junk}},
                     "components": {"platform": {"values": {"gateway": {"attachedNamespaces": [b]}}}},
+                    "addresses": [{"value": a}],
+                    "infrastructure": junk,
+                    "acme": {"server": a, "solvers": [{"dns01": {"rfc2136": {"nameserver": b}, "webhook": junk}}]},
+                    "vault": {"server": b},
                 }
             })
         })
@@ -116,9 +127,45 @@ fn arb_namespace() -> impl Strategy<Value = NamespaceFacts> {
     ]
 }
 
+/// A cluster with one Namespace state and one answer to the host-label list.
+struct Fuzzed {
+    ns: NamespaceFacts,
+    owners: Result<Vec<HostLabel>, String>,
+}
+
+impl Cluster for Fuzzed {
+    fn namespace(&mut self, _: &str) -> NamespaceFacts {
+        self.ns.clone()
+    }
+
+    fn host_labels(&mut self, _: &str) -> Result<Vec<HostLabel>, String> {
+        self.owners.clone()
+    }
+}
+
+fn arb_owners() -> impl Strategy<Value = Result<Vec<HostLabel>, String>> {
+    prop_oneof![
+        prop::collection::vec(
+            ("(tenant-)?[a-z]{0,6}", arb_hostname()).prop_map(|(namespace, value)| HostLabel { namespace, value }),
+            0..5
+        )
+        .prop_map(Ok),
+        Just(Err("forbidden".to_string())),
+    ]
+}
+
 fn decide_json(request: &Value, settings: &Settings, ns: NamespaceFacts) -> Option<Verdict> {
+    decide_json_with(request, settings, ns, Ok(Vec::new()))
+}
+
+fn decide_json_with(
+    request: &Value,
+    settings: &Settings,
+    ns: NamespaceFacts,
+    owners: Result<Vec<HostLabel>, String>,
+) -> Option<Verdict> {
     let req = Request::from_json(request).ok()?;
-    Some(decide(&req, settings, move |_| ns))
+    Some(decide(&req, settings, Fuzzed { ns, owners }))
 }
 
 /// A TenantGateway or Package object carrying `list` as its attached namespaces.
@@ -193,6 +240,46 @@ proptest! {
     #[test]
     fn request_shaped_json_always_gets_a_decision(request in arb_request(), ns in arb_namespace()) {
         prop_assert!(decide_json(&request, &Settings::default(), ns).is_some());
+    }
+
+    #[test]
+    fn request_shaped_json_with_a_platform_root_and_any_owners_gets_a_decision(
+        request in arb_request(), ns in arb_namespace(), owners in arb_owners(), snippets in any::<bool>()
+    ) {
+        let settings = Settings {
+            platform_root_host: Some("example.org".into()),
+            allow_ingress_snippets: snippets,
+            ..Settings::default()
+        };
+        prop_assert!(decide_json_with(&request, &settings, ns, owners).is_some());
+    }
+
+    #[test]
+    fn a_name_under_another_namespaces_apex_never_passes_as_a_custom_domain(
+        apex in prop::collection::vec("[a-z][a-z0-9]{0,6}", 2..4).prop_map(|l| l.join(".")),
+        sub in prop::option::of("[a-z][a-z0-9]{0,6}"),
+        alias in any::<bool>(),
+    ) {
+        prop_assume!(!apex.ends_with("example.org") && !apex.ends_with("test.example.org"));
+        let host = sub.map_or_else(|| apex.clone(), |s| format!("{s}.{apex}"));
+        let (rules, annotations) = if alias {
+            (json!([{"host": "test.example.org"}]), json!({"nginx.ingress.kubernetes.io/server-alias": host}))
+        } else {
+            (json!([{"host": host}]), json!({}))
+        };
+        let request = json!({
+            "uid": "u", "kind": {"group": "networking.k8s.io", "version": "v1", "kind": "Ingress"},
+            "operation": "CREATE", "namespace": "tenant-test", "name": "n",
+            "userInfo": {"username": "u", "groups": []},
+            "object": {"metadata": {"name": "n", "annotations": annotations}, "spec": {"rules": rules}},
+        });
+        let settings = Settings { platform_root_host: Some("example.org".into()), ..Settings::default() };
+        let ns = NamespaceFacts::Found {
+            labels: BTreeMap::from([("namespace.cozystack.io/host".to_string(), "test.example.org".to_string())]),
+        };
+        let owners = vec![HostLabel { namespace: "tenant-other".into(), value: apex }];
+        let verdict = decide_json_with(&request, &settings, ns, Ok(owners));
+        prop_assert!(matches!(verdict, Some(Verdict::Deny(_))), "{:?}", verdict);
     }
 
     #[test]

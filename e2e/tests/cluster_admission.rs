@@ -1,6 +1,7 @@
 //! The policy through the real API server: kube-apiserver sends real AdmissionReviews (real
 //! userInfo, oldObject, server-side apply, every version) to a webhook that runs the annotated
-//! module with the project's waPC runtime; Namespace lookups are answered from the live cluster.
+//! module with the project's waPC runtime; Namespace lookups and lists are answered from the live
+//! cluster.
 //! Needs `make policy` first (policy/annotated-policy.wasm, or TGW_POLICY_WASM). The TenantGateway
 //! suite also installs our CRD, so its CEL rules answer before the webhook is asked.
 
@@ -106,6 +107,8 @@ async fn setup_cluster(admin: &Client) -> Result<()> {
             "tenant-test",
             json!({"namespace.cozystack.io/host": "test.example.org", "namespace.cozystack.io/gateway": "tenant-root"}),
         ),
+        // Another tenant with a custom domain outside the platform apex.
+        ("tenant-bob", json!({"namespace.cozystack.io/host": "bob-shop.test"})),
     ] {
         let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": name, "labels": labels}}))?;
         namespaces
@@ -119,6 +122,7 @@ async fn setup_cluster(admin: &Client) -> Result<()> {
             {"apiGroups": ["gateway.networking.k8s.io"], "resources": ["*"], "verbs": ["*"]},
             {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"], "verbs": ["*"]},
             {"apiGroups": ["gateway.cozystack.io"], "resources": ["tenantgateways"], "verbs": ["*"]},
+            {"apiGroups": ["cert-manager.io"], "resources": ["issuers"], "verbs": ["*"]},
             {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "list", "patch", "update"]}
         ]
     }))?;
@@ -340,6 +344,285 @@ async fn policy_guards_writes_through_the_real_api_server() -> Result<()> {
     Api::<ValidatingWebhookConfiguration>::all(admin.clone())
         .delete(WEBHOOK, &DeleteParams::default())
         .await?;
+    Ok(())
+}
+
+/// Records the outcome of one attempt instead of stopping at the first surprise, so a run against an
+/// older module lists every bypass it leaves open.
+fn check(failures: &mut Vec<String>, outcome: Result<()>) {
+    if let Err(e) = outcome {
+        failures.push(format!("{e:#}"));
+    }
+}
+
+fn ingress_spec(hosts: &[&str]) -> Value {
+    let rules: Vec<Value> = hosts
+        .iter()
+        .map(|h| json!({"host": h, "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "s", "port": {"number": 80}}}}]}}))
+        .collect();
+    json!({"ingressClassName": "nginx", "rules": rules})
+}
+
+fn ingress_with(name: &str, hosts: &[&str], annotations: Value) -> Result<DynamicObject> {
+    let mut obj = object(
+        "networking.k8s.io",
+        "v1",
+        "Ingress",
+        name,
+        "tenant-test",
+        ingress_spec(hosts),
+    )?;
+    obj.metadata.annotations = Some(serde_json::from_value(annotations)?);
+    Ok(obj)
+}
+
+/// Issue 18 items 1-4: the paths a live probe found open, each refused through the real API server
+/// (real userInfo, oldObject and Namespace list), with the legitimate writes next to them admitted.
+#[tokio::test]
+async fn ingress_gateway_and_issuer_bypasses_are_refused_through_the_real_api_server() -> Result<()> {
+    let cluster = TestCluster::start().await?;
+    let admin = cluster.admin().await?;
+    setup_cluster(&admin).await.context("setup")?;
+    let webhook = PolicyWebhook::start(
+        &policy_wasm()?,
+        json!({"platformRootHost": "example.org"}),
+        admin.clone(),
+    )
+    .await?;
+    register_webhook(&admin, &webhook)
+        .await
+        .context("webhook registration")?;
+    let tenant = cluster.client(Identity::Tenant).await?;
+    let controller = cluster.client(Identity::Controller).await?;
+    let flux = cluster.client(Identity::Flux).await?;
+    wait_until_enforced(&tenant).await?;
+    let (gw, t) = ("gateway.networking.k8s.io", "tenant-test");
+    let mut failures = Vec::new();
+
+    // 1. Another tenant's custom domain (bob-shop.test is tenant-bob's host label), read from the
+    //    live Namespace list; an unowned custom domain stays allowed.
+    for (what, name, hosts) in [
+        ("Ingress for another tenant's apex", "bob-apex", &["bob-shop.test"][..]),
+        (
+            "Ingress for a name under another tenant's apex",
+            "bob-www",
+            &["www.bob-shop.test"][..],
+        ),
+    ] {
+        let outcome = create(&tenant, ingress_with(name, hosts, json!({}))?).await?;
+        check(
+            &mut failures,
+            expect_denied(
+                what,
+                outcome,
+                &[
+                    &format!("Ingress tenant-test/{name}: spec.rules[0].host"),
+                    "(it is within bob-shop.test, the namespace.cozystack.io/host apex of another namespace)",
+                ],
+            ),
+        );
+    }
+    let outcome = create(
+        &tenant,
+        ingress_with("byo", &["shop.external-probe.invalid"], json!({}))?,
+    )
+    .await?;
+    check(
+        &mut failures,
+        expect_admitted("Ingress for an unowned custom domain", outcome),
+    );
+
+    // 2. Ingress annotations: server-alias hosts obey the host rule; snippets and upstream-vhost are
+    //    refused in tenant namespaces.
+    for (what, name, annotations, phrase) in [
+        (
+            "server-alias naming a sibling's name",
+            "alias-sibling",
+            json!({"nginx.ingress.kubernetes.io/server-alias": "www.test.example.org, dashboard.example.org"}),
+            "annotation nginx.ingress.kubernetes.io/server-alias \"dashboard.example.org\" is not allowed",
+        ),
+        (
+            "server-alias naming another tenant's custom domain",
+            "alias-bob",
+            json!({"nginx.ingress.kubernetes.io/server-alias": "www.bob-shop.test"}),
+            "(it is within bob-shop.test",
+        ),
+        (
+            "server-snippet",
+            "snippet",
+            json!({"nginx.ingress.kubernetes.io/server-snippet": "server_name dashboard.example.org;"}),
+            "annotation nginx.ingress.kubernetes.io/server-snippet is not allowed in tenant namespaces",
+        ),
+        (
+            "upstream-vhost",
+            "vhost",
+            json!({"nginx.ingress.kubernetes.io/upstream-vhost": "dashboard.example.org"}),
+            "annotation nginx.ingress.kubernetes.io/upstream-vhost is not allowed in tenant namespaces",
+        ),
+    ] {
+        let outcome = create(&tenant, ingress_with(name, &["test.example.org"], annotations)?).await?;
+        check(&mut failures, expect_denied(what, outcome, &[phrase]));
+    }
+    let outcome = create(
+        &tenant,
+        ingress_with(
+            "alias-own",
+            &["test.example.org"],
+            json!({"nginx.ingress.kubernetes.io/server-alias": "www.test.example.org"}),
+        )?,
+    )
+    .await?;
+    check(&mut failures, expect_admitted("server-alias within the apex", outcome));
+
+    // 3. Gateways written directly: GatewayClass, addresses and infrastructure are the trusted
+    //    callers' choice, on CREATE and when an UPDATE changes them.
+    let gateway = |class: &str, extra: Value| {
+        let mut spec = json!({"gatewayClassName": class, "listeners": [{"name": "https", "port": 443, "protocol": "HTTPS", "hostname": "*.test.example.org", "tls": {"certificateRefs": [{"name": "c"}]}}]});
+        if let (Some(spec), Value::Object(extra)) = (spec.as_object_mut(), extra) {
+            spec.extend(extra);
+        }
+        spec
+    };
+    for (what, name, spec, phrase) in [
+        (
+            "tenant Gateway with another GatewayClass",
+            "gw-class",
+            gateway("internal-lb", json!({})),
+            "Gateway tenant-test/gw-class: spec.gatewayClassName \"internal-lb\" is not in allowedGatewayClasses (cilium)",
+        ),
+        (
+            "tenant Gateway with addresses",
+            "gw-addr",
+            gateway(
+                "cilium",
+                json!({"addresses": [{"type": "IPAddress", "value": "10.0.0.10"}]}),
+            ),
+            "Gateway tenant-test/gw-addr: spec.addresses can only be set or changed by trusted callers",
+        ),
+        (
+            "tenant Gateway with infrastructure",
+            "gw-infra",
+            gateway(
+                "cilium",
+                json!({"infrastructure": {"annotations": {"service.beta.kubernetes.io/aws-load-balancer-internal": "true"}}}),
+            ),
+            "Gateway tenant-test/gw-infra: spec.infrastructure can only be set or changed by trusted callers",
+        ),
+    ] {
+        let outcome = create(&tenant, object(gw, "v1", "Gateway", name, t, spec)?).await?;
+        check(&mut failures, expect_denied(what, outcome, &[phrase]));
+    }
+    let outcome = create(
+        &tenant,
+        object(gw, "v1", "Gateway", "gw-own", t, gateway("cilium", json!({})))?,
+    )
+    .await?;
+    check(
+        &mut failures,
+        expect_admitted("tenant Gateway with the allowed class", outcome),
+    );
+    let outcome = create(
+        &controller,
+        object(
+            gw,
+            "v1",
+            "Gateway",
+            "cozystack",
+            t,
+            gateway(
+                "internal-lb",
+                json!({"addresses": [{"type": "IPAddress", "value": "10.0.0.10"}]}),
+            ),
+        )?,
+    )
+    .await?;
+    check(
+        &mut failures,
+        expect_admitted("controller Gateway with class and addresses", outcome),
+    );
+    let gateways = api(&tenant, gw, "v1", "Gateway", Some(t));
+    let edit = |value: &str| json!({"spec": {"addresses": [{"type": "IPAddress", "value": value}]}});
+    check(
+        &mut failures,
+        match gateways
+            .patch("cozystack", &PatchParams::default(), &Patch::Merge(edit("10.0.0.10")))
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => Err(anyhow::anyhow!("tenant keeps the controller's addresses: {e}")),
+        },
+    );
+    check(
+        &mut failures,
+        match gateways
+            .patch("cozystack", &PatchParams::default(), &Patch::Merge(edit("10.0.0.99")))
+            .await
+        {
+            Err(kube::Error::Api(s)) if s.message.contains("spec.addresses can only be set or changed") => Ok(()),
+            Ok(_) => Err(anyhow::anyhow!(
+                "tenant changes the controller Gateway's addresses: admitted, expected a denial"
+            )),
+            Err(e) => Err(anyhow::anyhow!(
+                "tenant changes the controller Gateway's addresses: {e}"
+            )),
+        },
+    );
+
+    // 4. cert-manager Issuers: the addresses cert-manager contacts are the trusted callers' choice.
+    let le = "https://acme-v02.api.letsencrypt.org/directory";
+    let issuer = |name: &str, spec: Value| object("cert-manager.io", "v1", "Issuer", name, t, spec);
+    let acme = |server: &str, solver: Value| json!({"acme": {"server": server, "privateKeySecretRef": {"name": "acme-key"}, "solvers": [solver]}});
+    let rfc2136 = |nameserver: &str| json!({"dns01": {"rfc2136": {"nameserver": nameserver, "tsigKeyName": "k", "tsigSecretSecretRef": {"name": "tsig", "key": "k"}}}});
+    for (what, name, spec, phrase) in [
+        (
+            "Issuer aiming DNS updates at an internal address",
+            "dns",
+            acme(le, rfc2136("10.96.0.10:53")),
+            "Issuer tenant-test/dns: spec.acme.solvers[0].dns01.rfc2136.nameserver can only be set or changed by trusted callers",
+        ),
+        (
+            "Issuer with an internal ACME server",
+            "acme",
+            acme(
+                "https://10.0.0.1:14000/dir",
+                json!({"http01": {"ingress": {"ingressClassName": "nginx"}}}),
+            ),
+            "Issuer tenant-test/acme: spec.acme.server \"https://10.0.0.1:14000/dir\" is not in allowedAcmeServers",
+        ),
+        (
+            "Issuer with an internal Vault server",
+            "vault",
+            json!({"vault": {"server": "http://10.0.0.7:8200", "path": "pki/sign/x", "auth": {"kubernetes": {"role": "r", "mountPath": "/v1/auth/kubernetes", "serviceAccountRef": {"name": "default"}}}}}),
+            "Issuer tenant-test/vault: spec.vault.server can only be set or changed by trusted callers",
+        ),
+    ] {
+        let outcome = create(&tenant, issuer(name, spec)?).await?;
+        check(&mut failures, expect_denied(what, outcome, &[phrase]));
+    }
+    let outcome = create(
+        &tenant,
+        issuer(
+            "le",
+            acme(le, json!({"http01": {"ingress": {"ingressClassName": "nginx"}}})),
+        )?,
+    )
+    .await?;
+    check(
+        &mut failures,
+        expect_admitted("tenant Issuer for Let's Encrypt over HTTP-01", outcome),
+    );
+    let outcome = create(&flux, issuer("flux-dns", acme(le, rfc2136("ns1.example.net:53")))?).await?;
+    check(
+        &mut failures,
+        expect_admitted("Flux sets an Issuer nameserver", outcome),
+    );
+
+    Api::<ValidatingWebhookConfiguration>::all(admin.clone())
+        .delete(WEBHOOK, &DeleteParams::default())
+        .await?;
+    if !failures.is_empty() {
+        bail!("{} of the checks failed:\n{}", failures.len(), failures.join("\n"));
+    }
     Ok(())
 }
 

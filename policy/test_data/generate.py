@@ -30,12 +30,31 @@ RESOURCES = {
     "HTTPRoute": "httproutes", "GRPCRoute": "grpcroutes", "TLSRoute": "tlsroutes",
     "TCPRoute": "tcproutes", "UDPRoute": "udproutes", "Ingress": "ingresses", "Tenant": "tenants",
     "Namespace": "namespaces", "TenantGateway": "tenantgateways", "Package": "packages", "Pod": "pods",
+    "Issuer": "issuers",
 }
 
-# Namespace states the policy can observe through `kubernetes/get_resource`.
+TENANT_TEST_LABELS = {"namespace.cozystack.io/host": "test.example.org",
+                      "namespace.cozystack.io/gateway": "tenant-root"}
+# The Namespaces carrying the host label, as `kubernetes/list_resources_all` returns them (pruned to
+# name and labels): tenant-bob owns the custom domain bob-shop.test, tenant-carol a mixed-case one,
+# tenant-odd carries a label that is not a valid apex (it owns nothing).
+HOST_LABELS = [
+    ("tenant-root", "example.org"),
+    ("tenant-test", "test.example.org"),
+    ("tenant-bob", "bob-shop.test"),
+    ("tenant-carol", "Carol-Shop.TEST"),
+    ("tenant-odd", "*.odd.test"),
+]
+
+# Namespace states the policy can observe: the request's Namespace through
+# `kubernetes/get_resource`, then (only for an Ingress host outside the platform apex) the
+# Namespaces carrying the host label through `kubernetes/list_resources_all`.
 NAMESPACE_STATES = {
-    "tenant-test": {"labels": {"namespace.cozystack.io/host": "test.example.org",
-                               "namespace.cozystack.io/gateway": "tenant-root"}},
+    "tenant-test": {"labels": TENANT_TEST_LABELS},
+    "tenant-test-with-owners": {"labels": TENANT_TEST_LABELS, "hostLabels": HOST_LABELS},
+    "tenant-test-list-forbidden": {"labels": TENANT_TEST_LABELS, "listError": (
+        "namespaces is forbidden: User \"system:serviceaccount:kubewarden:policy-server-default\" cannot list "
+        "resource \"namespaces\" in API group \"\" at the cluster scope")},
     "tenant-test-mixed-case": {"labels": {"namespace.cozystack.io/host": "Test.Example.ORG"}},
     "tenant-test-unlabelled": {"labels": {"kubernetes.io/metadata.name": "tenant-test"}},
     "tenant-test-empty-label": {"labels": {"namespace.cozystack.io/host": ""}},
@@ -54,7 +73,7 @@ class Case:
     def group(self):
         return {"Ingress": "networking.k8s.io", "Tenant": "apps.cozystack.io", "Namespace": "",
                 "TenantGateway": "gateway.cozystack.io", "Package": "cozystack.io", "Pod": "",
-                "XListenerSet": XGW}.get(self.kind, GW)
+                "XListenerSet": XGW, "Issuer": "cert-manager.io"}.get(self.kind, GW)
 
 
 def meta(name, ns="tenant-test", **extra):
@@ -75,8 +94,8 @@ def listeners(*hosts):
     return out
 
 
-def gateway(*hosts, name="gw"):
-    return {**meta(name), "spec": {"gatewayClassName": "cilium", "listeners": listeners(*hosts)}}
+def gateway(*hosts, name="gw", cls="cilium", ns="tenant-test", **extra):
+    return {**meta(name, ns), "spec": {"gatewayClassName": cls, "listeners": listeners(*hosts), **extra}}
 
 
 def listenerset(*hosts, name="ls"):
@@ -91,7 +110,7 @@ def route(hostnames, name="route", ns="tenant-test"):
     return {**meta(name, ns), "spec": spec}
 
 
-def ingress(rules=None, tls=None, default_backend=False, name="ing"):
+def ingress(rules=None, tls=None, default_backend=False, name="ing", annotations=None, ns="tenant-test"):
     spec = {"ingressClassName": "nginx"}
     if rules is not None:
         spec["rules"] = [({"host": h} if h is not None else {}) | {"http": {"paths": [
@@ -101,7 +120,8 @@ def ingress(rules=None, tls=None, default_backend=False, name="ing"):
         spec["tls"] = [{"hosts": hosts, "secretName": "tls"} for hosts in tls]
     if default_backend:
         spec["defaultBackend"] = {"service": {"name": "app", "port": {"number": 80}}}
-    return {**meta(name), "spec": spec}
+    extra = {"annotations": annotations} if annotations else {}
+    return {**meta(name, ns, **extra), "spec": spec}
 
 
 def tenant(host, name="alice"):
@@ -127,6 +147,23 @@ def tgw(apex, attached=None, name="cozystack", ns="tenant-test", cls="cilium", n
     return {**meta(name, ns), "spec": spec}
 
 
+LE_PROD = "https://acme-v02.api.letsencrypt.org/directory"
+
+
+def issuer(server=LE_PROD, solvers=None, name="le", ns="tenant-test", **other):
+    spec = dict(other)
+    if server is not None:
+        spec["acme"] = {"server": server, "email": "ops@test.example.org",
+                        "privateKeySecretRef": {"name": f"{name}-account"},
+                        "solvers": solvers if solvers is not None else [{"http01": {"ingress": {"ingressClassName": "nginx"}}}]}
+    return {**meta(name, ns), "spec": spec}
+
+
+def rfc2136_solver(nameserver):
+    return {"dns01": {"rfc2136": {"nameserver": nameserver, "tsigKeyName": "tenant-test",
+                                  "tsigAlgorithm": "HMACSHA256", "tsigSecretSecretRef": {"name": "tsig", "key": "secret"}}}}
+
+
 def package(attached):
     return {"metadata": {"name": "cozystack.cozystack-platform"},
             "spec": {"components": {"platform": {"values": {"gateway": {"attachedNamespaces": attached}}}}}}
@@ -135,6 +172,7 @@ def package(attached):
 HOST = "namespace.cozystack.io/host"
 GWL = "namespace.cozystack.io/gateway"
 ROOT_SETTINGS = {"platformRootHost": "example.org"}
+ALIAS = "nginx.ingress.kubernetes.io/server-alias"
 
 CASES = [
     # Gateway, ListenerSet, XListenerSet listeners (cozystack-behaviour.md §3.1, fail closed)
@@ -151,6 +189,20 @@ CASES = [
     Case("gateway-v1-platform-namespace", "Gateway", "v1", {**gateway("dashboard.example.org"), **meta("gw", "cozy-system")}, True, ns="cozy-system", state=None),
     Case("gateway-v1beta1-apex", "Gateway", "v1beta1", gateway("test.example.org"), True),
     Case("gateway-v1beta1-foreign", "Gateway", "v1beta1", gateway("attacker.com"), False, "must equal"),
+    # Gateways written directly in tenant namespaces: GatewayClass, addresses and infrastructure
+    # are the trusted callers' choice (identity policy)
+    Case("gateway-v1-class-other-by-tenant", "Gateway", "v1", gateway("test.example.org", cls="internal-lb"), False, "Gateway tenant-test/gw: spec.gatewayClassName \"internal-lb\" is not in allowedGatewayClasses (cilium); other GatewayClasses can only be chosen by trusted callers", state=None),
+    Case("gateway-v1beta1-class-other-by-tenant", "Gateway", "v1beta1", gateway("test.example.org", cls="internal-lb"), False, "is not in allowedGatewayClasses (cilium)", state=None),
+    Case("gateway-v1-class-other-by-admin", "Gateway", "v1", gateway("test.example.org", cls="internal-lb"), True, user=ADMIN),
+    Case("gateway-v1-class-kept-by-tenant", "Gateway", "v1", gateway("test.example.org", "shop.test.example.org", cls="internal-lb"), True, op="UPDATE", old=gateway("test.example.org", cls="internal-lb")),
+    Case("gateway-v1-class-allowed-by-setting", "Gateway", "v1", gateway("test.example.org", cls="envoy"), True, settings={"allowedGatewayClasses": ["cilium", "envoy"]}),
+    Case("gateway-v1-class-platform-namespace", "Gateway", "v1", gateway("dashboard.example.org", cls="internal-lb", ns="cozy-system"), True, ns="cozy-system", state=None),
+    Case("gateway-v1-addresses-by-tenant", "Gateway", "v1", gateway("test.example.org", addresses=[{"type": "IPAddress", "value": "10.0.0.10"}]), False, "Gateway tenant-test/gw: spec.addresses can only be set or changed by trusted callers", state=None),
+    Case("gateway-v1-addresses-by-flux", "Gateway", "v1", gateway("test.example.org", addresses=[{"type": "IPAddress", "value": "10.0.0.10"}]), True, user=FLUX),
+    Case("gateway-v1-addresses-unchanged-by-tenant", "Gateway", "v1", gateway("test.example.org", "www.test.example.org", addresses=[{"type": "IPAddress", "value": "10.0.0.10"}]), True, op="UPDATE", old=gateway("test.example.org", addresses=[{"type": "IPAddress", "value": "10.0.0.10"}])),
+    Case("gateway-v1-addresses-changed-by-tenant", "Gateway", "v1", gateway("test.example.org", addresses=[{"type": "IPAddress", "value": "10.0.0.11"}]), False, "spec.addresses can only be set or changed by trusted callers", op="UPDATE", old=gateway("test.example.org", addresses=[{"type": "IPAddress", "value": "10.0.0.10"}]), state=None),
+    Case("gateway-v1-infrastructure-by-tenant", "Gateway", "v1", gateway("test.example.org", infrastructure={"annotations": {"service.beta.kubernetes.io/aws-load-balancer-internal": "true"}}), False, "spec.infrastructure can only be set or changed by trusted callers", state=None),
+    Case("gateway-v1-infrastructure-cleared-by-tenant", "Gateway", "v1", gateway("test.example.org"), True, op="UPDATE", old=gateway("test.example.org", infrastructure={"labels": {"a": "b"}})),
     Case("listenerset-v1-apex", "ListenerSet", "v1", listenerset("shop.test.example.org"), True),
     Case("listenerset-v1-foreign", "ListenerSet", "v1", listenerset("shop.example.org"), False, "ListenerSet tenant-test/ls: listener \"listener-0\" hostname \"shop.example.org\" must equal"),
     Case("xlistenerset-v1alpha1-apex", "XListenerSet", "v1alpha1", listenerset("*.test.example.org"), True),
@@ -190,12 +242,32 @@ CASES = [
     Case("ingress-v1-wildcard-in-apex", "Ingress", "v1", ingress(["*.test.example.org"]), True, settings=ROOT_SETTINGS),
     Case("ingress-v1-sibling", "Ingress", "v1", ingress(["dashboard.example.org"]), False, "must be within", settings=ROOT_SETTINGS),
     Case("ingress-v1-tls-host-outside", "Ingress", "v1", ingress(["a.test.example.org"], [["harbor.example.org"]]), False, "spec.tls[0].hosts[0] \"harbor.example.org\" is not allowed", settings=ROOT_SETTINGS),
-    Case("ingress-v1-custom-domain", "Ingress", "v1", ingress(["shop.external-probe.invalid"], [["shop.external-probe.invalid"]]), True, settings=ROOT_SETTINGS),
+    Case("ingress-v1-custom-domain", "Ingress", "v1", ingress(["shop.external-probe.invalid"], [["shop.external-probe.invalid"]]), True, settings=ROOT_SETTINGS, state="tenant-test-with-owners"),
     Case("ingress-v1-custom-domain-without-root", "Ingress", "v1", ingress(["shop.external-probe.invalid"]), False, "must be within"),
     Case("ingress-v1-wildcard-outside-root", "Ingress", "v1", ingress(["*.org"]), False, "a wildcard is only allowed within the namespace apex", settings=ROOT_SETTINGS),
     Case("ingress-v1-rule-without-host", "Ingress", "v1", ingress([None]), False, "spec.rules[0] has no host", settings=ROOT_SETTINGS),
     Case("ingress-v1-default-backend", "Ingress", "v1", ingress(None, None, True), False, "spec.defaultBackend is not allowed", settings=ROOT_SETTINGS),
     Case("ingress-v1-unlabelled-namespace", "Ingress", "v1", ingress(["a.test.example.org"]), False, "must be within", state="tenant-test-unlabelled"),
+    # Ingress: another tenant's custom domain (a host outside the platform apex that another
+    # namespace's host label covers), read from the Namespaces carrying the label; fail closed
+    Case("ingress-v1-other-tenant-custom-apex", "Ingress", "v1", ingress(["bob-shop.test"]), False, "spec.rules[0].host \"bob-shop.test\" is not allowed (it is within bob-shop.test, the namespace.cozystack.io/host apex of another namespace)", settings=ROOT_SETTINGS, state="tenant-test-with-owners"),
+    Case("ingress-v1-other-tenant-custom-subdomain", "Ingress", "v1", ingress(["shop.external-probe.invalid"], [["shop.external-probe.invalid", "www.bob-shop.test"]]), False, "spec.tls[0].hosts[1] \"www.bob-shop.test\" is not allowed (it is within bob-shop.test", settings=ROOT_SETTINGS, state="tenant-test-with-owners"),
+    Case("ingress-v1-other-tenant-mixed-case-label", "Ingress", "v1", ingress(["api.carol-shop.test"]), False, "(it is within Carol-Shop.TEST, the namespace.cozystack.io/host apex of another namespace)", settings=ROOT_SETTINGS, state="tenant-test-with-owners"),
+    Case("ingress-v1-invalid-label-owns-nothing", "Ingress", "v1", ingress(["www.odd.test"]), True, settings=ROOT_SETTINGS, state="tenant-test-with-owners"),
+    Case("ingress-v1-custom-domain-list-forbidden", "Ingress", "v1", ingress(["shop.external-probe.invalid"]), False, "whether another namespace's namespace.cozystack.io/host label covers it is unknown: the Namespaces carrying that label could not be listed (", settings=ROOT_SETTINGS, state="tenant-test-list-forbidden"),
+    Case("ingress-v1-in-apex-needs-no-list", "Ingress", "v1", ingress(["shop.test.example.org"]), True, settings=ROOT_SETTINGS, state="tenant-test-list-forbidden"),
+    # Ingress annotations: server-alias hosts obey the host rule; snippets and upstream-vhost are
+    # refused in tenant namespaces unless allowIngressSnippets
+    Case("ingress-v1-server-alias-own", "Ingress", "v1", ingress(["test.example.org"], annotations={ALIAS: "www.test.example.org, shop.test.example.org api.test.example.org"}), True, settings=ROOT_SETTINGS),
+    Case("ingress-v1-server-alias-sibling", "Ingress", "v1", ingress(["test.example.org"], annotations={ALIAS: "www.test.example.org,dashboard.example.org"}), False, "Ingress tenant-test/ing: annotation nginx.ingress.kubernetes.io/server-alias \"dashboard.example.org\" is not allowed (it is under the platform apex example.org but outside the namespace apex)", settings=ROOT_SETTINGS),
+    Case("ingress-v1-server-alias-other-tenant", "Ingress", "v1", ingress(["test.example.org"], annotations={ALIAS: "www.bob-shop.test"}), False, "annotation nginx.ingress.kubernetes.io/server-alias \"www.bob-shop.test\" is not allowed (it is within bob-shop.test", settings=ROOT_SETTINGS, state="tenant-test-with-owners"),
+    Case("ingress-v1-server-alias-without-root", "Ingress", "v1", ingress(["test.example.org"], annotations={ALIAS: "shop.external-probe.invalid"}), False, "annotation nginx.ingress.kubernetes.io/server-alias \"shop.external-probe.invalid\" is not allowed; Ingress hostnames"),
+    Case("ingress-v1-server-snippet", "Ingress", "v1", ingress(["test.example.org"], annotations={"nginx.ingress.kubernetes.io/server-snippet": "server_name dashboard.example.org;"}), False, "Ingress tenant-test/ing: annotation nginx.ingress.kubernetes.io/server-snippet is not allowed in tenant namespaces: it injects raw NGINX configuration", settings=ROOT_SETTINGS, state=None),
+    Case("ingress-v1-configuration-snippet", "Ingress", "v1", ingress(["test.example.org"], annotations={"nginx.ingress.kubernetes.io/configuration-snippet": "proxy_set_header Host dashboard.example.org;"}), False, "annotation nginx.ingress.kubernetes.io/configuration-snippet is not allowed in tenant namespaces", state=None),
+    Case("ingress-v1-stream-snippet", "Ingress", "v1", ingress(["test.example.org"], annotations={"nginx.ingress.kubernetes.io/stream-snippet": "server { listen 8443; }"}), False, "annotation nginx.ingress.kubernetes.io/stream-snippet is not allowed", state=None),
+    Case("ingress-v1-upstream-vhost", "Ingress", "v1", ingress(["test.example.org"], annotations={"nginx.ingress.kubernetes.io/upstream-vhost": "dashboard.example.org"}), False, "annotation nginx.ingress.kubernetes.io/upstream-vhost is not allowed in tenant namespaces: it rewrites the Host header", state=None),
+    Case("ingress-v1-snippet-allowed-by-setting", "Ingress", "v1", ingress(["test.example.org"], annotations={"nginx.ingress.kubernetes.io/configuration-snippet": "more_set_headers \"X-Frame-Options: DENY\";"}), True, settings={"allowIngressSnippets": True}),
+    Case("ingress-v1-snippet-platform-namespace", "Ingress", "v1", ingress(["dashboard.example.org"], annotations={"nginx.ingress.kubernetes.io/server-snippet": "location /x {}"}, ns="cozy-dashboard"), True, ns="cozy-dashboard", state=None),
     # Tenant spec.host (§3.2)
     Case("tenant-create-with-host-by-tenant", "Tenant", "v1alpha1", tenant("foreign.example.org"), False, "spec.host can only be set", ns="tenant-root", state=None),
     Case("tenant-create-with-host-by-flux", "Tenant", "v1alpha1", tenant("alice.example.org"), True, ns="tenant-root", user=FLUX, state=None),
@@ -231,6 +303,21 @@ CASES = [
     Case("tenantgateway-gatewayclass-other-by-tenant", "TenantGateway", "v1alpha1", tgw("test.example.org", cls="internal-lb"), False, "spec.gatewayClassName \"internal-lb\" is not in allowedGatewayClasses (cilium)", state=None),
     Case("tenantgateway-gatewayclass-other-by-admin", "TenantGateway", "v1alpha1", tgw("test.example.org", cls="internal-lb"), True, user=ADMIN),
     Case("tenantgateway-gatewayclass-allowed-by-setting", "TenantGateway", "v1alpha1", tgw("test.example.org", cls="envoy"), True, settings={"allowedGatewayClasses": ["cilium", "envoy"]}),
+    # cert-manager Issuers in tenant namespaces: what makes cert-manager contact an address the
+    # tenant picks is the trusted callers' choice (identity policy)
+    Case("issuer-v1-letsencrypt-by-tenant", "Issuer", "v1", issuer(), True, state=None),
+    Case("issuer-v1-selfsigned-by-tenant", "Issuer", "v1", issuer(None, selfSigned={}), True, state=None),
+    Case("issuer-v1-nameserver-by-tenant", "Issuer", "v1", issuer(solvers=[rfc2136_solver("10.96.0.10:53")]), False, "Issuer tenant-test/le: spec.acme.solvers[0].dns01.rfc2136.nameserver can only be set or changed by trusted callers", state=None),
+    Case("issuer-v1-nameserver-by-controller", "Issuer", "v1", issuer(solvers=[rfc2136_solver("ns1.example.net:53")]), True, user=("system:serviceaccount:cozy-system:tenant-gateway-controller", ["system:serviceaccounts", "system:serviceaccounts:cozy-system", "system:authenticated"]), state=None),
+    Case("issuer-v1-nameserver-unchanged-by-tenant", "Issuer", "v1", issuer(solvers=[{"http01": {"ingress": {}}}, rfc2136_solver("ns1.example.net:53")]), True, op="UPDATE", old=issuer(solvers=[rfc2136_solver("ns1.example.net:53")]), state=None),
+    Case("issuer-v1-nameserver-added-by-tenant", "Issuer", "v1", issuer(solvers=[rfc2136_solver("ns1.example.net:53"), rfc2136_solver("10.96.0.10:53")]), False, "spec.acme.solvers[1].dns01.rfc2136.nameserver can only be set or changed by trusted callers", op="UPDATE", old=issuer(solvers=[rfc2136_solver("ns1.example.net:53")]), state=None),
+    Case("issuer-v1-acme-server-other-by-tenant", "Issuer", "v1", issuer("https://10.0.0.1:14000/dir"), False, "Issuer tenant-test/le: spec.acme.server \"https://10.0.0.1:14000/dir\" is not in allowedAcmeServers", state=None),
+    Case("issuer-v1-acme-server-allowed-by-setting", "Issuer", "v1", issuer("https://acme.zerossl.com/v2/DV90"), True, settings={"allowedAcmeServers": ["https://acme.zerossl.com/v2/DV90"]}, state=None),
+    Case("issuer-v1-acmedns-by-tenant", "Issuer", "v1", issuer(solvers=[{"dns01": {"acmeDNS": {"host": "http://10.0.0.5:8080", "accountSecretRef": {"name": "acme-dns", "key": "a.json"}}}}]), False, "spec.acme.solvers[0].dns01.acmeDNS.host can only be set or changed by trusted callers", state=None),
+    Case("issuer-v1-webhook-by-tenant", "Issuer", "v1", issuer(solvers=[{"dns01": {"webhook": {"groupName": "acme.example.com", "solverName": "internal", "config": {"endpoint": "http://10.0.0.6"}}}}]), False, "spec.acme.solvers[0].dns01.webhook can only be set or changed by trusted callers", state=None),
+    Case("issuer-v1-vault-by-tenant", "Issuer", "v1", issuer(None, vault={"server": "http://10.0.0.7:8200", "path": "pki/sign/x", "auth": {"kubernetes": {"role": "r", "serviceAccountRef": {"name": "default"}}}}), False, "spec.vault.server can only be set or changed by trusted callers", state=None),
+    Case("issuer-v1-venafi-by-tenant", "Issuer", "v1", issuer(None, venafi={"zone": "z", "tpp": {"url": "https://10.0.0.8/vedsdk", "credentialsRef": {"name": "tpp"}}}), False, "spec.venafi.tpp.url can only be set or changed by trusted callers", state=None),
+    Case("issuer-v1-platform-namespace", "Issuer", "v1", issuer(solvers=[rfc2136_solver("10.96.0.10:53")], ns="cozy-cert-manager"), True, ns="cozy-cert-manager", state=None),
     # Package: the platform Gateway's attachedNamespaces, same two rules
     Case("package-tenant-attached", "Package", "v1alpha1", package(["cozy-dashboard", "tenant-alice"]), False, "must not contain any tenant namespace", ns="", user=ADMIN, state=None),
     Case("package-platform-attached", "Package", "v1alpha1", package(["cozy-dashboard"]), True, ns="", user=ADMIN, state=None),
@@ -285,7 +372,23 @@ def session_yaml(state):
               "metadata": {"name": "tenant-test", "labels": spec["labels"]}}
         payload = json.dumps(ns, separators=(",", ":"))
         response = f"    type: Success\n    payload: '{payload}'\n"
-    return f"# Replay session: Namespace tenant-test, state {state}\n---\n- type: Exchange\n  request: |\n{request}  response:\n{response}"
+    out = (f"# Replay session: Namespace tenant-test, state {state}\n---\n"
+           f"- type: Exchange\n  request: |\n{request}  response:\n{response}")
+    if "hostLabels" in spec or "listError" in spec:
+        request = ("    !KubernetesListResourceAll\n    api_version: v1\n    kind: Namespace\n"
+                   "    label_selector: namespace.cozystack.io/host\n    field_selector: null\n"
+                   "    field_masks:\n    - metadata.labels\n    - metadata.name\n")
+        if "listError" in spec:
+            message = spec["listError"].replace("'", "''")
+            response = f"    type: Error\n    message: '{message}'\n"
+        else:
+            items = [{"metadata": {"name": name, "labels": {"namespace.cozystack.io/host": host}}}
+                     for name, host in spec["hostLabels"]]
+            payload = json.dumps({"apiVersion": "v1", "kind": "NamespaceList", "metadata": {}, "items": items},
+                                 separators=(",", ":"))
+            response = f"    type: Success\n    payload: '{payload}'\n"
+        out += f"- type: Exchange\n  request: |\n{request}  response:\n{response}"
+    return out
 
 
 def bats_case(c):

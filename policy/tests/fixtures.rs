@@ -1,14 +1,14 @@
 //! Runs every case of `policy/test_data/cases.json` (the fixtures the bats suite also uses)
-//! through the policy's `evaluate`, with the namespace lookup answered from the case's recorded
-//! namespace state. A case without a namespace state must not look anything up.
+//! through the policy's `evaluate`, with the Namespace lookup and the list of host labels answered
+//! from the case's recorded namespace state. A case without a namespace state must not look
+//! anything up, and a state without a list must not be asked for one.
 
-use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tgw_core::admission::NamespaceFacts;
+use tgw_core::admission::{Cluster, HostLabel, NamespaceFacts};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -22,9 +22,59 @@ struct Case {
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct NamespaceState {
     labels: Option<BTreeMap<String, String>>,
     error: Option<String>,
+    host_labels: Option<Vec<(String, String)>>,
+    list_error: Option<String>,
+}
+
+/// The cluster as one case recorded it; counts what the policy asked.
+struct Recorded<'a> {
+    case: &'a Case,
+    looked_up: usize,
+    listed: usize,
+}
+
+impl Cluster for &mut Recorded<'_> {
+    fn namespace(&mut self, ns: &str) -> NamespaceFacts {
+        self.looked_up += 1;
+        let name = &self.case.name;
+        assert_eq!(ns, "tenant-test", "{name}: unexpected namespace lookup");
+        match &self.case.namespace {
+            None => panic!("{name}: no namespace lookup expected"),
+            Some(NamespaceState { error: Some(e), .. }) => NamespaceFacts::Unreadable { reason: e.clone() },
+            Some(NamespaceState { labels, .. }) => NamespaceFacts::Found {
+                labels: labels.clone().unwrap_or_default(),
+            },
+        }
+    }
+
+    fn host_labels(&mut self, label: &str) -> Result<Vec<HostLabel>, String> {
+        self.listed += 1;
+        let name = &self.case.name;
+        assert_eq!(
+            label, "namespace.cozystack.io/host",
+            "{name}: unexpected label selector"
+        );
+        match &self.case.namespace {
+            Some(NamespaceState {
+                list_error: Some(e), ..
+            }) => Err(e.clone()),
+            Some(NamespaceState {
+                host_labels: Some(list),
+                ..
+            }) => Ok(list
+                .iter()
+                .map(|(namespace, value)| HostLabel {
+                    namespace: namespace.clone(),
+                    value: value.clone(),
+                })
+                .collect()),
+            _ => panic!("{name}: no Namespace list expected"),
+        }
+    }
 }
 
 fn repo_root() -> PathBuf {
@@ -39,22 +89,23 @@ fn read_json(path: PathBuf) -> Value {
 fn run(case: &Case) -> Result<(), String> {
     let review = read_json(repo_root().join(&case.request));
     let payload = json!({"request": review["request"], "settings": case.settings});
-    let looked_up = Cell::new(false);
-    let result = tgw_policy::evaluate(payload.to_string().as_bytes(), |ns| {
-        looked_up.set(true);
-        assert_eq!(ns, "tenant-test", "{}: unexpected namespace lookup", case.name);
-        match &case.namespace {
-            None => panic!("{}: no namespace lookup expected", case.name),
-            Some(NamespaceState { error: Some(e), .. }) => NamespaceFacts::Unreadable { reason: e.clone() },
-            Some(NamespaceState { labels, .. }) => NamespaceFacts::Found {
-                labels: labels.clone().unwrap_or_default(),
-            },
-        }
-    });
-    if case.namespace.is_some() && case.allowed {
+    let mut recorded = Recorded {
+        case,
+        looked_up: 0,
+        listed: 0,
+    };
+    let result = tgw_policy::evaluate(payload.to_string().as_bytes(), &mut recorded);
+    assert!(recorded.looked_up <= 1, "{}: the Namespace was read twice", case.name);
+    assert!(recorded.listed <= 1, "{}: the Namespaces were listed twice", case.name);
+    if let Some(state) = case.namespace.as_ref().filter(|_| case.allowed) {
         assert!(
-            looked_up.get(),
+            recorded.looked_up == 1,
             "{}: the recorded session would be left unused",
+            case.name
+        );
+        assert!(
+            state.host_labels.is_none() || recorded.listed == 1,
+            "{}: the recorded Namespace list would be left unused",
             case.name
         );
     }
@@ -105,7 +156,7 @@ fn settings_validation_answers_with_core_messages() {
 
 #[test]
 fn a_payload_that_is_not_json_is_rejected_with_the_cause() {
-    let result = tgw_policy::evaluate(b"{", |_| panic!("no lookup"));
+    let result = tgw_policy::evaluate(b"{", |_: &str| -> NamespaceFacts { panic!("no lookup") });
     assert_eq!(
         result,
         Err("the validation request is not valid JSON: EOF while parsing an object at line 1 column 1".into())

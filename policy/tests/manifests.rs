@@ -55,7 +55,14 @@ fn cluster_admission_policies_cover_exactly_the_metadata_rules() {
     let identity_resources: BTreeSet<&str> = identity_rules.iter().map(|(_, _, r, _)| r.as_str()).collect();
     assert_eq!(
         identity_resources,
-        BTreeSet::from(["namespaces", "packages", "tenantgateways", "tenants"])
+        BTreeSet::from([
+            "gateways",
+            "issuers",
+            "namespaces",
+            "packages",
+            "tenantgateways",
+            "tenants"
+        ])
     );
 }
 

@@ -119,6 +119,29 @@ pub enum Denial {
     },
 
     #[error(
+        "{subject}: {field} {hostname:?} is outside the platform apex, but whether another namespace's {label} label \
+         covers it is unknown: the Namespaces carrying that label could not be listed ({reason}; the policy lists them \
+         once per Ingress write that names such a host, from policy-server's cache); {rule}"
+    )]
+    IngressOwnersUnknown {
+        subject: String,
+        field: String,
+        hostname: String,
+        label: String,
+        reason: String,
+        rule: Rule,
+    },
+    #[error(
+        "{subject}: annotation {annotation} is not allowed in tenant namespaces: {why}; ingress-nginx snippet \
+         annotations and upstream-vhost need the setting allowIngressSnippets"
+    )]
+    IngressSnippet {
+        subject: String,
+        annotation: String,
+        why: String,
+    },
+
+    #[error(
         "{subject}: tenant.spec.host can only be set or changed by trusted callers ({trusted}); request user is \
          {username} (was {old:?}, requested {new:?}). A tenant with empty spec.host inherits the apex from its \
          parent tenant."
@@ -192,6 +215,42 @@ pub enum Denial {
     GatewayClassNotAllowed {
         subject: String,
         class: String,
+        allowed: String,
+        trusted: String,
+        username: String,
+    },
+    #[error(
+        "{subject}: {field} can only be set or changed by trusted callers ({trusted}) in tenant namespaces; request \
+         user is {username}. {why}"
+    )]
+    GatewayFieldChange {
+        subject: String,
+        field: String,
+        trusted: String,
+        username: String,
+        why: String,
+    },
+    #[error(
+        "{subject}: {field} can only be set or changed by trusted callers ({trusted}) in tenant namespaces; request \
+         user is {username}, who sets {value}. {why}"
+    )]
+    IssuerAddressChange {
+        subject: String,
+        field: String,
+        value: String,
+        trusted: String,
+        username: String,
+        why: String,
+    },
+    #[error(
+        "{subject}: spec.acme.server {server:?} is not in allowedAcmeServers ({allowed}); other ACME servers can only \
+         be set or changed by trusted callers ({trusted}) in tenant namespaces; request user is {username}. \
+         cert-manager registers an account and orders certificates at this URL from inside the cluster, and shows \
+         the server's answers in the Issuer's status"
+    )]
+    AcmeServerNotAllowed {
+        subject: String,
+        server: String,
         allowed: String,
         trusted: String,
         username: String,

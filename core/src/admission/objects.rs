@@ -56,11 +56,38 @@ pub(crate) struct RouteSpec<'a> {
     pub hostnames: Option<Vec<Cow<'a, str>>>,
 }
 
-/// Ingress: `spec.rules[].host`, `spec.tls[].hosts[]`, `spec.defaultBackend`.
+/// Gateway fields only trusted callers may pick in tenant namespaces: `spec.gatewayClassName`,
+/// `spec.addresses`, `spec.infrastructure` (kept as JSON: only compared, never interpreted).
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Gateway {
+    #[serde(default)]
+    pub spec: Option<GatewaySpec>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct GatewaySpec {
+    #[serde(default, rename = "gatewayClassName")]
+    pub gateway_class_name: Option<String>,
+    #[serde(default)]
+    pub addresses: Option<Value>,
+    #[serde(default)]
+    pub infrastructure: Option<Value>,
+}
+
+/// Ingress: `metadata.annotations`, `spec.rules[].host`, `spec.tls[].hosts[]`,
+/// `spec.defaultBackend`.
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct Ingress {
     #[serde(default)]
+    pub metadata: Option<AnnotatedMetadata>,
+    #[serde(default)]
     pub spec: Option<IngressSpec>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct AnnotatedMetadata {
+    #[serde(default)]
+    pub annotations: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -195,4 +222,90 @@ impl Package {
             .and_then(|v| v.gateway)
             .and_then(|g| g.attached_namespaces)
     }
+}
+
+/// cert-manager Issuer: every field naming an address cert-manager contacts on the Issuer's behalf
+/// (kept as JSON where only compared).
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Issuer {
+    #[serde(default)]
+    pub spec: Option<IssuerSpec>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct IssuerSpec {
+    #[serde(default)]
+    pub acme: Option<Acme>,
+    #[serde(default)]
+    pub vault: Option<Vault>,
+    #[serde(default)]
+    pub venafi: Option<Venafi>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Acme {
+    #[serde(default)]
+    pub server: Option<String>,
+    #[serde(default)]
+    pub solvers: Option<Vec<AcmeSolver>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct AcmeSolver {
+    #[serde(default)]
+    pub dns01: Option<AcmeDns01>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct AcmeDns01 {
+    #[serde(default)]
+    pub rfc2136: Option<Rfc2136>,
+    #[serde(default, rename = "acmeDNS")]
+    pub acme_dns: Option<AcmeDnsHost>,
+    #[serde(default)]
+    pub akamai: Option<Akamai>,
+    #[serde(default)]
+    pub webhook: Option<Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct AcmeDnsHost {
+    #[serde(default)]
+    pub host: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Akamai {
+    #[serde(default, rename = "serviceConsumerDomain")]
+    pub service_consumer_domain: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Vault {
+    #[serde(default)]
+    pub server: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Venafi {
+    #[serde(default)]
+    pub tpp: Option<UrlHolder>,
+    #[serde(default)]
+    pub cloud: Option<UrlHolder>,
+    #[serde(default)]
+    pub ngts: Option<Ngts>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct UrlHolder {
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Ngts {
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default, rename = "tokenEndpoint")]
+    pub token_endpoint: Option<String>,
 }

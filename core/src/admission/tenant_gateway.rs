@@ -64,9 +64,14 @@ fn check_gateway_class(
     old: &TenantGatewaySpec,
     settings: &Settings,
 ) -> Result<(), Denial> {
-    let class = effective_class(new);
-    let unchanged = req.old_object.is_some() && effective_class(old) == class;
-    if unchanged || settings.allowed_gateway_classes.iter().any(|c| c == class) {
+    let old_class = req.old_object.is_some().then(|| effective_class(old));
+    check_class(req, effective_class(new), old_class, settings)
+}
+
+/// The GatewayClass rule shared by TenantGateways and Gateways, for a caller who is not trusted:
+/// `class` must be in `allowedGatewayClasses` unless it equals `old` (the class before an UPDATE).
+pub(crate) fn check_class(req: &Request, class: &str, old: Option<&str>, settings: &Settings) -> Result<(), Denial> {
+    if old == Some(class) || settings.allowed_gateway_classes.iter().any(|c| c == class) {
         return Ok(());
     }
     let allowed = if settings.allowed_gateway_classes.is_empty() {
