@@ -91,6 +91,18 @@ pub struct Config {
     #[arg(long, env = "TGW_RECONCILES_PER_SECOND", default_value_t = DEFAULT_RECONCILES_PER_SECOND)]
     pub reconciles_per_second: u32,
 
+    /// ACME directory per issuer name, `<letsencrypt-prod|letsencrypt-stage>=<https URL>`
+    /// (comma-separated; unset names keep Let's Encrypt's). A platform points TenantGateways at
+    /// its own ACME server (step-ca, Pebble, an internal CA, another public CA) without changing
+    /// the TenantGateway CRD.
+    #[arg(long, env = "TGW_ACME_DIRECTORIES", value_delimiter = ',')]
+    pub acme_directories: Vec<String>,
+
+    /// PEM file with the CA bundle of the directories set by --acme-directories (rendered as the
+    /// Issuers' spec.acme.caBundle); read at startup.
+    #[arg(long, env = "TGW_ACME_CA_BUNDLE_FILE")]
+    pub acme_ca_bundle_file: Option<std::path::PathBuf>,
+
     /// Namespace of the ACME HTTP-01 challenge solvers (cert-manager's namespace).
     #[arg(long, env = "TGW_ACME_CHALLENGE_NAMESPACE", default_value = ACME_CHALLENGE_NAMESPACE)]
     pub acme_challenge_namespace: String,
@@ -197,6 +209,7 @@ impl Config {
             !self.tenant_namespace_prefix.trim().is_empty(),
             "--tenant-namespace-prefix/TGW_TENANT_NAMESPACE_PREFIX is empty"
         );
+        self.acme()?;
         anyhow::ensure!(
             !self.retry_base.is_zero() && self.retry_base <= self.retry_max,
             "--retry-base ({:?}) must be positive and at most --retry-max ({:?})",
@@ -238,6 +251,24 @@ impl Config {
         )
     }
 
+    /// The ACME directories (defaults overridden by --acme-directories, with the CA bundle file).
+    pub fn acme(&self) -> anyhow::Result<tgw_core::acme::Directories> {
+        let bundle = match &self.acme_ca_bundle_file {
+            Some(path) => {
+                let pem = std::fs::read_to_string(path)
+                    .map_err(|e| anyhow::anyhow!("--acme-ca-bundle-file {}: {e}", path.display()))?;
+                anyhow::ensure!(
+                    pem.contains("-----BEGIN CERTIFICATE-----"),
+                    "--acme-ca-bundle-file {}: no PEM certificate in it",
+                    path.display()
+                );
+                Some(pem)
+            }
+            None => None,
+        };
+        Ok(tgw_core::acme::parse(&self.acme_directories, bundle.as_deref())?)
+    }
+
     /// Settings for tgw-core's decisions.
     pub fn settings(&self) -> Settings {
         let ns = self.watch_namespace.trim();
@@ -269,6 +300,7 @@ impl Config {
                 max: self.retry_max,
             },
             reconciles_per_second: self.reconciles_per_second,
+            acme: self.acme().unwrap_or_default(),
         }
     }
 
@@ -471,6 +503,9 @@ mod tests {
             &["--attached-by-format", "uid"],
             &["--tenant-namespace-prefix", " "],
             &["--retry-base", "0s"],
+            &["--acme-directories", "letsencrypt-prod=http://ca.internal/dir"],
+            &["--acme-directories", "zerossl=https://acme.zerossl.com/v2/DV90"],
+            &["--acme-ca-bundle-file", "/nonexistent/ca.pem"],
             &["--retry-base", "10m", "--retry-max", "5m"],
             &["--leader-election", "true", "--leader-election-lease-duration", "5s"],
             &["--leader-election", "true", "--leader-election-retry-period", "10s"],

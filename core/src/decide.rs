@@ -51,6 +51,8 @@ pub struct Settings {
     pub retry: crate::backoff::RetryPolicy,
     /// Reconcile starts per second, over all TenantGateways (0: no cap).
     pub reconciles_per_second: u32,
+    /// The ACME directory of each `spec.issuerName` ([`crate::acme`]).
+    pub acme: crate::acme::Directories,
 }
 
 impl Settings {
@@ -80,6 +82,7 @@ impl Default for Settings {
             listeners_per_namespace: crate::keys::DEFAULT_LISTENERS_PER_NAMESPACE,
             retry: crate::backoff::RetryPolicy::default(),
             reconciles_per_second: crate::keys::DEFAULT_RECONCILES_PER_SECOND,
+            acme: crate::acme::Directories::default(),
         }
     }
 }
@@ -156,7 +159,7 @@ pub fn decide(tgw: &TgwInput, namespaces: &[NamespaceView], routes: &[RouteView]
     plan.ignored.child_apexes = publishers.ignored;
     plan.ignored.withdrawn = withdrawn.clone();
     let desired = match &withdrawn {
-        None => render::render(tgw, &plan),
+        None => render::render(tgw, &plan, &settings.acme),
         Some(why) => Desired {
             gateway: Err(RenderError::Withdrawn(why.clone())),
             issuer: Ok(None),

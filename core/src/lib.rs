@@ -14,6 +14,7 @@ pub mod settings;
 
 // --- TenantGateway model, rendering and route status (controller side) ---
 // (`decide` and `render` build typed Gateway API objects: feature `controller`, native users only)
+pub mod acme;
 pub mod attach;
 pub mod attach_trust;
 pub mod backoff;

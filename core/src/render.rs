@@ -53,12 +53,12 @@ pub struct Desired {
     pub redirect: Option<HttpRoute>,
 }
 
-pub fn render(tgw: &TgwInput, plan: &ListenerPlan) -> Desired {
+pub fn render(tgw: &TgwInput, plan: &ListenerPlan, directories: &crate::acme::Directories) -> Desired {
     let gateway = gateway(tgw, plan);
     let redirect = gateway.is_ok().then(|| redirect(tgw));
     Desired {
         gateway,
-        issuer: issuer(tgw),
+        issuer: issuer(tgw, directories),
         certificates: certificates(tgw, plan),
         redirect,
     }

@@ -567,19 +567,18 @@ async fn dns01_takeover_narrows_child_listeners_without_a_gap() -> anyhow::Resul
             let mut entries: BTreeSet<(String, String)> = BTreeSet::new();
             let deadline = std::time::Instant::now() + TIMEOUT;
             while std::time::Instant::now() < deadline {
-                if let Some(g) = get_gateway(&admin, root, "cozystack").await? {
-                    if gateways.last().map(|l| l.metadata.resource_version.clone())
+                if let Some(g) = get_gateway(&admin, root, "cozystack").await?
+                    && gateways.last().map(|l| l.metadata.resource_version.clone())
                         != Some(g.metadata.resource_version.clone())
-                    {
-                        let done = g
-                            .spec
-                            .listeners
-                            .iter()
-                            .any(|l| l.name == naming::child_apex_listener("bob.example.org"));
-                        gateways.push(g);
-                        if done {
-                            break;
-                        }
+                {
+                    let done = g
+                        .spec
+                        .listeners
+                        .iter()
+                        .any(|l| l.name == naming::child_apex_listener("bob.example.org"));
+                    gateways.push(g);
+                    if done {
+                        break;
                     }
                 }
                 if let Some(r) = get_route(&admin, root, "www").await? {

@@ -3,11 +3,12 @@
 use serde_json::{Value, json};
 
 use super::{RenderError, object};
-use crate::keys::{self, ACME_PROD_URL, ACME_STAGING_URL};
+use crate::acme::Directories;
+use crate::keys;
 use crate::naming;
-use crate::tenantgateway::{CertMode, Dns01Config, Dns01Provider, IssuerName, SecretKeySelector, TgwInput};
+use crate::tenantgateway::{CertMode, Dns01Config, Dns01Provider, SecretKeySelector, TgwInput};
 
-pub fn issuer(tgw: &TgwInput) -> Result<Option<Value>, RenderError> {
+pub fn issuer(tgw: &TgwInput, directories: &Directories) -> Result<Option<Value>, RenderError> {
     let solver = match tgw.spec.cert_mode {
         CertMode::ExistingSecret => return Ok(None),
         CertMode::Http01 => json!({"http01": {"gatewayHTTPRoute": {"parentRefs": [{
@@ -21,22 +22,41 @@ pub fn issuer(tgw: &TgwInput) -> Result<Option<Value>, RenderError> {
             json!({"dns01": dns01(tgw.spec.dns01.as_ref().ok_or(RenderError::MissingDns01)?)?})
         }
     };
-    let server = match tgw.spec.issuer_name {
-        IssuerName::LetsencryptProd => ACME_PROD_URL,
-        IssuerName::LetsencryptStage => ACME_STAGING_URL,
-    };
+    let directory = directories.of(tgw.spec.issuer_name);
+    let mut acme = json!({
+        "server": directory.url,
+        "privateKeySecretRef": {"name": naming::acme_account_key(&tgw.meta.name)},
+        "solvers": [solver],
+    });
+    if let Some(pem) = &directory.ca_bundle {
+        acme["caBundle"] = json!(base64(pem.as_bytes()));
+    }
     Ok(Some(object(
         keys::CERT_MANAGER_API_VERSION,
         "Issuer",
         &naming::issuer(&tgw.meta.name),
         tgw,
         &[(keys::LABEL_MANAGED_BY, keys::MANAGED_BY_VALUE)],
-        json!({"acme": {
-            "server": server,
-            "privateKeySecretRef": {"name": naming::acme_account_key(&tgw.meta.name)},
-            "solvers": [solver],
-        }}),
+        json!({"acme": acme}),
     )))
+}
+
+/// Standard base64 with padding (RFC 4648), as Kubernetes `[]byte` fields are written.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 fn secret_ref(s: &SecretKeySelector) -> Value {
@@ -80,4 +100,17 @@ fn dns01(cfg: &Dns01Config) -> Result<Value, RenderError> {
             }})
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::base64;
+
+    #[test]
+    fn base64_as_kubernetes_writes_bytes() {
+        assert_eq!(
+            ["", "f", "fo", "foo", "foob", "fooba", "foobar"].map(|s| base64(s.as_bytes())),
+            ["", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"]
+        );
+    }
 }
