@@ -18,7 +18,7 @@ help:
 
 # The README's test command: everything CI runs, from a fresh machine.
 .PHONY: test
-test: setup lint chart-check test-unit check-wasm check-fixtures e2e-policy test-runner e2e-cluster e2e-controller e2e-faults e2e-dataplane test-image ## Set up and run every test suite (what CI runs)
+test: setup lint chart-check test-unit check-wasm check-fixtures e2e-policy test-runner e2e-cluster e2e-controller e2e-faults e2e-dataplane e2e-issuance test-image ## Set up and run every test suite (what CI runs)
 	@echo "make test: all suites passed"
 
 # The README's main job.

@@ -3,6 +3,7 @@
 //! Gateway API and cert-manager CRDs, identities for RBAC tests, and small helpers.
 //! See e2e/CONTROL-PLANE.md.
 
+pub mod acme;
 mod cluster;
 mod crds;
 pub mod dataplane;

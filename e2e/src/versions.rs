@@ -23,6 +23,8 @@ pub struct Versions {
     pub helm: String,
     /// Traefik, the data plane (`e2e/scripts/build-traefik.sh`).
     pub traefik: String,
+    /// Pebble, the ACME test server of the issuance e2e (`e2e/scripts/build-pebble.sh`).
+    pub pebble: String,
 }
 
 impl Versions {
@@ -48,6 +50,7 @@ impl Versions {
             cert_manager: get("CERT_MANAGER")?,
             helm: get("HELM")?,
             traefik: get("TRAEFIK")?,
+            pebble: get("PEBBLE")?,
         })
     }
 }
@@ -117,6 +120,40 @@ pub fn traefik() -> anyhow::Result<PathBuf> {
     built_by("build-traefik.sh")
 }
 
+/// The directory holding `pebble` and `pebble-challtestsrv` at the pinned version, built or reused
+/// by `e2e/scripts/build-pebble.sh` (under a tenth of a second when cached; about a minute cold).
+/// Call it outside the data-plane network namespace: a build may download modules.
+pub fn pebble() -> anyhow::Result<PathBuf> {
+    built_dir_by("build-pebble.sh", &["pebble", "pebble-challtestsrv"])
+}
+
+/// The directory holding `cert-manager-controller` and `acmesolver` built from the root module
+/// `github.com/cert-manager/cert-manager` at the pinned `CERT_MANAGER` version (the one the CRDs
+/// come from), built or reused by `e2e/scripts/build-certmanager.sh` (a tenth of a second when
+/// cached; minutes cold). Call it outside the data-plane network namespace.
+pub fn cert_manager() -> anyhow::Result<PathBuf> {
+    built_dir_by("build-certmanager.sh", &["cert-manager-controller", "acmesolver"])
+}
+
+/// Runs `e2e/scripts/<script>`, which builds or reuses `binaries` and prints their directory.
+fn built_dir_by(script: &str, binaries: &[&str]) -> anyhow::Result<PathBuf> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts").join(script);
+    let out = std::process::Command::new(&path)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .with_context(|| format!("running {}", path.display()))?;
+    if !out.status.success() {
+        bail!("{} failed ({})", path.display(), out.status);
+    }
+    let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    for b in binaries {
+        if !dir.join(b).is_file() {
+            bail!("{} printed {}, which holds no {b}", path.display(), dir.display());
+        }
+    }
+    Ok(dir)
+}
+
 /// Runs `e2e/scripts/<script>`, which builds or reuses a binary and prints its path.
 fn built_by(script: &str) -> anyhow::Result<PathBuf> {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts").join(script);
@@ -158,6 +195,7 @@ mod tests {
         assert!(v.etcd.starts_with("v3."), "{v:?}");
         assert!(v.helm.starts_with("v3."), "{v:?}");
         assert!(v.traefik.starts_with("v3."), "{v:?}");
+        assert!(v.pebble.starts_with("v2."), "{v:?}");
         Ok(())
     }
 
