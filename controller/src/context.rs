@@ -146,9 +146,11 @@ impl Context {
 
     /// Our label/annotation write left namespace `ns` as returned.
     pub fn wrote_namespace(&self, ns: &Namespace) {
-        self.write_index().end_write(
+        let mut ix = self.write_index();
+        ix.end_write(
             &echo_key::namespace(&ns.name_any()),
             ns.metadata.resource_version.as_deref(),
         );
+        ix.set_namespace_version(&ns.name_any(), ns.metadata.resource_version.as_deref());
     }
 }

@@ -73,6 +73,9 @@ pub struct Index {
     routes: HashMap<RouteId, Arc<RouteEntry>>,
     routes_by_gateway: HashMap<GatewayKey, BTreeSet<RouteId>>,
     namespaces: HashMap<String, Arc<NamespaceView>>,
+    /// resourceVersion of each cached namespace (from the watch and our own writes): namespace
+    /// label writes carry it, so a concurrent writer's change is never overwritten.
+    ns_versions: HashMap<String, String>,
     ns_by_label: HashMap<String, BTreeSet<String>>,
     ns_by_attached_by: HashMap<String, BTreeSet<String>>,
     /// Namespaces by their host label (`namespace.cozystack.io/host`), for the namespace-scope
@@ -302,7 +305,26 @@ impl Index {
         out.into_iter().filter(|t| Some(t) != writer).collect()
     }
 
+    /// Records the resourceVersion namespace `name` was last seen at.
+    pub fn set_namespace_version(&mut self, name: &str, rv: Option<&str>) {
+        match rv {
+            Some(rv) => {
+                self.ns_versions.insert(name.to_owned(), rv.to_owned());
+            }
+            None => {
+                self.ns_versions.remove(name);
+            }
+        }
+    }
+
+    /// The cached view of namespace `name` and the resourceVersion it was seen at.
+    pub fn namespace_at(&self, name: &str) -> Option<(Arc<NamespaceView>, Option<String>)> {
+        let v = self.namespaces.get(name)?.clone();
+        Some((v, self.ns_versions.get(name).cloned()))
+    }
+
     pub fn namespace_delete(&mut self, name: &str) -> Vec<TgwKey> {
+        self.ns_versions.remove(name);
         let Some(old) = self.namespaces.remove(name) else {
             return Vec::new();
         };

@@ -337,14 +337,11 @@ async fn patch_namespaces(ctx: &Context, t: &TgwInput, plan: &AttachPlan, views:
     first_err.map_or(Ok(()), Err)
 }
 
-/// Conflicts tolerated per label write before the step is reported as failed (retried with the
-/// TenantGateway's backoff).
-const LABEL_CONFLICT_RETRIES: usize = 3;
-
-/// Patches namespace `name`'s metadata with what `decide` computes from its current labels, at the
-/// resourceVersion those labels were read at: a concurrent writer's change is never overwritten.
-/// On `409 Conflict` the namespace is read again and `decide` asked again. `decide` refuses
-/// (`Err`) when the write would now take something from someone else.
+/// Patches namespace `name`'s metadata with what `decide` computes from its labels as cached, at
+/// the resourceVersion the cache saw them at: a concurrent writer's change is never overwritten.
+/// A `409 Conflict` fails the step, and the TenantGateway's retry (with backoff) decides again
+/// on the namespace as the watch has delivered it by then. `decide` refuses (`Err`) when the
+/// write would take something from someone else. No read is sent: the cache has the labels.
 async fn guarded_label_patch(
     ctx: &Context,
     api: &Api<Namespace>,
@@ -353,42 +350,27 @@ async fn guarded_label_patch(
     verb: &'static str,
     decide: impl Fn(&std::collections::BTreeMap<String, String>) -> std::result::Result<Value, String>,
 ) -> Result<()> {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let current = api
-            .get(name)
-            .await
-            .map_err(|e| Error::kube(verb, "namespace", "", name, e))?;
-        let mut meta = match decide(current.labels()) {
-            Ok(meta) => meta,
-            Err(why) => {
-                return Err(Error::Other(format!("{verb} namespace {name}: not written, {why}")));
-            }
-        };
-        meta["resourceVersion"] = json!(current.resource_version());
-        ctx.metrics.write();
-        ctx.writing(echo_key::namespace(name), t);
-        match api
-            .patch(name, &PatchParams::default(), &Patch::Merge(json!({"metadata": meta})))
-            .await
-        {
-            Ok(written) => {
-                ctx.wrote_namespace(&written);
-                return Ok(());
-            }
-            Err(kube::Error::Api(s)) if s.code == 409 && attempt < LABEL_CONFLICT_RETRIES => {
-                ctx.write_failed(&echo_key::namespace(name));
-                tracing::debug!(
-                    namespace = name,
-                    attempt,
-                    "namespace changed under us; reading it again"
-                );
-            }
-            Err(e) => {
-                ctx.write_failed(&echo_key::namespace(name));
-                return Err(Error::kube(verb, "namespace", "", name, e));
-            }
+    let Some((view, rv)) = ctx.read().namespace_at(name) else {
+        return Err(Error::Other(format!("{verb} namespace {name}: not in the cache yet")));
+    };
+    let mut meta =
+        decide(&view.labels).map_err(|why| Error::Other(format!("{verb} namespace {name}: not written, {why}")))?;
+    if let Some(rv) = rv {
+        meta["resourceVersion"] = json!(rv);
+    }
+    ctx.metrics.write();
+    ctx.writing(echo_key::namespace(name), t);
+    match api
+        .patch(name, &PatchParams::default(), &Patch::Merge(json!({"metadata": meta})))
+        .await
+    {
+        Ok(written) => {
+            ctx.wrote_namespace(&written);
+            Ok(())
+        }
+        Err(e) => {
+            ctx.write_failed(&echo_key::namespace(name));
+            Err(Error::kube(verb, "namespace", "", name, e))
         }
     }
 }

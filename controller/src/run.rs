@@ -103,6 +103,7 @@ impl Feed<PartialObjectMeta<Namespace>> for NamespaceFeed {
             obj.metadata.resource_version.as_deref(),
             metrics,
         );
+        ix.set_namespace_version(&obj.name_any(), obj.metadata.resource_version.as_deref());
         ix.namespace_apply(crate::slim::namespace(&obj.metadata), writer.as_ref())
     }
     fn delete(&mut self, ix: &mut Index, key: &String) -> Vec<TgwKey> {
