@@ -11,5 +11,5 @@ pebble: ## build (or reuse cached) Pebble and pebble-challtestsrv for the issuan
 cert-manager: ## build (or reuse cached) cert-manager's controller and acmesolver (our mains over its root module)
 	@e2e/scripts/build-certmanager.sh >/dev/null
 
-e2e-issuance: control-plane traefik pebble cert-manager ## HTTP-01 issuance: cert-manager orders from Pebble through the tenant Gateway in Traefik
+e2e-issuance: control-plane traefik pebble cert-manager ## HTTP-01 issuance: Pebble as the controller's ACME directory; accounts, orders, a failure and a moving name through Traefik
 	$(CARGO) test -p tgw-e2e --test issuance

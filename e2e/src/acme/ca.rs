@@ -1,7 +1,8 @@
-//! The run's local CA for the TLS the ACME side needs besides Pebble's own CA: Pebble's listener
-//! certificate, and the stand-in for the Let's Encrypt directory host ([`super::front`]). Its PEM
-//! goes into cert-manager's trust store (`SSL_CERT_FILE`); Pebble's issuing root is separate and
-//! per run (Pebble generates it at start).
+//! The run's local CA for Pebble's TLS listener certificate: the CA bundle a platform gives the
+//! controller with a private ACME directory (`--acme-ca-bundle-file`; the suite sets
+//! `Settings.acme` to the same), which the Issuer carries as `spec.acme.caBundle` and cert-manager
+//! trusts for that directory only. It exists for one run and is in no system trust store.
+//! Pebble's issuing root is separate and per run too (Pebble generates it at start).
 
 use std::sync::Arc;
 

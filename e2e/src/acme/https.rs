@@ -1,6 +1,7 @@
-//! One HTTPS GET with ordinary verification against a given root store, keeping the chain the
-//! server presented: for Pebble's management endpoint and for requests through the gateway whose
-//! certificate must chain to Pebble's root.
+//! One HTTPS request with ordinary verification against a given root store, keeping the chain the
+//! server presented: GET for Pebble's management endpoint and for requests through the gateway
+//! whose certificate must chain to Pebble's root; POST of a JWS for reading Pebble's ACME objects
+//! back ([`super::ledger`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -39,13 +40,35 @@ impl Fetched {
 /// `GET https://<name><path>` sent to `addr`, SNI and Host `name`; the handshake fails unless the
 /// server's chain verifies for `name` against `roots`.
 pub async fn get(addr: SocketAddr, name: &str, path: &str, roots: &RootCertStore) -> Result<Fetched> {
-    tokio::time::timeout(TIMEOUT, get_inner(addr, name, path, roots))
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {name}\r\nUser-Agent: tgw-e2e\r\nConnection: close\r\n\r\n");
+    tokio::time::timeout(TIMEOUT, exchange(addr, name, request.into_bytes(), roots))
         .await
         .with_context(|| format!("https://{name}{path} via {addr}: no answer within {TIMEOUT:?}"))?
         .with_context(|| format!("https://{name}{path} via {addr}"))
 }
 
-async fn get_inner(addr: SocketAddr, name: &str, path: &str, roots: &RootCertStore) -> Result<Fetched> {
+/// `POST https://<host><path>` with an `application/jose+json` body, sent to `addr` with SNI
+/// `tls_name` (verified against `roots`) and Host `host`.
+pub async fn post_jose(
+    addr: SocketAddr,
+    tls_name: &str,
+    host: &str,
+    path: &str,
+    body: &str,
+    roots: &RootCertStore,
+) -> Result<Fetched> {
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: tgw-e2e\r\nContent-Type: application/jose+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    tokio::time::timeout(TIMEOUT, exchange(addr, tls_name, request.into_bytes(), roots))
+        .await
+        .with_context(|| format!("POST https://{host}{path}: no answer within {TIMEOUT:?}"))?
+        .with_context(|| format!("POST https://{host}{path}"))
+}
+
+/// One request on a fresh TLS connection (SNI `name`), read until the server closes.
+async fn exchange(addr: SocketAddr, name: &str, request: Vec<u8>, roots: &RootCertStore) -> Result<Fetched> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -66,8 +89,7 @@ async fn get_inner(addr: SocketAddr, name: &str, path: &str, roots: &RootCertSto
         .iter()
         .map(|c| c.clone().into_owned())
         .collect();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {name}\r\nUser-Agent: tgw-e2e\r\nConnection: close\r\n\r\n");
-    tls.write_all(request.as_bytes()).await.context("sending the request")?;
+    tls.write_all(&request).await.context("sending the request")?;
     let mut raw = Vec::new();
     // A peer closing TLS without close_notify still delivered what it sent.
     let read = (&mut tls).take(MAX_RESPONSE).read_to_end(&mut raw).await;

@@ -1,8 +1,11 @@
-//! Pebble, the ACME test server, and pebble-challtestsrv as its DNS server, both built from the Go
-//! module proxy by `e2e/scripts/build-pebble.sh` and run unmodified on the network namespace's
-//! address. Pebble validates HTTP-01 challenges by connecting to port 80 (and TLS-ALPN-01 to 443)
-//! of the address its DNS lookups return; challtestsrv answers every A query with the gateway's
-//! address, so validation traffic goes through the tenant Gateway's `http` listener in Traefik.
+//! Pebble, the ACME test server, built from the Go module proxy by `e2e/scripts/build-pebble.sh`
+//! and run unmodified on the network namespace's address. Its ACME API is served over TLS with a
+//! listener certificate from the run's [`LocalCa`] for its address, so its directory URL is
+//! `https://<address>:<port>/dir` and a client trusts it only through that CA (cert-manager:
+//! the Issuer's `spec.acme.caBundle`). Pebble validates HTTP-01 challenges by connecting to port
+//! 80 (and TLS-ALPN-01 to 443) of the address its DNS server (the public view, [`super::dns`])
+//! returns: the gateway's, so validation traffic goes through the tenant Gateway's `http`
+//! listener in Traefik.
 
 use std::ffi::OsStr;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -38,19 +41,18 @@ impl Default for PebbleConfig {
     }
 }
 
-/// A running Pebble and challtestsrv; dropping it kills both.
+/// A running Pebble; dropping it kills it.
 pub struct Pebble {
-    // Drop order: the reaper is disarmed in Drop, then the processes are killed.
+    // Drop order: the reaper is disarmed in Drop, then the process is killed.
     reaper: Reaper,
     pebble: ManagedProcess,
-    challtestsrv: ManagedProcess,
     /// The ACME API (TLS): directory at `/dir`.
     pub acme: SocketAddr,
     /// The management API (TLS): `/roots/0`, `/intermediates/0`.
     pub management: SocketAddr,
-    /// challtestsrv's DNS server (UDP and TCP).
-    pub dns: SocketAddr,
     root_pem: String,
+    /// Verifies Pebble's TLS listener certificate (the run's local CA).
+    listener_roots: RootCertStore,
     log: PathBuf,
 }
 
@@ -69,39 +71,19 @@ pub fn free_ports(address: Ipv4Addr, n: usize) -> Result<Vec<u16>> {
 }
 
 impl Pebble {
-    /// Starts challtestsrv (every A query answered with `gateway`) and Pebble (validation on ports
-    /// 80/443 of that address, its TLS listener certificate from `ca`), waits until both listen,
-    /// then reads Pebble's issuing root.
+    /// Starts Pebble (resolving through `dns`, validating on ports 80/443 of what it returns, its
+    /// TLS listener certificate from `ca`), waits until it listens, then reads its issuing root.
     pub async fn start(
         bin_dir: &Path,
         state_dir: &Path,
         address: Ipv4Addr,
-        gateway: Ipv4Addr,
+        dns: SocketAddr,
         ca: &LocalCa,
         config: &PebbleConfig,
     ) -> Result<Pebble> {
-        let ports = free_ports(address, 4)?;
-        let [acme, management, dns, dns_management] = [0, 1, 2, 3].map(|i| SocketAddr::from((address, ports[i])));
-
+        let ports = free_ports(address, 2)?;
+        let [acme, management] = [0, 1].map(|i| SocketAddr::from((address, ports[i])));
         let mut reaper = Reaper::spawn()?;
-        let challtestsrv = ManagedProcess::spawn(
-            "pebble-challtestsrv",
-            &bin_dir.join("pebble-challtestsrv"),
-            &[
-                format!("-dnsserver={dns}"),
-                format!("-management={dns_management}"),
-                format!("-defaultIPv4={gateway}"),
-                // No AAAA answers, and none of its own challenge servers.
-                "-defaultIPv6=".to_owned(),
-                "-http01=".to_owned(),
-                "-https01=".to_owned(),
-                "-doh=".to_owned(),
-                "-tlsalpn01=".to_owned(),
-            ],
-            state_dir.join("challtestsrv.log"),
-        )?;
-        reaper.watch_pid(challtestsrv.pid())?;
-
         let cert = ca.issue(&[TLS_NAME.to_owned(), address.to_string()])?;
         let (cert_path, key_path) = (state_dir.join("pebble.crt"), state_dir.join("pebble.key"));
         std::fs::write(&cert_path, &cert.cert_pem).context("writing Pebble's certificate")?;
@@ -142,16 +124,14 @@ impl Pebble {
         let mut p = Pebble {
             reaper,
             pebble,
-            challtestsrv,
             acme,
             management,
-            dns,
             root_pem: String::new(),
+            listener_roots: ca.roots()?,
             log,
         };
-        p.wait_listening(&[acme, management, dns, dns_management]).await?;
-        let roots = ca.roots()?;
-        let fetched = https::get(management, TLS_NAME, "/roots/0", &roots).await?;
+        p.wait_listening(&[acme, management]).await?;
+        let fetched = https::get(management, TLS_NAME, "/roots/0", &p.listener_roots).await?;
         if fetched.status != 200 {
             bail!("Pebble's /roots/0 answered {}", fetched.status);
         }
@@ -177,9 +157,19 @@ impl Pebble {
         Ok(())
     }
 
-    /// Pebble's directory URL on its own address (its certificate names the address too).
+    /// Pebble's directory URL on its own address (its certificate names the address).
     pub fn directory_url(&self) -> String {
         format!("https://{}/dir", self.acme)
+    }
+
+    /// The IDs of every order Pebble has accepted, in order (its log says `Added order "<id>"`
+    /// for each).
+    pub fn order_ids(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| Some(l.split("Added order \"").nth(1)?.split('"').next()?.to_owned()))
+            .collect()
     }
 
     /// The root every certificate Pebble issues in this run chains to (`/roots/0`).
@@ -191,13 +181,9 @@ impl Pebble {
         https::roots_from_pem(self.root_pem.as_bytes())
     }
 
-    /// Orders Pebble has accepted so far (its log says "Added order" for each new order).
-    pub fn orders_placed(&self) -> usize {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .filter(|l| l.contains("Added order"))
-            .count()
+    /// The roots that verify Pebble's own TLS listener (for its ACME and management APIs).
+    pub fn listener_roots(&self) -> RootCertStore {
+        self.listener_roots.clone()
     }
 
     /// ACME accounts Pebble holds (the last "There are now N accounts in memory" it logged).
@@ -220,9 +206,8 @@ impl Pebble {
         &self.log
     }
 
-    /// Fails with the log tail if either process has exited.
+    /// Fails with the log tail if Pebble has exited.
     pub fn ensure_running(&mut self) -> Result<()> {
-        self.challtestsrv.ensure_running()?;
         self.pebble.ensure_running()
     }
 

@@ -1,10 +1,12 @@
-//! The world of the issuance suite: one control plane, Traefik, the controller in-process, Pebble
-//! with challtestsrv, the ACME front (stop-gap, see `tgw_e2e::acme::front`), cert-manager's
-//! controller and the solver-Pod kubelet, all in the suite's network namespace; plus what to print
-//! when issuance does not finish.
+//! The world of the issuance suite: one control plane, Traefik, the controller in-process with
+//! Pebble as the ACME directory of `letsencrypt-stage` (Pebble's own URL and CA bundle), Pebble
+//! with the public DNS, cert-manager's controller with the cluster DNS, and the solver-Pod
+//! kubelet, all in the suite's network namespace; plus what to print when issuance does not
+//! finish.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -17,7 +19,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use serde_json::{Value, json};
 use tgw_core::keys::{LABEL_GATEWAY, LABEL_HOST};
 use tgw_e2e::TestCluster;
-use tgw_e2e::acme::{AcmeFront, AcmeTransport, CertManager, LocalCa, Pebble, PebbleConfig, SolverKubelet, https};
+use tgw_e2e::acme::{AccountKey, CertManager, Dns, LocalCa, Pebble, PebbleConfig, SolverKubelet, https};
 use tgw_e2e::dataplane::traefik::GATEWAY_CLASS;
 use tgw_e2e::dataplane::{Backend, Traefik, netns};
 
@@ -29,8 +31,22 @@ pub const APEX: &str = "example.org";
 pub const ALICE: &str = "tenant-alice";
 /// Another inheriting child of root: the sibling that routes Alice's names past admission.
 pub const BOB: &str = "tenant-bob";
+/// Two inheriting children of root sharing the host label `team.example.org`: both may publish
+/// `app.team.example.org`, the older route wins (Dave's, written first; on equal timestamps the
+/// namespace name decides, Dave's too).
+pub const DAVE: &str = "tenant-dave";
+pub const ERIN: &str = "tenant-erin";
+/// A child tenant (host label `carol.example.org`) with its own TenantGateway for that apex.
+pub const CAROL: &str = "tenant-carol";
+/// The TenantGateways with an Issuer of their own: root's and Carol's.
+pub const OWNERS: [&str; 2] = [ROOT, CAROL];
+/// The TenantGateway's name in every owner namespace.
+pub const TGW: &str = "cozystack";
 pub const ACME_GROUP: &str = "acme.cert-manager.io";
-/// Bound on one issuance (order, challenge, validation, finalisation) from the Certificate's
+/// Where the public DNS sends the names whose validation must fail: nothing listens on port 80
+/// there, so Pebble's HTTP-01 request is refused.
+pub const ELSEWHERE: Ipv4Addr = Ipv4Addr::LOCALHOST;
+/// Bound on issuance (order, challenge, validation, finalisation) from the Certificate's
 /// creation; Pebble validates at once and cert-manager's self-check passes within seconds here.
 pub const ISSUE_TIMEOUT: Duration = Duration::from_secs(180);
 
@@ -43,8 +59,13 @@ pub struct World {
     pub admin: Client,
     pub traefik: Traefik,
     pub controller: Option<Running>,
+    /// The CA of Pebble's TLS listener: the CA bundle the controller's directory setting carries.
+    pub pebble_ca: LocalCa,
     pub pebble: Pebble,
-    pub front: AcmeFront,
+    /// What Pebble (the ACME server) resolves names with.
+    pub public_dns: Dns,
+    /// What cert-manager (inside the cluster) resolves names with.
+    pub cluster_dns: Dns,
     pub cert_manager: CertManager,
     pub kubelet: SolverKubelet,
     pub backends: Vec<Backend>,
@@ -59,24 +80,41 @@ pub fn route(ns: &str, name: &str, hostnames: &[String], backend: &str) -> Value
         "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
         "metadata": {"name": name, "namespace": ns},
         "spec": {
-            "parentRefs": [{"name": "cozystack", "namespace": ROOT}],
+            "parentRefs": [{"name": TGW, "namespace": ROOT}],
             "hostnames": hostnames,
             "rules": [{"backendRefs": [{"name": backend, "port": 80}]}],
         },
     })
 }
 
-/// A route of root's own namespace, pinned to port 443 (docs/architecture.md: an unpinned one
-/// also attaches to the plaintext `http` listener).
-pub fn owner_route(name: &str, hostnames: &[String], backend: &str) -> Value {
-    let mut r = route(ROOT, name, hostnames, backend);
-    r["spec"]["parentRefs"][0]["port"] = json!(443);
+/// A route of an owner namespace on its own Gateway, pinned to port 443 (docs/architecture.md:
+/// an unpinned one also attaches to the plaintext `http` listener).
+pub fn owner_route(ns: &str, name: &str, hostnames: &[String], backend: &str) -> Value {
+    let mut r = route(ns, name, hostnames, backend);
+    r["spec"]["parentRefs"][0] = json!({"name": TGW, "namespace": ns, "port": 443});
     r
 }
 
-/// The names the suite's routes ask for and the controller must get certificates for.
-pub fn served_names() -> Vec<String> {
-    vec![host("www"), host("shop.alice")]
+/// Per owner namespace, the names its routes claim that must be issued: root's own `www`,
+/// Alice's `shop.alice` and Dave's (then Erin's) `app.team` on root's Gateway; Carol's
+/// `app.carol` on hers.
+pub fn served_names(owner: &str) -> Vec<String> {
+    match owner {
+        ROOT => vec![host("www"), host("shop.alice"), host("app.team")],
+        CAROL => vec![host("app.carol")],
+        _ => vec![],
+    }
+}
+
+/// Per owner namespace, the claimed names whose public DNS points [`ELSEWHERE`]: cert-manager's
+/// self-check (cluster DNS) reaches the solver through Traefik, Pebble's validation (public DNS)
+/// is refused. Alice's, an attached tenant's name, on root's Gateway; Carol's own on hers.
+pub fn failing_names(owner: &str) -> Vec<String> {
+    match owner {
+        ROOT => vec![host("elsewhere.alice")],
+        CAROL => vec![host("elsewhere.carol")],
+        _ => vec![],
+    }
 }
 
 /// Names routed past admission that the controller refuses: tenant-bob's route for Alice's
@@ -86,11 +124,19 @@ pub fn refused_names() -> Vec<String> {
     vec![host("pay.alice")]
 }
 
+/// The Certificate (and Secret) the controller names for `hostname` (docs/certificates.md).
+pub fn certificate_name(hostname: &str) -> String {
+    tgw_core::naming::host_certificate(TGW, hostname)
+}
+
 impl World {
-    /// Starts everything. tenant-root gets an http01 TenantGateway for [`APEX`] naming
-    /// `letsencrypt-stage` and a route for `www`; its inheriting children tenant-alice (route
-    /// `shop.alice`) and tenant-bob (a route for Alice's `shop` and `pay`, see
-    /// [`refused_names`]); each route with its backend.
+    /// Starts everything. tenant-root gets an http01 TenantGateway for [`APEX`] and a route for
+    /// `www`; its inheriting children tenant-alice (routes `shop.alice`, `elsewhere.alice`),
+    /// tenant-bob (a route for Alice's `shop` and `pay`, see [`refused_names`]), tenant-dave and
+    /// tenant-erin (a route each for `app.team`, Dave's first); the child tenant
+    /// tenant-carol an http01 TenantGateway for `carol.example.org` of its own, with routes
+    /// `app.carol` and `elsewhere.carol`. Both TenantGateways name `letsencrypt-stage`, which the
+    /// controller maps to Pebble's directory with Pebble's CA bundle. Each route has its backend.
     pub async fn start(paths: &Paths) -> Result<World> {
         let address = netns::ADDRESS;
         let (cluster, admin) = cs::cluster().await?;
@@ -98,6 +144,9 @@ impl World {
             (ROOT, json!({LABEL_HOST: APEX})),
             (ALICE, json!({LABEL_HOST: host("alice"), LABEL_GATEWAY: ROOT})),
             (BOB, json!({LABEL_HOST: host("bob"), LABEL_GATEWAY: ROOT})),
+            (DAVE, json!({LABEL_HOST: host("team"), LABEL_GATEWAY: ROOT})),
+            (ERIN, json!({LABEL_HOST: host("team"), LABEL_GATEWAY: ROOT})),
+            (CAROL, json!({LABEL_HOST: host("carol")})),
         ] {
             let obj: Namespace = serde_json::from_value(json!({"metadata": {"name": ns, "labels": labels}}))?;
             Api::<Namespace>::all(admin.clone())
@@ -106,7 +155,14 @@ impl World {
                 .with_context(|| format!("namespace {ns}"))?;
         }
         let mut backends = Vec::new();
-        for (ns, svc) in [(ROOT, "www"), (ALICE, "shop"), (BOB, "thief")] {
+        for (ns, svc) in [
+            (ROOT, "www"),
+            (ALICE, "shop"),
+            (BOB, "thief"),
+            (DAVE, "app"),
+            (ERIN, "app"),
+            (CAROL, "app"),
+        ] {
             let b = Backend::http(address, &format!("{ns}/{svc}")).await?;
             b.publish(&admin, ns, svc, 80, address).await?;
             backends.push(b);
@@ -115,45 +171,64 @@ impl World {
         // its chance to be ordered in the same window as the served ones. No admission webhook
         // runs, so Bob's route is written past admission.
         for r in [
-            owner_route("www", &[host("www")], "www"),
+            owner_route(ROOT, "www", &[host("www")], "www"),
             route(ALICE, "shop", &[host("shop.alice")], "shop"),
+            route(ALICE, "elsewhere", &[host("elsewhere.alice")], "shop"),
             route(BOB, "steal-alice", &[host("shop.alice"), host("pay.alice")], "thief"),
+            route(DAVE, "app", &[host("app.team")], "app"),
+            route(ERIN, "app", &[host("app.team")], "app"),
+            owner_route(CAROL, "app", &[host("app.carol")], "app"),
+            owner_route(CAROL, "elsewhere", &[host("elsewhere.carol")], "app"),
         ] {
             cs::apply(&admin, GW, r).await?;
         }
-        cs::apply_tgw(
-            &admin,
-            ROOT,
-            json!({"apex": APEX, "gatewayClassName": GATEWAY_CLASS, "issuerName": "letsencrypt-stage"}),
-        )
-        .await?;
+        for (ns, apex) in [(ROOT, APEX.to_owned()), (CAROL, host("carol"))] {
+            cs::apply_tgw(
+                &admin,
+                ns,
+                json!({"apex": apex, "gatewayClassName": GATEWAY_CLASS, "issuerName": "letsencrypt-stage"}),
+            )
+            .await?;
+        }
 
         let state = cluster.state_dir().to_owned();
-        let ca = LocalCa::new()?;
-        let pebble = Pebble::start(&paths.pebble, &state, address, address, &ca, &PebbleConfig::default()).await?;
-        eprintln!(
-            "tgw-e2e: pebble at {} (log {}), DNS {}",
-            pebble.directory_url(),
-            pebble.log_path().display(),
-            pebble.dns
-        );
-        let front = AcmeFront::start(address, &ca, pebble.acme, ca.roots()?).await?;
-        let traefik = Traefik::start(&paths.traefik, cluster.kubeconfig_path(), &admin, &state, address).await?;
-        eprintln!("tgw-e2e: traefik log {}", traefik.log_path().display());
-        let controller = cs::start_controller(admin.clone()).await;
-        let proxy = front.proxy_url();
-        let cert_manager = CertManager::start(
-            &paths.cert_manager,
-            cluster.kubeconfig_path(),
+        let public_dns = Dns::start(&paths.pebble, &state, "dns-public", address, address).await?;
+        let cluster_dns = Dns::start(&paths.pebble, &state, "dns-cluster", address, address).await?;
+        for owner in OWNERS {
+            for name in failing_names(owner) {
+                public_dns.add_a(&name, ELSEWHERE).await?;
+            }
+        }
+        let pebble_ca = LocalCa::new()?;
+        let pebble = Pebble::start(
+            &paths.pebble,
             &state,
-            pebble.dns,
-            &AcmeTransport {
-                trust_pem: &ca.pem(),
-                https_proxy: Some(&proxy),
-                no_proxy: &[APEX.to_owned()],
-            },
+            address,
+            public_dns.addr,
+            &pebble_ca,
+            &PebbleConfig::default(),
         )
         .await?;
+        eprintln!(
+            "tgw-e2e: pebble at {} (log {}), public DNS {}, cluster DNS {}",
+            pebble.directory_url(),
+            pebble.log_path().display(),
+            public_dns.addr,
+            cluster_dns.addr
+        );
+        let traefik = Traefik::start(&paths.traefik, cluster.kubeconfig_path(), &admin, &state, address).await?;
+        eprintln!("tgw-e2e: traefik log {}", traefik.log_path().display());
+        // As `--acme-directories letsencrypt-stage=<Pebble's URL> --acme-ca-bundle-file <CA>`.
+        let settings = tgw_core::decide::Settings {
+            acme: tgw_core::acme::parse(
+                &[format!("letsencrypt-stage={}", pebble.directory_url())],
+                Some(&pebble_ca.pem()),
+            )?,
+            ..Default::default()
+        };
+        let controller = cs::start_controller_with(admin.clone(), settings).await;
+        let cert_manager =
+            CertManager::start(&paths.cert_manager, cluster.kubeconfig_path(), &state, cluster_dns.addr).await?;
         eprintln!("tgw-e2e: cert-manager log {}", cert_manager.log_path().display());
         let kubelet = SolverKubelet::start(admin.clone(), &paths.cert_manager.join("acmesolver"), address, &state);
         Ok(World {
@@ -161,8 +236,10 @@ impl World {
             admin,
             traefik,
             controller: Some(controller),
+            pebble_ca,
             pebble,
-            front,
+            public_dns,
+            cluster_dns,
             cert_manager,
             kubelet,
             backends,
@@ -172,6 +249,8 @@ impl World {
 
     pub fn ensure_running(&mut self) -> Result<()> {
         self.traefik.ensure_running()?;
+        self.public_dns.ensure_running()?;
+        self.cluster_dns.ensure_running()?;
         self.pebble.ensure_running()?;
         self.cert_manager.ensure_running()
     }
@@ -185,30 +264,84 @@ impl World {
             .items)
     }
 
-    /// Waits until `ns` has exactly one Certificate per name (`spec.dnsNames` equal to `[name]`)
-    /// and no other, all Ready; bounded by [`ISSUE_TIMEOUT`]. Fails with the ACME state.
-    pub async fn await_issued(&mut self, ns: &str, names: &[String]) -> Result<Vec<kube::api::DynamicObject>> {
+    /// Waits until every owner namespace has exactly one Certificate per served and failing name
+    /// (`spec.dnsNames` equal to `[name]`) and no other; the served ones Ready, the failing ones
+    /// given up by cert-manager (`Issuing=False`, reason `Failed`: the ACME order failed and the
+    /// next attempt is an hour away). Bounded by [`ISSUE_TIMEOUT`]; fails with the ACME state.
+    pub async fn await_settled(&mut self) -> Result<()> {
         let deadline = Instant::now() + ISSUE_TIMEOUT;
         loop {
             self.ensure_running()?;
-            let certs = self.certificates(ns).await?;
-            let mut want: Vec<Vec<String>> = names.iter().map(|n| vec![n.clone()]).collect();
-            want.sort();
-            let mut have: Vec<Vec<String>> = certs.iter().map(dns_names).collect();
-            have.sort();
-            let ready = certs.iter().all(|c| condition(&c.data, "Ready").0 == "True");
-            self.note_solver_routes(ns).await?;
-            if have == want && ready {
-                return Ok(certs);
+            let mut pending = Vec::new();
+            for ns in OWNERS {
+                let certs = self.certificates(ns).await?;
+                self.note_solver_routes(ns).await?;
+                let mut want: Vec<Vec<String>> = served_names(ns)
+                    .into_iter()
+                    .chain(failing_names(ns))
+                    .map(|n| vec![n])
+                    .collect();
+                want.sort();
+                let mut have: Vec<Vec<String>> = certs.iter().map(dns_names).collect();
+                have.sort();
+                if have != want {
+                    pending.push(format!("{ns}: Certificates for {have:?}, expected {want:?}"));
+                }
+                for c in &certs {
+                    let names = dns_names(c);
+                    let settled = if names.iter().any(|n| failing_names(ns).contains(n)) {
+                        let (status, reason, _) = condition(&c.data, "Issuing");
+                        status == "False" && reason == "Failed"
+                    } else {
+                        condition(&c.data, "Ready").0 == "True"
+                    };
+                    if !settled {
+                        pending.push(format!("{ns}/{} {names:?}", c.name_any()));
+                    }
+                }
+            }
+            if pending.is_empty() {
+                return Ok(());
             }
             if Instant::now() > deadline {
+                let mut state = Vec::new();
+                for ns in OWNERS {
+                    state.push(self.acme_state(ns).await);
+                }
                 bail!(
-                    "Certificates in {ns} for {names:?} not all Ready within {ISSUE_TIMEOUT:?}\n{}",
-                    self.acme_state(ns).await
+                    "Certificates not settled within {ISSUE_TIMEOUT:?}: {pending:?}\n{}\n{}",
+                    state.join("\n"),
+                    self.log_tails()
                 );
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
+    }
+
+    /// The ACME account of `ns`'s TenantGateway as its holder knows it: the URL from the
+    /// Issuer's status, the key from the Secret the Issuer names, both in `ns`.
+    pub async fn account_key(&self, ns: &str) -> Result<AccountKey> {
+        let issuer_name = tgw_core::naming::issuer(TGW);
+        let issuer = cs::get(&self.admin, CM, "Issuer", ns, &issuer_name)
+            .await?
+            .with_context(|| format!("no Issuer {ns}/{issuer_name}"))?;
+        let url = issuer.data["status"]["acme"]["uri"]
+            .as_str()
+            .filter(|u| !u.is_empty())
+            .with_context(|| format!("Issuer {ns}/{issuer_name} has no ACME account URI"))?;
+        let secret_name = issuer.data["spec"]["acme"]["privateKeySecretRef"]["name"]
+            .as_str()
+            .context("no privateKeySecretRef")?;
+        let secret = Api::<Secret>::namespaced(self.admin.clone(), ns)
+            .get(secret_name)
+            .await
+            .with_context(|| format!("account key Secret {ns}/{secret_name}"))?;
+        let key = secret
+            .data
+            .as_ref()
+            .and_then(|d| d.get("tls.key"))
+            .with_context(|| format!("Secret {ns}/{secret_name} has no tls.key"))?;
+        AccountKey::from_pem(ns, url, &key.0)
     }
 
     /// Records the solver HTTPRoutes of `ns` with every controller's parent status on them.
@@ -259,8 +392,8 @@ impl World {
         Ok(())
     }
 
-    /// Certificates, CertificateRequests, Orders and Challenges of `ns` with their state, what
-    /// the kubelet and the front did, and the log tails: the failure report of a stuck issuance.
+    /// Certificates, CertificateRequests, Orders and Challenges of `ns` with their state: the
+    /// failure report of a stuck issuance (with [`World::log_tails`]).
     pub async fn acme_state(&self, ns: &str) -> String {
         let mut out = Vec::new();
         for (group, kind) in [
@@ -281,12 +414,18 @@ impl World {
                 out.push(format!("{kind} {ns}/{}: {}", o.name_any(), describe(kind, &o.data)));
             }
         }
-        out.push(format!("solver kubelet: {:?}", self.kubelet.log()));
-        out.push(format!("ACME front: {:?}", self.front.log()));
-        out.push(format!("Pebble orders: {}", self.pebble.orders_placed()));
-        out.push(format!("--- cert-manager log tail\n{}", self.cert_manager.log_tail(40)));
-        out.push(format!("--- pebble log tail\n{}", self.pebble.log_tail(20)));
         out.join("\n")
+    }
+
+    /// What the kubelet did, Pebble's orders, and the tails of cert-manager's and Pebble's logs.
+    pub fn log_tails(&self) -> String {
+        [
+            format!("solver kubelet: {:?}", self.kubelet.log()),
+            format!("Pebble's orders: {:?}", self.pebble.order_ids()),
+            format!("--- cert-manager log tail\n{}", self.cert_manager.log_tail(40)),
+            format!("--- pebble log tail\n{}", self.pebble.log_tail(20)),
+        ]
+        .join("\n")
     }
 
     /// Copies every log of the run (the state directory goes away with the cluster) to `dir`.
