@@ -169,7 +169,12 @@ pub fn verdicts(ctx: &RouteContext<'_>, route: &RouteView) -> Vec<(usize, Verdic
         let matching = allowed.iter().any(|l| hostname_ok(l, &hosts));
         let lost = ctx.ownership.losers.get(&(route.id.clone(), i));
         let unserved = unserved(ctx, route, i);
-        let mut verdict = if eligible && !refused.is_empty() {
+        // The namespace scope governs the HTTPS names; a parentRef that selects only the `http`
+        // listener (the redirect, cert-manager's challenge routes) is judged by that listener
+        // alone, which is what the data plane does.
+        let port_80_only = pr.port == Some(80) || pr.section_name.as_deref() == Some(crate::naming::HTTP_LISTENER);
+        let reaches_443 = !port_80_only;
+        let mut verdict = if eligible && reaches_443 && !refused.is_empty() {
             let parts: Vec<String> = refused.iter().map(|(h, why)| format!("{h} {why}")).collect();
             Verdict::new(
                 false,

@@ -280,3 +280,25 @@ fn passthrough_next_to_a_wildcard_is_reported(#[case] mode: CertMode, #[case] wa
     let got = cond(&st, types::PASSTHROUGH_ISOLATED);
     assert_eq!((got.0.as_str(), got.1.as_str(), got.2.as_str()), want);
 }
+
+/// A parentRef pinned to the `http` listener (the redirect, cert-manager's HTTP-01 challenge
+/// routes for the tenants' names, which live in the owner's namespace) is judged by that listener
+/// alone, as the data plane judges it: the namespace scope governs the HTTPS names.
+#[test]
+fn a_challenge_route_on_the_http_listener_is_judged_by_that_listener() {
+    let challenge = route(
+        RouteKind::Http,
+        OWNER,
+        "cm-acme-http-solver",
+        T0,
+        &["shop.bob.r2.example.org"],
+        vec![ParentRef {
+            section_name: Some(naming::HTTP_LISTENER.into()),
+            ..to_gw(OWNER)
+        }],
+    );
+    for mode in [CertMode::Http01, CertMode::Dns01] {
+        let d = run(mode, std::slice::from_ref(&challenge));
+        assert_eq!(verdict(&d, OWNER, "cm-acme-http-solver"), accepted(), "{mode:?}");
+    }
+}
