@@ -18,9 +18,11 @@ setup: ## Install Debian packages and the wasm target this project needs (idempo
 policy-raw:
 	$(CARGO) build --locked -p tgw-policy --target $(WASM_TARGET) --profile wasm
 
+# No -u: the usage text is the io.kubewarden.policy.usage annotation in policy/metadata.yml (a short
+# summary linking the README), not the whole README.
 policy: policy-raw runner ## Build policy/annotated-policy.wasm (size profile + wasm-opt + annotate)
 	wasm-opt $(WASM_OPT_FLAGS) $(POLICY_RAW) -o $(POLICY_OPT)
-	$(ANNOTATOR) annotate $(POLICY_OPT) -m policy/metadata.yml -u README.md -o $(POLICY_WASM)
+	$(ANNOTATOR) annotate $(POLICY_OPT) -m policy/metadata.yml -o $(POLICY_WASM)
 	@echo "policy: $(POLICY_WASM) $$(stat -c %s $(POLICY_WASM)) bytes (raw $$(stat -c %s $(POLICY_RAW)), wasm-opt $$(stat -c %s $(POLICY_OPT)))"
 
 check-wasm: ## Check that core (both halves) and the policy build for wasm32-wasip1, and the policy never links gateway-api

@@ -23,6 +23,7 @@ mod identity;
 mod ingress;
 mod issuer;
 mod listeners;
+pub mod match_conditions;
 pub(crate) mod objects;
 mod request;
 mod routes;

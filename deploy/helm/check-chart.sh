@@ -5,7 +5,8 @@
 #                            version, `helm lint --strict` with the default and the full values
 #   check-chart.sh template  renders several value sets into a temporary directory and checks that
 #                            every document parses and is a well-formed object, that the Deployment
-#                            is hardened, that the policies equal deploy/policy/*.yaml, and that
+#                            is hardened, that the policies equal deploy/policy/*.yaml (and that
+#                            their matchConditions follow other settings too), and that
 #                            Dockerfile.controller's final stage runs as a non-root user
 #
 # HELM names the helm binary (default: the one e2e/scripts/build-helm.sh builds or reuses).
@@ -173,6 +174,10 @@ for f in ("hostnames.yaml", "identity.yaml"):
              f"chart: {got['spec']}\ndeploy: {want['spec']}")
 print("chart: policies match deploy/policy/*.yaml; Deployment hardened; RBAC has no wildcard or secrets")
 PY
+  # The matchConditions the chart templates from other settings equal the policy's own builder.
+  HELM="$helm" "${CARGO:-cargo}" test -q --locked -p tgw-policy --test match_conditions chart_renders >/dev/null ||
+    die "the chart's matchConditions differ from tgw_core::admission::match_conditions (cargo test -p tgw-policy --test match_conditions)"
+  log "matchConditions rendered from custom settings match the policy's builder"
   dockerfile_user
   log "template ok"
 }

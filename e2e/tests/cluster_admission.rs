@@ -5,8 +5,9 @@
 //! Needs `make policy` first (policy/annotated-policy.wasm, or TGW_POLICY_WASM). The TenantGateway
 //! suite also installs our CRD, so its CEL rules answer before the webhook is asked.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration;
@@ -18,7 +19,7 @@ use kube::runtime::wait::Condition;
 use kube::runtime::wait::conditions::is_crd_established;
 use kube::{Api, Client};
 use serde_json::{Value, json};
-use tgw_e2e::webhook::{PolicyWebhook, register};
+use tgw_e2e::webhook::{Conditions, PolicyWebhook, register, register_with};
 use tgw_e2e::{Identity, TestCluster, await_condition};
 
 const MANAGER: &str = "tgw-e2e-admission";
@@ -786,5 +787,557 @@ async fn tenant_gateway_fields_are_guarded_through_the_real_api_server() -> Resu
     Api::<ValidatingWebhookConfiguration>::all(admin.clone())
         .delete(WEBHOOK, &DeleteParams::default())
         .await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 18 item 5: what the matchConditions save on a write mix through the real API server.
+
+/// One kind of write in the mix: who writes which object, how often per round of 20, and whether
+/// the deployed matchConditions send it to the policy.
+struct MixEntry {
+    label: &'static str,
+    who: Identity,
+    group: &'static str,
+    version: &'static str,
+    kind: &'static str,
+    /// `None` for Namespaces (cluster-scoped).
+    namespace: Option<&'static str>,
+    name: &'static str,
+    per_round: usize,
+    sent_with_conditions: bool,
+}
+
+const PLATFORM_NS: &str = "cozy-apps";
+
+/// A platform with many tenants spends most writes on platform namespaces and on metadata the
+/// controllers keep (labels, annotations): an illustrative mix, 20 writes per round, every write
+/// an UPDATE (merge patch of an annotation), every one legitimate.
+fn write_mix() -> Vec<MixEntry> {
+    use Identity::{Controller, Flux, Tenant};
+    let gw = "gateway.networking.k8s.io";
+    let e = |label, who, group, version, kind, namespace, name, per_round, sent_with_conditions| MixEntry {
+        label,
+        who,
+        group,
+        version,
+        kind,
+        namespace,
+        name,
+        per_round,
+        sent_with_conditions,
+    };
+    vec![
+        e(
+            "Namespace metadata by a controller",
+            Controller,
+            "",
+            "v1",
+            "Namespace",
+            None,
+            "tenant-test",
+            2,
+            false,
+        ),
+        e(
+            "Namespace metadata by Flux",
+            Flux,
+            "",
+            "v1",
+            "Namespace",
+            None,
+            PLATFORM_NS,
+            2,
+            false,
+        ),
+        e(
+            "Namespace annotation by the tenant",
+            Tenant,
+            "",
+            "v1",
+            "Namespace",
+            None,
+            "tenant-test",
+            1,
+            false,
+        ),
+        e(
+            "HTTPRoute in a platform namespace (Flux)",
+            Flux,
+            gw,
+            "v1",
+            "HTTPRoute",
+            Some(PLATFORM_NS),
+            "dashboard",
+            4,
+            false,
+        ),
+        e(
+            "Ingress in a platform namespace (Flux)",
+            Flux,
+            "networking.k8s.io",
+            "v1",
+            "Ingress",
+            Some(PLATFORM_NS),
+            "grafana",
+            2,
+            false,
+        ),
+        e(
+            "Gateway in a platform namespace (Flux)",
+            Flux,
+            gw,
+            "v1",
+            "Gateway",
+            Some(PLATFORM_NS),
+            "platform",
+            1,
+            false,
+        ),
+        e(
+            "Issuer in a tenant namespace (controller)",
+            Controller,
+            "cert-manager.io",
+            "v1",
+            "Issuer",
+            Some("tenant-test"),
+            "cozystack",
+            1,
+            false,
+        ),
+        e(
+            "HTTPRoute in a tenant namespace (tenant)",
+            Tenant,
+            gw,
+            "v1",
+            "HTTPRoute",
+            Some("tenant-test"),
+            "app",
+            4,
+            true,
+        ),
+        e(
+            "Ingress in a tenant namespace (tenant)",
+            Tenant,
+            "networking.k8s.io",
+            "v1",
+            "Ingress",
+            Some("tenant-test"),
+            "app",
+            1,
+            true,
+        ),
+        e(
+            "Gateway in a tenant namespace (controller)",
+            Controller,
+            gw,
+            "v1",
+            "Gateway",
+            Some("tenant-test"),
+            "cozystack",
+            1,
+            true,
+        ),
+        e(
+            "TenantGateway (tenant)",
+            Tenant,
+            "gateway.cozystack.io",
+            "v1alpha1",
+            "TenantGateway",
+            Some("tenant-test"),
+            "cozystack",
+            1,
+            true,
+        ),
+    ]
+}
+
+/// The objects the mix updates, created by the admin before any webhook is registered.
+async fn create_mix_objects(admin: &Client) -> Result<()> {
+    let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": PLATFORM_NS}}))?;
+    Api::<Namespace>::all(admin.clone())
+        .patch(PLATFORM_NS, &PatchParams::apply(MANAGER).force(), &Patch::Apply(&ns))
+        .await?;
+    let gw = "gateway.networking.k8s.io";
+    let listener = |host: &str| json!({"gatewayClassName": "cilium", "listeners": [{"name": "https", "port": 443, "protocol": "HTTPS", "hostname": host, "tls": {"certificateRefs": [{"name": "c"}]}}]});
+    let route =
+        |host: &str| json!({"parentRefs": [{"name": "cozystack", "namespace": "tenant-root"}], "hostnames": [host]});
+    let le = "https://acme-v02.api.letsencrypt.org/directory";
+    for obj in [
+        object(
+            gw,
+            "v1",
+            "HTTPRoute",
+            "dashboard",
+            PLATFORM_NS,
+            route("dashboard.example.org"),
+        )?,
+        object(
+            "networking.k8s.io",
+            "v1",
+            "Ingress",
+            "grafana",
+            PLATFORM_NS,
+            ingress_spec(&["grafana.example.org"]),
+        )?,
+        object(gw, "v1", "Gateway", "platform", PLATFORM_NS, listener("*.example.org"))?,
+        object(
+            "cert-manager.io",
+            "v1",
+            "Issuer",
+            "cozystack",
+            "tenant-test",
+            json!({"acme": {"server": le, "privateKeySecretRef": {"name": "k"}, "solvers": [{"http01": {"ingress": {"ingressClassName": "nginx"}}}]}}),
+        )?,
+        object(
+            gw,
+            "v1",
+            "HTTPRoute",
+            "app",
+            "tenant-test",
+            route("app.test.example.org"),
+        )?,
+        object(
+            "networking.k8s.io",
+            "v1",
+            "Ingress",
+            "app",
+            "tenant-test",
+            ingress_spec(&["shop.test.example.org"]),
+        )?,
+        object(
+            gw,
+            "v1",
+            "Gateway",
+            "cozystack",
+            "tenant-test",
+            listener("*.test.example.org"),
+        )?,
+        tenant_gateway("cozystack", "tenant-test", json!({"apex": "test.example.org"}))?,
+    ] {
+        let name = obj.metadata.name.clone().unwrap_or_default();
+        if let Some(m) = create(admin, obj).await? {
+            bail!("creating {name}: {m}");
+        }
+    }
+    Ok(())
+}
+
+/// Writes `rounds` rounds of the mix; returns each write's latency by entry label. Every write must
+/// be admitted.
+async fn run_mix(
+    clients: &BTreeMap<&'static str, Client>,
+    rounds: usize,
+    tag: &str,
+) -> Result<BTreeMap<&'static str, Vec<Duration>>> {
+    let mix = write_mix();
+    let mut latencies: BTreeMap<&'static str, Vec<Duration>> = BTreeMap::new();
+    for round in 0..rounds {
+        for entry in &mix {
+            let client = &clients[entry.who.context()];
+            let patch = Patch::Merge(
+                json!({"metadata": {"annotations": {"e2e.tenant-gateway.io/round": format!("{tag}-{round}")}}}),
+            );
+            for _ in 0..entry.per_round {
+                let started = Instant::now();
+                let outcome = if entry.kind == "Namespace" {
+                    Api::<Namespace>::all(client.clone())
+                        .patch(entry.name, &PatchParams::default(), &patch)
+                        .await
+                        .map(|_| ())
+                } else {
+                    api(client, entry.group, entry.version, entry.kind, entry.namespace)
+                        .patch(entry.name, &PatchParams::default(), &patch)
+                        .await
+                        .map(|_| ())
+                };
+                outcome.with_context(|| format!("{} (round {round})", entry.label))?;
+                latencies.entry(entry.label).or_default().push(started.elapsed());
+            }
+        }
+    }
+    Ok(latencies)
+}
+
+fn total_calls(webhook: &PolicyWebhook) -> u64 {
+    webhook.calls().values().sum()
+}
+
+impl MixEntry {
+    /// The webhook's counter key of this entry's requests (see `PolicyWebhook::calls`).
+    fn call_key(&self) -> String {
+        let policy = match self.kind {
+            "Namespace" | "Gateway" | "Issuer" | "TenantGateway" => "identity",
+            _ => "hostnames",
+        };
+        // A Namespace request carries the namespace's own name as its namespace.
+        let namespace = self.namespace.unwrap_or(self.name);
+        format!("{policy} {} {namespace} {}", self.kind, self.who.username())
+    }
+}
+
+/// The hijack attempts each configuration must refuse the same way (sent despite the conditions).
+/// Object names end in `-<suffix>`; the messages come back with the suffix replaced by `*`.
+async fn denied_attempts(tenant: &Client, suffix: &str) -> Result<Vec<Option<String>>> {
+    let gw = "gateway.networking.k8s.io";
+    let t = "tenant-test";
+    let mut out = Vec::new();
+    out.push(
+        create(
+            tenant,
+            object(
+                gw,
+                "v1",
+                "HTTPRoute",
+                &format!("hijack-{suffix}"),
+                t,
+                route_spec(Some(&["attacker.com"])),
+            )?,
+        )
+        .await?,
+    );
+    out.push(
+        create(
+            tenant,
+            ingress_with(&format!("bob-{suffix}"), &["www.bob-shop.test"], json!({}))?,
+        )
+        .await?,
+    );
+    out.push(
+        create(
+            tenant,
+            object(gw, "v1", "Gateway", &format!("lb-{suffix}"), t, json!({"gatewayClassName": "internal-lb", "listeners": [{"name": "h", "port": 80, "protocol": "HTTP"}]}))?,
+        )
+        .await?,
+    );
+    out.push(
+        create(
+            tenant,
+            object("cert-manager.io", "v1", "Issuer", &format!("dns-{suffix}"), t, json!({"acme": {"server": "https://acme-v02.api.letsencrypt.org/directory", "privateKeySecretRef": {"name": "k"}, "solvers": [{"dns01": {"rfc2136": {"nameserver": "10.96.0.10:53", "tsigKeyName": "k", "tsigSecretSecretRef": {"name": "t", "key": "k"}}}}]}}))?,
+        )
+        .await?,
+    );
+    let relabel = json!({"metadata": {"labels": {"namespace.cozystack.io/host": "example.org"}}});
+    out.push(
+        match Api::<Namespace>::all(tenant.clone())
+            .patch(t, &PatchParams::default(), &Patch::Merge(relabel))
+            .await
+        {
+            Ok(_) => None,
+            Err(kube::Error::Api(s)) => Some(s.message),
+            Err(e) => return Err(e.into()),
+        },
+    );
+    Ok(out
+        .into_iter()
+        .map(|m| m.map(|m| m.replace(&format!("-{suffix}"), "-*")))
+        .collect())
+}
+
+fn by_policy(calls: &BTreeMap<String, u64>, policy: &str) -> u64 {
+    calls
+        .iter()
+        .filter(|(k, _)| k.split(' ').next() == Some(policy))
+        .map(|(_, v)| v)
+        .sum()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+/// Calls and added latency per 1,000 writes of `write_mix`, with the policy as webhook: without
+/// a webhook (baseline), with the webhooks as before (no matchConditions) and as deployed. The
+/// counts are asserted (every write is a call before; exactly the entries the conditions send
+/// after); timings are printed for the README, never asserted. Every write is admitted in every
+/// configuration, and the hijack attempts are refused the same way with and without conditions.
+#[tokio::test]
+async fn match_conditions_skip_the_calls_no_rule_can_deny() -> Result<()> {
+    const ROUNDS: usize = 50; // 50 rounds × 20 writes = 1,000 writes per configuration
+    let cluster = TestCluster::start().await?;
+    let admin = cluster.admin().await?;
+    install_tenant_gateway_crd(&admin).await?;
+    setup_cluster(&admin).await.context("setup")?;
+    create_mix_objects(&admin).await.context("mix objects")?;
+    let mut clients = BTreeMap::new();
+    for id in [Identity::Tenant, Identity::Flux, Identity::Controller] {
+        clients.insert(id.context(), cluster.client(id).await?);
+    }
+    let tenant = clients["tenant"].clone();
+    let mix = write_mix();
+    let per_round: usize = mix.iter().map(|e| e.per_round).sum();
+    assert_eq!(per_round, 20);
+    let writes = (ROUNDS * per_round) as u64;
+
+    run_mix(&clients, 2, "warmup").await?;
+    let started = Instant::now();
+    let baseline = run_mix(&clients, ROUNDS, "baseline").await?;
+    let baseline_total = started.elapsed();
+
+    let webhook = PolicyWebhook::start(
+        &policy_wasm()?,
+        json!({"platformRootHost": "example.org"}),
+        admin.clone(),
+    )
+    .await?;
+    let mut results = Vec::new();
+    let mut refusals = Vec::new();
+    for (config, conditions) in [
+        ("no matchConditions", Conditions::None),
+        ("matchConditions", Conditions::Deployed),
+    ] {
+        register_with(
+            &admin,
+            WEBHOOK,
+            webhook.url(),
+            webhook.ca_pem(),
+            &repo().join("deploy/policy"),
+            conditions,
+        )
+        .await
+        .with_context(|| format!("registering ({config})"))?;
+        wait_until_enforced(&tenant).await?;
+        // The API server applies a changed configuration asynchronously: wait until a write the
+        // configuration skips (or sends) is skipped (or sent).
+        let probe = &mix[0];
+        let want = if conditions == Conditions::Deployed { 0 } else { 1 };
+        let mut settled = false;
+        for attempt in 0..60 {
+            let before = total_calls(&webhook);
+            let patch = Patch::Merge(
+                json!({"metadata": {"annotations": {"e2e.tenant-gateway.io/probe": attempt.to_string()}}}),
+            );
+            Api::<Namespace>::all(clients[probe.who.context()].clone())
+                .patch(probe.name, &PatchParams::default(), &patch)
+                .await?;
+            if total_calls(&webhook) - before == want {
+                settled = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        if !settled {
+            bail!("{config}: the webhook configuration never took effect");
+        }
+        run_mix(&clients, 2, "warmup").await?;
+        let calls_before = webhook.calls();
+        let started = Instant::now();
+        let latencies = run_mix(&clients, ROUNDS, config).await?;
+        let total = started.elapsed();
+        let calls_after = webhook.calls();
+        let calls: BTreeMap<String, u64> = calls_after
+            .iter()
+            .map(|(k, v)| (k.clone(), v - calls_before.get(k).copied().unwrap_or(0)))
+            .collect();
+        refusals.push(
+            denied_attempts(
+                &tenant,
+                if conditions == Conditions::None {
+                    "before"
+                } else {
+                    "after"
+                },
+            )
+            .await?,
+        );
+        results.push((config, conditions, calls, total, latencies));
+    }
+    Api::<ValidatingWebhookConfiguration>::all(admin.clone())
+        .delete(WEBHOOK, &DeleteParams::default())
+        .await?;
+
+    // Both configurations refuse every attempt, with the policy's message.
+    for (i, outcome) in refusals[0].iter().enumerate() {
+        let Some(message) = outcome else {
+            bail!("attempt {i} admitted without matchConditions")
+        };
+        match &refusals[1][i] {
+            Some(m) if m == message => {}
+            other => bail!("attempt {i}: without conditions {message:?}, with conditions {other:?}"),
+        }
+    }
+
+    let sorted = |v: &BTreeMap<&'static str, Vec<Duration>>| {
+        let mut all: Vec<Duration> = v.values().flatten().copied().collect();
+        all.sort();
+        all
+    };
+    let base_sorted = sorted(&baseline);
+    println!("\nwrite mix: {ROUNDS} rounds of {per_round} UPDATEs = {writes} writes per configuration");
+    for e in &mix {
+        println!(
+            "  {:>3} × {:<45} sent with matchConditions: {}",
+            e.per_round * ROUNDS,
+            e.label,
+            if e.sent_with_conditions { "yes" } else { "no" }
+        );
+    }
+    println!(
+        "\n| configuration | webhook calls per 1,000 writes (hostnames + identity) | time for 1,000 writes | added vs no webhook | write p50 / p99 |"
+    );
+    println!("| --- | --- | --- | --- | --- |");
+    println!(
+        "| no webhook | 0 | {:.2} s | — | {:.1} / {:.1} ms |",
+        baseline_total.as_secs_f64() * 1000.0 / writes as f64,
+        percentile(&base_sorted, 0.5).as_secs_f64() * 1e3,
+        percentile(&base_sorted, 0.99).as_secs_f64() * 1e3
+    );
+    let expected_sent: u64 = mix
+        .iter()
+        .filter(|e| e.sent_with_conditions)
+        .map(|e| (e.per_round * ROUNDS) as u64)
+        .sum();
+    for (config, conditions, calls, total, latencies) in &results {
+        let n: u64 = calls.values().sum();
+        let s = sorted(latencies);
+        let per_1000 = |x: f64| x * 1000.0 / writes as f64;
+        println!(
+            "| {config} | {} ({} + {}) | {:.2} s | +{:.2} s | {:.1} / {:.1} ms |",
+            n * 1000 / writes,
+            by_policy(calls, "hostnames") * 1000 / writes,
+            by_policy(calls, "identity") * 1000 / writes,
+            per_1000(total.as_secs_f64()),
+            per_1000(total.as_secs_f64() - baseline_total.as_secs_f64()),
+            percentile(&s, 0.5).as_secs_f64() * 1e3,
+            percentile(&s, 0.99).as_secs_f64() * 1e3
+        );
+        for e in &mix {
+            let mut l = latencies.get(e.label).cloned().unwrap_or_default();
+            l.sort();
+            println!(
+                "    {:<45} p50 {:.1} ms",
+                e.label,
+                percentile(&l, 0.5).as_secs_f64() * 1e3
+            );
+        }
+        // Exactly the entries the conditions send are called, each at least once per write (the API
+        // server re-runs admission when an update retries on a fresher object: a few extra calls).
+        for e in &mix {
+            let got = calls.get(&e.call_key()).copied().unwrap_or(0);
+            let n_writes = (e.per_round * ROUNDS) as u64;
+            let sent = *conditions == Conditions::None || e.sent_with_conditions;
+            if sent && !(n_writes..=n_writes + n_writes / 20).contains(&got) {
+                bail!("{config}: {}: {got} calls for {n_writes} writes ({calls:?})", e.label);
+            }
+            if !sent && got != 0 {
+                bail!(
+                    "{config}: {}: {got} calls, expected none (skipped by the matchConditions)",
+                    e.label
+                );
+            }
+        }
+        let want = if *conditions == Conditions::Deployed {
+            expected_sent
+        } else {
+            writes
+        };
+        if n < want || n > want + want / 20 {
+            bail!("{config}: {n} webhook calls for {writes} writes, expected {want}");
+        }
+    }
     Ok(())
 }

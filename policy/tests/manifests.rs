@@ -136,3 +136,52 @@ fn versions_and_descriptions_agree() {
     .unwrap_or(Value::Null);
     assert_eq!(hub_ctx, metadata["contextAwareResources"]);
 }
+
+/// `kubewarden/rules` is the YAML text of metadata.yml's rules, as `kwctl scaffold artifacthub`
+/// writes it (serde_yaml of the rule list), and `readme` is the embedded usage text.
+#[test]
+fn artifacthub_rules_and_readme_are_the_metadatas() {
+    let metadata = load("policy/metadata.yml");
+    let hub = load("artifacthub-pkg.yml");
+    let rules = hub["annotations"]["kubewarden/rules"]
+        .as_str()
+        .expect("kubewarden/rules is a YAML string");
+    assert_eq!(
+        rules,
+        serde_yaml::to_string(&metadata["rules"]).expect("rules as YAML"),
+        "kubewarden/rules must be metadata.yml's rules as kwctl writes them"
+    );
+    assert_eq!(
+        hub["readme"], metadata["annotations"]["io.kubewarden.policy.usage"],
+        "readme must be the usage annotation"
+    );
+}
+
+/// The usage text embedded as `io.kubewarden.policy.usage` (what `kwctl inspect` prints) is a short
+/// summary: its settings table names exactly the settings of the README's table, and it links there.
+#[test]
+fn usage_text_is_short_and_lists_every_setting() {
+    let metadata = load("policy/metadata.yml");
+    let usage = metadata["annotations"]["io.kubewarden.policy.usage"]
+        .as_str()
+        .expect("usage annotation");
+    assert!(usage.len() < 5_000, "usage is {} bytes", usage.len());
+    assert!(usage.contains("https://github.com/tenant-gateway/tenant-gateway#the-admission-policy"));
+    let readme =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../README.md")).expect("README.md");
+    let section = readme
+        .split("\n### Settings\n")
+        .nth(1)
+        .and_then(|s| s.split("\n### ").next())
+        .expect("README settings section");
+    let keys = |text: &str| -> BTreeSet<String> {
+        text.lines()
+            .filter_map(|l| l.strip_prefix("| `"))
+            .filter_map(|l| l.split('`').next())
+            .map(str::to_string)
+            .collect()
+    };
+    let documented = keys(section);
+    assert!(documented.len() >= 14, "{documented:?}");
+    assert_eq!(keys(usage), documented);
+}

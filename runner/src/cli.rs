@@ -19,6 +19,7 @@ USAGE:
     tgw-kwctl run <module> -r <request.json|-> [OPTIONS]
     tgw-kwctl annotate <module.wasm> -m <metadata.yml> -o <out.wasm> [-u <README.md>]
     tgw-kwctl push <module.wasm> registry://<host[:port]>/<repo>:<tag> [-f] [-o text|json]
+    tgw-kwctl inspect <module.wasm> [-o yaml]
     tgw-kwctl pull registry://<host[:port]>/<repo>(:<tag>|@<digest>) -o <out.wasm>
     tgw-kwctl sign --key <cosign.key> registry://<host[:port]>/<repo>(:<tag>|@<digest>) [-a KEY=VALUE]
     tgw-kwctl verify -k <cosign.pub> registry://<host[:port]>/<repo>(:<tag>|@<digest>) [-a KEY=VALUE]
@@ -80,6 +81,17 @@ OPTIONS:
     -o, --output <text|json>      json prints {\"immutable_ref\": \"<repo>@sha256:...\"}
         --insecure                Use plain HTTP
         --sources-path <file>     kwctl sources file (insecure_sources: [host:port])
+";
+
+const INSPECT_HELP: &str = "\
+tgw-kwctl inspect <module.wasm> [OPTIONS]
+
+Prints the metadata embedded by `annotate`, as `kwctl inspect` does: details
+(title, description, author, url, source, license, mutating, protocol
+version), the other annotations, the rules and the usage text.
+
+OPTIONS:
+    -o, --output <yaml>           Print the metadata as YAML instead
 ";
 
 const PULL_HELP: &str = "\
@@ -316,6 +328,7 @@ fn dispatch(args: &[String]) -> Result<(), Failure> {
         "annotate" => annotate(rest),
         "push" => push(rest),
         "pull" => pull(rest),
+        "inspect" => inspect(rest),
         "sign" => sign(rest),
         "verify" => verify(rest),
         "-h" | "--help" | "help" => {
@@ -510,6 +523,25 @@ fn push(args: &[String]) -> Result<(), Failure> {
     } else {
         println!("Policy successfully pushed: {immutable_ref}");
     }
+    Ok(())
+}
+
+fn inspect(args: &[String]) -> Result<(), Failure> {
+    const SPECS: &[Opt] = &[value("output", Some('o'))];
+    let Some(p) = parse_opts(args, SPECS, INSPECT_HELP)? else {
+        return Ok(());
+    };
+    let module = one_positional(&p, "the wasm module argument", INSPECT_HELP)?;
+    let format = match p.last("output") {
+        None => crate::inspect::Format::Pretty,
+        Some("yaml") => crate::inspect::Format::Yaml,
+        Some(other) => {
+            return Err(Failure::Usage(format!("Invalid output format '{other}'"), INSPECT_HELP));
+        }
+    };
+    let wasm = read_file(&module_path(&module)?)?;
+    let metadata = crate::metadata::read_metadata(&wasm)?;
+    print!("{}", crate::inspect::inspect(&module, metadata.as_ref(), format)?);
     Ok(())
 }
 

@@ -1,12 +1,13 @@
 //! `tgw-runner`: a small waPC host that runs Kubewarden policies the way
 //! `kwctl run` / policy-server do, plus the `annotate`, `push` and `pull`
-//! helpers the project needs. The `tgw-kwctl` binary is a thin wrapper over
+//! helpers the project needs (and `inspect`). The `tgw-kwctl` binary is a thin wrapper over
 //! this library so benchmarks can reuse [`PolicyHost`] directly.
 
 pub mod annotate;
 pub mod cli;
 pub mod error;
 pub mod host;
+pub mod inspect;
 pub mod metadata;
 pub mod policy;
 pub mod push;

@@ -279,3 +279,51 @@ fn annotate_reports_the_bad_field() {
     );
     assert!(!Path::new(&out_path).exists());
 }
+
+/// `inspect` shows what `kwctl inspect` shows of the real annotated policy (`make test-runner` sets
+/// TGW_POLICY_WASM): the details, the rules and the short usage text from policy/metadata.yml.
+#[test]
+fn inspect_shows_the_policy_usage() {
+    let Ok(path) = std::env::var("TGW_POLICY_WASM") else {
+        eprintln!("skipping: TGW_POLICY_WASM is not set");
+        return;
+    };
+    let out = kwctl(&["inspect", &path]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    for want in [
+        "Details\ntitle:",
+        "tenant-gateway-hostnames",
+        "protocol version: v1",
+        "\nRules\n- apiGroups:",
+        "\nUsage\n# tenant-gateway-hostnames\n",
+        "| `tenantNamespacePrefix` | `tenant-` |",
+        "https://github.com/tenant-gateway/tenant-gateway#the-admission-policy",
+    ] {
+        assert!(text.contains(want), "inspect output lacks {want:?}:\n{text}");
+    }
+    let usage = &text[text.find("\nUsage\n").expect("usage section")..];
+    assert!(
+        usage.len() < 6_000,
+        "the usage text is {} bytes; keep it short",
+        usage.len()
+    );
+    let yaml = kwctl(&["inspect", &path, "-o", "yaml"]);
+    assert!(yaml.status.success(), "{}", stderr(&yaml));
+    assert!(
+        stdout(&yaml).contains("io.kubewarden.policy.usage:"),
+        "{}",
+        stdout(&yaml)
+    );
+
+    let dir = TempDir::new("inspect");
+    let bare = dir.write("bare.wasm", b"\0asm\x01\0\0\0");
+    let out = kwctl(&["inspect", &bare]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("No Kubewarden metadata found inside of"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(kwctl(&["inspect", &path, "-o", "json"]).status.code(), Some(2));
+}

@@ -29,10 +29,8 @@ fn push_then_pull_by_tag_and_digest() {
     assert_eq!(by_tag.config_media_type, "application/vnd.wasm.config.v1+json");
     let manifest = by_tag.manifest.expect("manifest");
     assert_eq!(manifest.schema_version, 2);
-    assert_eq!(
-        manifest.media_type.as_deref(),
-        Some("application/vnd.oci.image.manifest.v1+json")
-    );
+    // Like kwctl: no top-level mediaType (the Content-Type header carries it).
+    assert_eq!(manifest.media_type, None);
     assert_eq!(manifest.config.media_type, "application/vnd.wasm.config.v1+json");
     assert_eq!(manifest.layers.len(), 1);
     assert_eq!(
@@ -51,6 +49,13 @@ fn push_then_pull_by_tag_and_digest() {
             r#"{"io.kubewarden.policy.description":"padded","io.kubewarden.policy.source":"https://github.com/tenant-gateway/tenant-gateway","io.kubewarden.policy.title":"tgw-test","org.opencontainers.image.source":"https://github.com/tenant-gateway/tenant-gateway"}"#
         );
     }
+
+    // The registry stores exactly the manifest kwctl would have written for this module.
+    let expected = tgw_runner::push::policy_manifest(&wasm, Some(tgw_runner::push::manifest_annotations(&metadata)));
+    assert_eq!(
+        immutable.split('@').nth(1),
+        Some(tgw_runner::push::sha256_digest(&tgw_runner::push::manifest_bytes(&expected)).as_str())
+    );
 
     let digest_ref = format!("registry://{immutable}");
     let by_digest = rt.block_on(pull(&digest_ref, &opts)).expect("pull by digest");

@@ -1,9 +1,9 @@
 //! The HTTPS server: `POST /validate/<policy>` takes an AdmissionReview and answers with the
 //! policy's AdmissionResponse, evaluated on a blocking thread with a fresh wasm instance.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
 use http_body_util::{BodyExt, Full};
@@ -25,6 +25,7 @@ use super::tls;
 pub struct PolicyWebhook {
     url: String,
     ca_pem: String,
+    shared: Arc<Shared>,
     _stop: oneshot::Sender<()>,
 }
 
@@ -32,6 +33,9 @@ struct Shared {
     policy: PolicyHost,
     settings: Value,
     namespaces: Api<Namespace>,
+    /// Calls by `<policy> <kind> <namespace> <username>` (policy: the path segment after
+    /// `/validate/`; `-` for an empty field).
+    calls: Mutex<BTreeMap<String, u64>>,
 }
 
 impl PolicyWebhook {
@@ -51,6 +55,7 @@ impl PolicyWebhook {
             policy,
             settings,
             namespaces: Api::all(client),
+            calls: Mutex::new(BTreeMap::new()),
         });
 
         let cert = tls::generate()?;
@@ -66,7 +71,9 @@ impl PolicyWebhook {
             .context("binding the webhook port")?;
         let url = format!("https://{}", listener.local_addr()?);
         let (stop, mut stopped) = oneshot::channel::<()>();
+        let served = Arc::clone(&shared);
         tokio::spawn(async move {
+            let shared = served;
             loop {
                 let accepted = tokio::select! {
                     _ = &mut stopped => return,
@@ -86,6 +93,7 @@ impl PolicyWebhook {
         Ok(PolicyWebhook {
             url,
             ca_pem: cert.ca_pem,
+            shared,
             _stop: stop,
         })
     }
@@ -98,9 +106,18 @@ impl PolicyWebhook {
     pub fn ca_pem(&self) -> &str {
         &self.ca_pem
     }
+
+    /// How many AdmissionReviews the webhook has received so far, by
+    /// `<policy> <kind> <namespace> <username>` (policy: `/validate/<policy>`, `-` for empty fields).
+    /// kube-apiserver may call twice for one write (it re-runs admission when an update retries
+    /// against a fresher copy of the object).
+    pub fn calls(&self) -> BTreeMap<String, u64> {
+        self.shared.calls.lock().map(|c| c.clone()).unwrap_or_default()
+    }
 }
 
 async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let policy = req.uri().path().trim_start_matches("/validate/").to_string();
     let body = match req.into_body().collect().await {
         Ok(b) => b.to_bytes(),
         Err(e) => return Ok(reply(StatusCode::BAD_REQUEST, json!({"error": e.to_string()}))),
@@ -110,6 +127,16 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<
         Err(e) => return Ok(reply(StatusCode::BAD_REQUEST, json!({"error": e.to_string()}))),
     };
     let request = review.get("request").cloned().unwrap_or(Value::Null);
+    let field = |v: &Value| v.as_str().filter(|s| !s.is_empty()).unwrap_or("-").to_string();
+    let key = format!(
+        "{policy} {} {} {}",
+        field(&request["kind"]["kind"]),
+        field(&request["namespace"]),
+        field(&request["userInfo"]["username"])
+    );
+    if let Ok(mut calls) = shared.calls.lock() {
+        *calls.entry(key).or_default() += 1;
+    }
     let runtime = tokio::runtime::Handle::current();
     let evaluated = tokio::task::spawn_blocking(move || {
         let host = Arc::new(ClusterHost {

@@ -60,3 +60,49 @@ timeoutSeconds: {{ .Values.policy.timeoutSeconds }}
 settings:
   {{- toYaml .Values.policy.settings | nindent 2 }}
 {{- end }}
+
+{{/*
+matchConditions of the two policies, built from .Values.policy.settings exactly as
+tgw_core::admission::match_conditions builds them (deploy/policy/*.yaml carry the text for the
+defaults; `make chart-check` compares the renders, and policy/tests/match_conditions.rs compares
+renders with other settings). Lists and strings go through toJson, which is also a CEL literal.
+Unset settings take the policy's defaults (an explicitly empty list stays empty).
+*/}}
+{{- define "tenant-gateway.celTrusted" -}}
+{{- $s := .Values.policy.settings | default dict -}}
+{{- $users := $s.trustedUsers -}}
+{{- if kindIs "invalid" $users }}{{ $users = list }}{{ end -}}
+{{- $groups := $s.trustedGroups -}}
+{{- if kindIs "invalid" $groups }}{{ $groups = list "system:masters" "system:serviceaccounts:cozy-system" "system:serviceaccounts:cozy-cert-manager" "system:serviceaccounts:cozy-fluxcd" "system:serviceaccounts:kube-system" }}{{ end -}}
+request.userInfo.username in {{ $users | toJson }} || (has(request.userInfo.groups) && request.userInfo.groups.exists(g, g in {{ $groups | toJson }}))
+{{- end }}
+
+{{- define "tenant-gateway.celTenantPrefix" -}}
+{{- $s := .Values.policy.settings | default dict -}}
+{{- $prefix := $s.tenantNamespacePrefix -}}
+{{- if kindIs "invalid" $prefix }}{{ $prefix = "tenant-" }}{{ end -}}
+{{- $prefix | toJson -}}
+{{- end }}
+
+{{- define "tenant-gateway.hostnamesMatchConditions" -}}
+- name: tenant-namespaces-only
+  expression: {{ printf "request.namespace.startsWith(%s)" (include "tenant-gateway.celTenantPrefix" .) | toJson }}
+{{- end }}
+
+{{- define "tenant-gateway.identityMatchConditions" -}}
+{{- $s := .Values.policy.settings | default dict -}}
+{{- $protected := $s.protectedNamespaceLabels -}}
+{{- if kindIs "invalid" $protected -}}
+{{- $protected = list (default "namespace.cozystack.io/host" $s.hostLabel) (default "namespace.cozystack.io/gateway" $s.gatewayLabel) -}}
+{{- end -}}
+{{- $trusted := include "tenant-gateway.celTrusted" . -}}
+{{- $prefix := include "tenant-gateway.celTenantPrefix" . -}}
+{{- $new := "has(object.metadata.labels) && k in object.metadata.labels ? object.metadata.labels[k] : \"~\"" -}}
+{{- $old := "has(oldObject.metadata.labels) && k in oldObject.metadata.labels ? oldObject.metadata.labels[k] : \"~\"" -}}
+- name: namespaces-protected-label-changes-by-untrusted-callers
+  expression: {{ printf "request.resource.group != \"\" || request.resource.resource != \"namespaces\" || (!(%s) && %s.exists(k, (%s) != (request.operation == \"UPDATE\" && %s)))" $trusted ($protected | toJson) $new $old | toJson }}
+- name: gateways-in-tenant-namespaces
+  expression: {{ printf "request.resource.group != \"gateway.networking.k8s.io\" || request.resource.resource != \"gateways\" || request.namespace.startsWith(%s)" $prefix | toJson }}
+- name: issuers-in-tenant-namespaces-by-untrusted-callers
+  expression: {{ printf "request.resource.group != \"cert-manager.io\" || request.resource.resource != \"issuers\" || (request.namespace.startsWith(%s) && !(%s))" $prefix $trusted | toJson }}
+{{- end }}
