@@ -234,3 +234,52 @@ fn thirty_children_fit_one_gateway_in_the_wildcard_modes() {
         );
     }
 }
+
+/// The attach set grouped by the apex each namespace owns ([`tgw_core::publishers`]): the owner
+/// group, one group per child apex (two namespaces may share one), unusable labels reported.
+#[test]
+fn the_attach_set_is_grouped_by_the_apex_each_namespace_owns() {
+    use std::collections::{BTreeMap, BTreeSet};
+    use tgw_core::conflict::PlatformPrefixes;
+    use tgw_core::publishers::{Publishers, publishers};
+    use tgw_core::scope::{Classes, Scopes};
+    let namespaces = vec![
+        ns(ROOT, Some(ROOT), Some("example.org")),
+        ns(ALICE, Some(ROOT), Some("alice.example.org")),
+        ns("tenant-alice-twin", Some(ROOT), Some("alice.example.org")),
+        ns(BOB, Some(ROOT), Some("bob.example.org")),
+        ns(DEEP, Some(ROOT), Some("deep.bob.example.org")),
+        ns("tenant-nolabel", Some(ROOT), None),
+        ns("tenant-custom", Some(ROOT), Some("bob-shop.test")),
+        ns("tenant-bad", Some(ROOT), Some("Bad.example.org")),
+        ns(PLATFORM, Some(ROOT), None),
+        ns("cozy-same", Some(ROOT), Some("example.org")),
+    ];
+    let attach: BTreeSet<String> = namespaces.iter().map(|n| n.name.clone()).collect();
+    let platform = PlatformPrefixes::default();
+    let t = tgw(ROOT, spec(CertMode::Dns01));
+    let scopes = Scopes::new(
+        &t,
+        &namespaces,
+        Classes {
+            platform: &platform,
+            tenant_prefix: "tenant-",
+        },
+    );
+    let v = |xs: &[&str]| xs.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
+    assert_eq!(
+        publishers(&t, &attach, &scopes),
+        Publishers {
+            owner: v(&[PLATFORM, "cozy-same", ROOT]),
+            children: BTreeMap::from([
+                ("alice.example.org".to_owned(), v(&[ALICE, "tenant-alice-twin"])),
+                ("bob.example.org".to_owned(), v(&[BOB])),
+                ("deep.bob.example.org".to_owned(), v(&[DEEP])),
+            ]),
+            ignored: vec![
+                ("tenant-bad".to_owned(), "Bad.example.org".to_owned()),
+                ("tenant-custom".to_owned(), "bob-shop.test".to_owned()),
+            ],
+        }
+    );
+}
