@@ -12,6 +12,7 @@ mod kubeconfig;
 mod namespace;
 mod ports;
 pub mod process;
+pub mod report;
 pub mod versions;
 mod wait;
 pub mod webhook;

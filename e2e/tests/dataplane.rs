@@ -20,7 +20,6 @@
 mod controller_support;
 mod dataplane_support;
 
-use std::future::Future;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -29,6 +28,7 @@ use dataplane_support::*;
 use gateway_api::gateways::GatewayListenersTlsMode;
 use serde_json::json;
 use tgw_e2e::dataplane::{Probe, netns};
+use tgw_e2e::report::Report;
 use tgw_e2e::versions;
 use tgw_e2e::webhook::{PolicyWebhook, register};
 
@@ -55,7 +55,7 @@ async fn dataplane_suite() -> Result<()> {
     }
     let started = Instant::now();
     let mut world = World::start(&versions::traefik()?).await?;
-    let mut report = Report::default();
+    let mut report = Report::new("data-plane suite");
     report
         .case("setup: Traefik serves the rendered Gateways", world.settle())
         .await;
@@ -135,41 +135,6 @@ async fn dataplane_suite() -> Result<()> {
         .await;
     eprintln!("tgw-e2e: data-plane suite took {:.1}s", started.elapsed().as_secs_f64());
     report.finish()
-}
-
-#[derive(Default)]
-struct Report {
-    results: Vec<(String, Option<String>)>,
-}
-
-impl Report {
-    async fn case(&mut self, name: &str, f: impl Future<Output = Result<()>>) {
-        eprintln!("=== {name}");
-        let started = Instant::now();
-        let result = f.await.err().map(|e| format!("{e:#}"));
-        eprintln!(
-            "=== {name}: {} in {:.1}s",
-            if result.is_none() { "ok" } else { "FAILED" },
-            started.elapsed().as_secs_f64()
-        );
-        self.results.push((name.to_owned(), result));
-    }
-
-    fn finish(self) -> Result<()> {
-        eprintln!("\ndata-plane suite:");
-        for (name, r) in &self.results {
-            eprintln!("  {:<6} {name}", if r.is_none() { "ok" } else { "FAILED" });
-        }
-        let failed: Vec<String> = self
-            .results
-            .into_iter()
-            .filter_map(|(name, r)| r.map(|e| format!("{name}: {e}")))
-            .collect();
-        if failed.is_empty() {
-            return Ok(());
-        }
-        bail!("{} case(s) failed:\n{}", failed.len(), failed.join("\n\n"))
-    }
 }
 
 /// Case 1: Root, an inheriting child, a child with its own DNS-01 gateway, a platform route and

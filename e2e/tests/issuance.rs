@@ -30,17 +30,17 @@
 mod controller_support;
 mod issuance_support;
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, ensure};
 use base64::Engine;
 use issuance_support::*;
 use serde_json::{Value, json};
 use tgw_core::naming;
 use tgw_e2e::acme::https;
 use tgw_e2e::dataplane::{BACKEND_HEADER, netns};
+use tgw_e2e::report::Report;
 
 use crate::controller_support as cs;
 
@@ -56,7 +56,7 @@ async fn issuance_suite() -> Result<()> {
     let started = Instant::now();
     let mut world = World::start(&Paths::locate()?).await?;
     eprintln!("tgw-e2e: issuance world up in {:.1}s", started.elapsed().as_secs_f64());
-    let mut report = Report::default();
+    let mut report = Report::new("issuance suite");
     let settled = report
         .case(
             "setup: every served name issued, every name whose validation fails given up",
@@ -109,44 +109,6 @@ async fn issuance_suite() -> Result<()> {
         world.keep_logs(&std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("issuance-logs"));
     }
     result
-}
-
-#[derive(Default)]
-struct Report {
-    results: Vec<(String, Option<String>)>,
-}
-
-impl Report {
-    /// Runs one case; returns whether it passed.
-    async fn case(&mut self, name: &str, f: impl Future<Output = Result<()>>) -> bool {
-        eprintln!("=== {name}");
-        let started = Instant::now();
-        let result = f.await.err().map(|e| format!("{e:#}"));
-        let ok = result.is_none();
-        eprintln!(
-            "=== {name}: {} in {:.1}s",
-            if ok { "ok" } else { "FAILED" },
-            started.elapsed().as_secs_f64()
-        );
-        self.results.push((name.to_owned(), result));
-        ok
-    }
-
-    fn finish(self) -> Result<()> {
-        eprintln!("\nissuance suite:");
-        for (name, r) in &self.results {
-            eprintln!("  {:<6} {name}", if r.is_none() { "ok" } else { "FAILED" });
-        }
-        let failed: Vec<String> = self
-            .results
-            .into_iter()
-            .filter_map(|(name, r)| r.map(|e| format!("{name}: {e}")))
-            .collect();
-        if failed.is_empty() {
-            return Ok(());
-        }
-        bail!("{} case(s) failed:\n{}", failed.len(), failed.join("\n\n"))
-    }
 }
 
 /// Setup: the controller asks, in each owner namespace, for one Certificate per claimed name,

@@ -6,7 +6,6 @@
 //! namespace (see [`crate::dataplane::netns`]) next to Traefik.
 //! See e2e/CONTROL-PLANE.md ("cert-manager and Pebble").
 
-pub mod ca;
 pub mod certmanager;
 pub mod dns;
 pub mod https;
@@ -14,7 +13,6 @@ pub mod kubelet;
 pub mod ledger;
 pub mod pebble;
 
-pub use ca::LocalCa;
 pub use certmanager::CertManager;
 pub use dns::Dns;
 pub use kubelet::SolverKubelet;

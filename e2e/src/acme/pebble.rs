@@ -1,6 +1,6 @@
 //! Pebble, the ACME test server, built from the Go module proxy by `e2e/scripts/build-pebble.sh`
 //! and run unmodified on the network namespace's address. Its ACME API is served over TLS with a
-//! listener certificate from the run's [`LocalCa`] for its address, so its directory URL is
+//! listener certificate from the run's [`TestCa`] for its address, so its directory URL is
 //! `https://<address>:<port>/dir` and a client trusts it only through that CA (cert-manager:
 //! the Issuer's `spec.acme.caBundle`). Pebble validates HTTP-01 challenges by connecting to port
 //! 80 (and TLS-ALPN-01 to 443) of the address its DNS server (the public view, [`super::dns`])
@@ -17,8 +17,8 @@ use rustls::RootCertStore;
 use serde_json::json;
 use tokio::net::TcpStream;
 
-use super::ca::LocalCa;
 use super::https;
+use crate::dataplane::TestCa;
 use crate::process::{ManagedProcess, Reaper};
 
 /// The name on Pebble's TLS listener certificate (besides the address itself).
@@ -78,13 +78,13 @@ impl Pebble {
         state_dir: &Path,
         address: Ipv4Addr,
         dns: SocketAddr,
-        ca: &LocalCa,
+        ca: &TestCa,
         config: &PebbleConfig,
     ) -> Result<Pebble> {
         let ports = free_ports(address, 2)?;
         let [acme, management] = [0, 1].map(|i| SocketAddr::from((address, ports[i])));
         let mut reaper = Reaper::spawn()?;
-        let cert = ca.issue(&[TLS_NAME.to_owned(), address.to_string()])?;
+        let cert = ca.issue("Pebble's ACME listener", &[TLS_NAME.to_owned(), address.to_string()])?;
         let (cert_path, key_path) = (state_dir.join("pebble.crt"), state_dir.join("pebble.key"));
         std::fs::write(&cert_path, &cert.cert_pem).context("writing Pebble's certificate")?;
         std::fs::write(&key_path, &cert.key_pem).context("writing Pebble's key")?;

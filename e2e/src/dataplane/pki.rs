@@ -98,6 +98,11 @@ impl TestCa {
         self.book.clone()
     }
 
+    /// The CA certificate in PEM (a CA bundle to hand to a client, e.g. an Issuer's caBundle).
+    pub fn pem(&self) -> String {
+        self.issuer.pem()
+    }
+
     /// A root store holding only this CA.
     pub fn roots(&self) -> Result<RootCertStore> {
         let mut roots = RootCertStore::empty();

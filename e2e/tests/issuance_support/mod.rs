@@ -19,7 +19,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use serde_json::{Value, json};
 use tgw_core::keys::{LABEL_GATEWAY, LABEL_HOST};
 use tgw_e2e::TestCluster;
-use tgw_e2e::acme::{AccountKey, CertManager, Dns, LocalCa, Pebble, PebbleConfig, SolverKubelet, https};
+use tgw_e2e::acme::{AccountKey, CertManager, Dns, Pebble, PebbleConfig, SolverKubelet, https};
 use tgw_e2e::dataplane::traefik::GATEWAY_CLASS;
 use tgw_e2e::dataplane::{Backend, Traefik, netns};
 
@@ -60,7 +60,7 @@ pub struct World {
     pub traefik: Traefik,
     pub controller: Option<Running>,
     /// The CA of Pebble's TLS listener: the CA bundle the controller's directory setting carries.
-    pub pebble_ca: LocalCa,
+    pub pebble_ca: tgw_e2e::dataplane::TestCa,
     pub pebble: Pebble,
     /// What Pebble (the ACME server) resolves names with.
     pub public_dns: Dns,
@@ -199,7 +199,7 @@ impl World {
                 public_dns.add_a(&name, ELSEWHERE).await?;
             }
         }
-        let pebble_ca = LocalCa::new()?;
+        let pebble_ca = tgw_e2e::dataplane::TestCa::new()?;
         let pebble = Pebble::start(
             &paths.pebble,
             &state,
