@@ -14,8 +14,8 @@ test-controller: ## Unit tests of tgw-core and tgw-controller (no cluster)
 e2e-controller: control-plane ## Controller e2e suite against the local kube-apiserver+etcd
 	$(CARGO) test -p tgw-e2e --test 'controller_*' -- --test-threads=2
 
-e2e-faults: control-plane ## Fault-injection suite against the local kube-apiserver+etcd (e2e/tests/faults.rs)
-	$(CARGO) test -p tgw-e2e --test faults
+e2e-faults: control-plane ## Fault-injection suite against the local kube-apiserver+etcd (e2e/tests/faults*.rs)
+	$(CARGO) test -p tgw-e2e --test 'faults*'
 
 bench-render: ## Render time per TenantGateway (tgw-core, release)
 	$(CARGO) run --release -p tgw-core --example render_bench
