@@ -103,6 +103,12 @@ pub struct Config {
     #[arg(long, env = "TGW_ACME_CA_BUNDLE_FILE")]
     pub acme_ca_bundle_file: Option<std::path::PathBuf>,
 
+    /// ACME certificate profile per issuer name, `<letsencrypt-prod|letsencrypt-stage>=<profile>`
+    /// (comma separated; rendered as the Issuers' spec.acme.profile): e.g. Let's Encrypt's
+    /// `shortlived` or `tlsserver`. Unset: the server's default profile.
+    #[arg(long, env = "TGW_ACME_PROFILES", value_delimiter = ',')]
+    pub acme_profiles: Vec<String>,
+
     /// Namespace of the ACME HTTP-01 challenge solvers (cert-manager's namespace).
     #[arg(long, env = "TGW_ACME_CHALLENGE_NAMESPACE", default_value = ACME_CHALLENGE_NAMESPACE)]
     pub acme_challenge_namespace: String,
@@ -266,7 +272,7 @@ impl Config {
             }
             None => None,
         };
-        Ok(tgw_core::acme::parse(&self.acme_directories, bundle.as_deref())?)
+        Ok(tgw_core::acme::parse(&self.acme_directories, bundle.as_deref())?.with_profiles(&self.acme_profiles)?)
     }
 
     /// Settings for tgw-core's decisions.
@@ -506,6 +512,7 @@ mod tests {
             &["--acme-directories", "letsencrypt-prod=http://ca.internal/dir"],
             &["--acme-directories", "zerossl=https://acme.zerossl.com/v2/DV90"],
             &["--acme-ca-bundle-file", "/nonexistent/ca.pem"],
+            &["--acme-profiles", "letsencrypt-prod=short lived"],
             &["--retry-base", "10m", "--retry-max", "5m"],
             &["--leader-election", "true", "--leader-election-lease-duration", "5s"],
             &["--leader-election", "true", "--leader-election-retry-period", "10s"],

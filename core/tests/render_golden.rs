@@ -88,8 +88,12 @@ fn cluster() -> (Vec<NamespaceView>, Vec<RouteView>) {
 }
 
 fn render_all(spec: TenantGatewaySpec) -> String {
+    render_with(spec, &Settings::default())
+}
+
+fn render_with(spec: TenantGatewaySpec, settings: &Settings) -> String {
     let (namespaces, routes) = cluster();
-    let d = decide(&tgw("tenant-root", spec), &namespaces, &routes, &Settings::default());
+    let d = decide(&tgw("tenant-root", spec), &namespaces, &routes, settings);
     let mut docs: Vec<Value> = Vec::new();
     // Typed objects go through JSON, as on the wire (and so keys sort like the untyped ones).
     docs.push(match &d.desired.gateway {
@@ -125,10 +129,30 @@ fn render_all(spec: TenantGatewaySpec) -> String {
     s
 })]
 fn golden(#[case] name: &str, #[case] spec: TenantGatewaySpec) {
-    let got = render_all(spec);
+    assert_golden(name, &render_all(spec));
+}
+
+/// A platform's own ACME server for `letsencrypt-prod` (`--acme-directories`), its CA bundle
+/// (`--acme-ca-bundle-file`) and a profile (`--acme-profiles`): the Issuer carries all three.
+#[test]
+fn golden_private_acme_directory_with_a_profile() {
+    let acme = tgw_core::acme::parse(
+        &["letsencrypt-prod=https://ca.internal/acme/directory".to_owned()],
+        Some("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"),
+    )
+    .and_then(|d| d.with_profiles(&["letsencrypt-prod=shortlived".to_owned()]))
+    .expect("valid settings");
+    let settings = Settings {
+        acme,
+        ..Settings::default()
+    };
+    assert_golden("http01-private-acme", &render_with(base(CertMode::Http01), &settings));
+}
+
+fn assert_golden(name: &str, got: &str) {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/golden/{name}.yaml"));
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, &got).expect("write golden");
+        std::fs::write(&path, got).expect("write golden");
     }
     let want = std::fs::read_to_string(&path).expect("golden file exists");
     assert_eq!(got, want, "golden {name} differs");

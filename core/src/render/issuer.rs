@@ -31,6 +31,9 @@ pub fn issuer(tgw: &TgwInput, directories: &Directories) -> Result<Option<Value>
     if let Some(pem) = &directory.ca_bundle {
         acme["caBundle"] = json!(base64(pem.as_bytes()));
     }
+    if let Some(profile) = &directory.profile {
+        acme["profile"] = json!(profile);
+    }
     Ok(Some(object(
         keys::CERT_MANAGER_API_VERSION,
         "Issuer",
