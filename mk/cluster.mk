@@ -23,5 +23,5 @@ cluster-down: ## stop the control plane started by cluster-up
 cluster-status: ## say whether the local control plane is running
 	@if [ -x $(TGW_CLUSTER) ]; then $(TGW_CLUSTER) status --dir $(CLUSTER_DIR); else echo "not running"; fi
 
-e2e-cluster: control-plane policy ## control-plane smoke test and admission through the real API server (cluster_*)
+e2e-cluster: control-plane policy helm ## control-plane smoke test, admission through the real API server, chart RBAC and uninstall hook (cluster_*)
 	$(CARGO) test -p tgw-e2e --test 'cluster_*'

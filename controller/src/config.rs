@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::builder::BoolishValueParser;
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 use tgw_core::attach::AttachedByFormat;
 use tgw_core::attach_trust::AttachTrust;
 use tgw_core::conflict::PlatformPrefixes;
@@ -25,6 +25,16 @@ pub enum LogFormat {
     Json,
     /// Human-readable text.
     Text,
+}
+
+/// A one-shot mode instead of the controller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Subcommand)]
+pub enum Mode {
+    /// Remove our finalizer (gateway.cozystack.io/tenantgateway-cleanup) from every TenantGateway
+    /// (or those of --watch-namespace) and exit: run on uninstall, so TenantGateways left behind
+    /// can be deleted without the controller. Nothing else is changed. Exit 0 when nothing is left
+    /// to release, 1 naming each object that could not be released.
+    ReleaseFinalizers,
 }
 
 /// Reconciles TenantGateways (gateway.cozystack.io/v1alpha1) into a per-tenant Gateway, Issuer,
@@ -119,7 +129,7 @@ pub struct Config {
     pub field_manager: String,
 
     /// Only reconcile TenantGateways of this namespace (empty: all namespaces).
-    #[arg(long, env = "TGW_WATCH_NAMESPACE", default_value = "")]
+    #[arg(long, env = "TGW_WATCH_NAMESPACE", default_value = "", global = true)]
     pub watch_namespace: String,
 
     /// Elect a leader on a coordination.k8s.io/v1 Lease; only the leader reconciles and writes.
@@ -168,6 +178,10 @@ pub struct Config {
     /// Log format; the filter comes from RUST_LOG (default `info`).
     #[arg(long, env = "TGW_LOG_FORMAT", value_enum, default_value = "json")]
     pub log_format: LogFormat,
+
+    /// Run a one-shot mode instead of the controller.
+    #[command(subcommand)]
+    pub mode: Option<Mode>,
 }
 
 const SA_NAMESPACE_FILE: &str = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
@@ -435,6 +449,24 @@ mod tests {
         c.validate().expect("defaults are valid");
         assert_eq!(c.settings().challenge_namespace, "cozy-cert-manager");
         assert_eq!(c.settings().attach, AttachTrust::default());
+    }
+
+    #[test]
+    fn release_finalizers_mode_takes_the_watch_namespace_before_or_after_it() {
+        let c = parse(&["release-finalizers"]).expect("parses");
+        assert_eq!(c.mode, Some(Mode::ReleaseFinalizers));
+        let c = parse(&["release-finalizers", "--watch-namespace", "tenant-root"]).expect("parses");
+        assert_eq!(
+            (c.mode, c.watch_namespace.as_str()),
+            (Some(Mode::ReleaseFinalizers), "tenant-root")
+        );
+        let c = parse(&["--watch-namespace", "tenant-a", "release-finalizers"]).expect("parses");
+        assert_eq!(
+            (c.mode, c.watch_namespace.as_str()),
+            (Some(Mode::ReleaseFinalizers), "tenant-a")
+        );
+        assert_eq!(parse(&["--log-format", "text"]).expect("parses").mode, None);
+        assert!(parse(&["release-everything"]).is_err());
     }
 
     #[test]

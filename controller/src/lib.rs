@@ -25,6 +25,7 @@ pub mod run;
 pub mod slim;
 pub mod snapshot;
 pub mod tolerant;
+pub mod uninstall;
 
 /// Errors of one reconcile step; the text ends up in the matching condition.
 #[derive(Debug, thiserror::Error)]

@@ -3,12 +3,14 @@
 //! Every flag has an environment variable of the same meaning (`--help`, `controller/README.md`):
 //! `TGW_PLATFORM_PREFIXES`, `TGW_ACME_CHALLENGE_NAMESPACE`, `TGW_LEADER_ELECTION*`,
 //! `TGW_POD_NAME`, `TGW_METRICS_ADDR`, `TGW_LOG_FORMAT`, … and `RUST_LOG` for the log filter.
+//! `tgw-controller release-finalizers` removes our finalizer from every TenantGateway and exits
+//! (the chart's uninstall hook, `controller/src/uninstall.rs`).
 
 use std::process::ExitCode;
 
 use clap::Parser;
 use tgw_controller::app::{self, App};
-use tgw_controller::config::Config;
+use tgw_controller::config::{Config, Mode};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -16,6 +18,10 @@ async fn main() -> ExitCode {
     if let Err(e) = app::init_logging(cfg.log_format) {
         eprintln!("{e:#}");
         return ExitCode::FAILURE;
+    }
+    if cfg.mode == Some(Mode::ReleaseFinalizers) {
+        // One-shot: no metrics listener, no leader election (controller/src/uninstall.rs).
+        return tgw_controller::uninstall::run_mode(&cfg.watch_namespace).await;
     }
     let app = match App::bind(&cfg).await {
         Ok(a) => a,

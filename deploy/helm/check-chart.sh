@@ -44,6 +44,7 @@ template() {
     "no-leader-election|--set controller.leaderElection.enabled=false --set crds.install=false"
     "watch-namespace|--set controller.watchNamespace=tenant-root --set replicaCount=2 --set metrics.service.enabled=false"
     "monitoring|--set metrics.serviceMonitor.enabled=true --set metrics.prometheusRule.enabled=true"
+    "no-uninstall-hook|--set uninstall.releaseFinalizers=false"
   )
   local c name args
   for c in "${cases[@]}"; do
@@ -161,6 +162,33 @@ if bad:
     fail(f"Deployment container is not hardened: {bad}")
 if pod.get("serviceAccountName") != "tenant-gateway-controller":
     fail(f"unexpected serviceAccountName {pod.get('serviceAccountName')}")
+
+# The uninstall hook (templates/uninstall-hook.yaml): a pre-delete and post-delete Job running the
+# controller image's release-finalizers mode, hardened like the Deployment, as its own ServiceAccount
+# that may only get/list/patch tenantgateways; RBAC before the Job; gone with the value off.
+hook_kinds = ("ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Job")
+hooks = {(k, n): d for (k, n), d in default.items() if "helm.sh/hook" in (d["metadata"].get("annotations") or {})}
+if sorted(k for k, _ in hooks) != sorted(hook_kinds):
+    fail(f"default render: uninstall hook objects {sorted(hooks)}, want one each of {hook_kinds}")
+for (k, n), d in hooks.items():
+    a = d["metadata"]["annotations"]
+    if a["helm.sh/hook"] != "pre-delete,post-delete" or a.get("helm.sh/hook-delete-policy") != "before-hook-creation,hook-succeeded":
+        fail(f"hook {k} {n}: annotations {a}")
+    if (int(a.get("helm.sh/hook-weight", "0")) < 0) != (k != "Job"):
+        fail(f"hook {k} {n}: weight {a.get('helm.sh/hook-weight')} (RBAC must come before the Job)")
+(job,) = [d for (k, _), d in hooks.items() if k == "Job"]
+(hook_role,) = [d for (k, _), d in hooks.items() if k == "ClusterRole"]
+if hook_role["rules"] != [{"apiGroups": ["gateway.cozystack.io"], "resources": ["tenantgateways"], "verbs": ["get", "list", "patch"]}]:
+    fail(f"the uninstall hook's ClusterRole grants more than get/list/patch of tenantgateways: {hook_role['rules']}")
+jpod = job["spec"]["template"]["spec"]
+(jc,) = jpod["containers"]
+if jc.get("args") != ["release-finalizers"] or "command" in jc or jc.get("image") != c.get("image"):
+    fail(f"the uninstall hook does not run the controller image's release-finalizers mode: {jc}")
+if jpod.get("serviceAccountName") != hook_role["metadata"]["name"] or jpod.get("securityContext") != psc or jc.get("securityContext") != sc:
+    fail("the uninstall hook Job is not hardened like the Deployment or not run as its own ServiceAccount")
+if any("helm.sh/hook" in (d["metadata"].get("annotations") or {}) for d in rendered["no-uninstall-hook"].values()):
+    fail("uninstall.releaseFinalizers=false still renders the uninstall hook")
+print("chart: uninstall hook: pre/post-delete Job, hardened, own ServiceAccount with get/list/patch of tenantgateways only")
 
 # The policies render exactly as deploy/policy/*.yaml (labels aside).
 policy = rendered["policy"]

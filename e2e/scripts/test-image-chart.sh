@@ -8,7 +8,7 @@
 #         then stops it with SIGTERM (exit 0, Lease released).
 #  chart  helm package + helm push to the same registry (oci://, --plain-http); a wrong value
 #         fails at install time through values.schema.json; helm install from oci:// with the
-#         pushed image's digest, helm upgrade with a changed value, helm uninstall; after each
+#         pushed image's digest, helm upgrade with a changed value, helm uninstall --no-hooks; after each
 #         step the objects are checked: CRD kept, RBAC/policies/Deployment gone, nothing stray.
 #
 # Usage: e2e/scripts/test-image-chart.sh [OCI_LAYOUT_DIR]   (default target/oci-image; `make image`)
@@ -198,8 +198,14 @@ got=$(k -n "$ns" get deployment "$dep" -o jsonpath='{.spec.template.spec.contain
 log "upgraded (controller.logLevel=debug -> RUST_LOG=debug, revision 2) at $(lap)"
 
 # --- uninstall ----------------------------------------------------------------------------
-h uninstall "$release" -n "$ns" >/dev/null
+# --no-hooks: the chart's uninstall hook is a Job, and no kubelet runs one here (helm would wait
+# for it until --timeout). e2e/tests/cluster_uninstall.rs runs the hook's Jobs and checks them.
+h uninstall "$release" -n "$ns" --no-hooks >/dev/null
 k get crd "$crd" >/dev/null || die "the CRD was deleted by uninstall"
+# The image's binary has the mode the hook runs (the manual command after --no-hooks).
+"$bin" release-finalizers >"$work/release.log" 2>&1 || die "release-finalizers failed: $(cat "$work/release.log")"
+grep -q 'released gateway.cozystack.io/tenantgateway-cleanup from 0 TenantGateway' "$work/release.log" ||
+  die "release-finalizers: $(cat "$work/release.log")"
 stray=""
 for res in $(k api-resources --verbs=list -o name); do
   case "$res" in events|events.events.k8s.io) continue ;; esac
