@@ -272,36 +272,76 @@ fn tenantgateway_triggers(
     index: Arc<RwLock<Index>>,
     metrics: Arc<Metrics>,
 ) -> impl Stream<Item = Result<DynamicObject, watcher::Error>> + Send {
+    let mut feed = TgwFeed {
+        index,
+        metrics,
+        seen: None,
+    };
     watcher(api, watcher::Config::default())
         .default_backoff()
         .modify(crate::slim::tenantgateway)
         .reflect(writer)
-        .filter_map(move |ev| {
-            let out = match ev {
-                Err(e) => {
-                    metrics.obs.watcher_error("tenantgateway");
-                    tracing::warn!(source = "tenantgateway", error = %bounded(&e.to_string(), MAX_LOGGED_ERROR), "watch failed; retrying");
-                    None
-                }
-                Ok(Event::Apply(obj) | Event::InitApply(obj)) => {
-                    let mut ix = index.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-                    ix.tgw_apply(&obj).then_some(Ok(obj))
-                }
-                Ok(Event::Delete(obj)) => {
-                    let mut ix = index.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-                    ix.tgw_delete(&(obj.namespace().unwrap_or_default(), obj.name_any()));
-                    None
-                }
-                Ok(Event::Init | Event::InitDone) => None,
-            };
-            if let Some(Ok(obj)) = &out {
-                metrics
-                    .obs
-                    .enqueued("tenantgateway", (obj.namespace().unwrap_or_default(), obj.name_any()));
+        .filter_map(move |ev| future::ready(feed.event(ev)))
+}
+
+/// TenantGateway watch events applied to the index. Like [`drive`] for the other caches, a
+/// relist (after 410 Gone, or any watch restarted from scratch) removes the TenantGateways it
+/// does not list again: they were deleted while the watch was down, and their Delete event never
+/// came. Left in the index, such a ghost would stay a peer of its namespace's other
+/// TenantGateways (keeping the namespaces it attached labelled) and would hide a re-creation
+/// under the same name and generation.
+struct TgwFeed {
+    index: Arc<RwLock<Index>>,
+    metrics: Arc<Metrics>,
+    /// Keys listed since the relist began (`Init`), until `InitDone`.
+    seen: Option<HashSet<TgwKey>>,
+}
+
+impl TgwFeed {
+    /// Applies one event; returns the object to reconcile, if any.
+    fn event(&mut self, ev: watcher::Result<Event<DynamicObject>>) -> Option<Result<DynamicObject, watcher::Error>> {
+        let key = |obj: &DynamicObject| -> TgwKey { (obj.namespace().unwrap_or_default(), obj.name_any()) };
+        let out = match ev {
+            Err(e) => {
+                self.metrics.obs.watcher_error("tenantgateway");
+                tracing::warn!(source = "tenantgateway", error = %bounded(&e.to_string(), MAX_LOGGED_ERROR), "watch failed; retrying");
+                None
             }
-            metrics.obs.watch_event("tenantgateway");
-            future::ready(out)
-        })
+            Ok(Event::Apply(obj) | Event::InitApply(obj)) => {
+                if let Some(s) = self.seen.as_mut() {
+                    s.insert(key(&obj));
+                }
+                let mut ix = self.index.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+                ix.tgw_apply(&obj).then_some(Ok(obj))
+            }
+            Ok(Event::Delete(obj)) => {
+                let mut ix = self.index.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+                ix.tgw_delete(&key(&obj));
+                None
+            }
+            Ok(Event::Init) => {
+                self.seen = Some(HashSet::new());
+                None
+            }
+            Ok(Event::InitDone) => {
+                if let Some(seen) = self.seen.take() {
+                    let mut ix = self.index.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    for k in ix.tgw_keys() {
+                        if !seen.contains(&k) {
+                            tracing::debug!(object = ?k, "TenantGateway not listed again after a relist: removed");
+                            ix.tgw_delete(&k);
+                        }
+                    }
+                }
+                None
+            }
+        };
+        if let Some(Ok(obj)) = &out {
+            self.metrics.obs.enqueued("tenantgateway", key(obj));
+        }
+        self.metrics.obs.watch_event("tenantgateway");
+        out
+    }
 }
 
 fn watcher(
@@ -477,6 +517,56 @@ mod tests {
         assert_eq!(metrics.obs.watcher_errors("namespace"), 2);
         assert_eq!(metrics.obs.watcher_errors("route"), 0);
         assert_eq!(*ready.borrow(), 1, "the initial list completed after the error");
+    }
+
+    fn tgw_object(ns: &str, name: &str, attached: &[&str]) -> DynamicObject {
+        let mut obj = DynamicObject::new(name, &ApiResource::erase::<TenantGateway>(&())).within(ns);
+        obj.metadata.generation = Some(1);
+        obj.data = serde_json::json!({"spec": {"apex": "example.org", "attachedNamespaces": attached}});
+        obj
+    }
+
+    #[test]
+    fn a_tenantgateway_deleted_while_the_watch_was_down_leaves_the_index_at_the_relist() {
+        let index = Arc::new(RwLock::new(Index::default()));
+        let mut feed = TgwFeed {
+            index: index.clone(),
+            metrics: Arc::default(),
+            seen: None,
+        };
+        let a = tgw_object("tenant-root", "a", &[]);
+        let b = tgw_object("tenant-root", "b", &["tenant-x"]);
+        for ev in [
+            Event::Init,
+            Event::InitApply(a.clone()),
+            Event::InitApply(b.clone()),
+            Event::InitDone,
+        ] {
+            feed.event(Ok(ev));
+        }
+        let keys = |ix: &Arc<RwLock<Index>>| {
+            let mut k = ix.read().unwrap().tgw_keys();
+            k.sort();
+            k
+        };
+        assert_eq!(keys(&index).len(), 2);
+        assert_eq!(index.read().unwrap().peers("tenant-root", "a").len(), 1);
+        // The watch expires (410 Gone); meanwhile b is deleted, finalizer and all. The relist
+        // lists only a.
+        feed.event(Err(watcher::Error::NoResourceVersion));
+        for ev in [Event::Init, Event::InitApply(a.clone()), Event::InitDone] {
+            feed.event(Ok(ev));
+        }
+        assert_eq!(keys(&index), vec![("tenant-root".to_owned(), "a".to_owned())]);
+        assert!(
+            index.read().unwrap().peers("tenant-root", "a").is_empty(),
+            "the deleted b is no peer of a any more"
+        );
+        // b created again under the same name (same generation): reconciled.
+        assert!(feed.event(Ok(Event::Apply(b))).is_some());
+        // An Apply outside a relist is not a relist: nothing is pruned without Init.
+        feed.event(Ok(Event::InitDone));
+        assert_eq!(keys(&index).len(), 2);
     }
 
     #[test]
