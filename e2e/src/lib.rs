@@ -7,6 +7,7 @@ pub mod acme;
 mod cluster;
 mod crds;
 pub mod dataplane;
+pub mod fault_webhook;
 mod identity;
 mod kubeconfig;
 mod namespace;

@@ -18,6 +18,19 @@
 //! of machine CPU while converging, peak RSS (VmHWM), writes in the 30 s after convergence,
 //! reconciles and reconcile duration p50/p99 (from `tgw_reconcile_duration_seconds`), log bytes;
 //! on stderr also the reconcile-queue wait p50/p99 (`tgw_reconcile_queue_wait_seconds`).
+//!
+//! `BENCH_FAULT=cert-manager-webhook` measures a cert-manager outage instead (issue 21): before
+//! the controller starts, a webhook that refuses every write (`tgw_e2e::fault_webhook`, counting
+//! what it is sent) is registered for Issuers and Certificates, as cert-manager's own is, with
+//! `failurePolicy: Fail`. For `BENCH_FAULT_SECONDS` (default 180) from the controller's start the
+//! failed Issuer/Certificate writes per second are counted in windows of `BENCH_FAULT_WINDOW`
+//! seconds (default 60), once per retry policy in `BENCH_FAULT_RETRIES` (default
+//! `fixed,backoff`): `backoff` is the controller's defaults (1 s doubling to 5 min, per object,
+//! with jitter; at most 20 reconcile starts per second); `fixed` emulates the requeue before issue
+//! 21 (a fixed 15 s after a failed step, no cap on starts) with the flags the controller has:
+//! `--retry-base 20s --retry-max 20s --reconciles-per-second 0`, i.e. every retry after 10-20 s
+//! (the jitter is not optional), 15 s on average. Also printed: when the other steps (Gateways,
+//! route status, TenantGateway status) had converged, reconciles, controller CPU.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -85,6 +98,47 @@ async fn main() -> anyhow::Result<()> {
         "controller binary {} not found (cargo build --release -p tgw-controller)",
         bin.display()
     );
+    if let Ok(fault) = std::env::var("BENCH_FAULT") {
+        anyhow::ensure!(
+            fault == "cert-manager-webhook",
+            "BENCH_FAULT={fault} (cert-manager-webhook)"
+        );
+        let seconds: u64 = env_or("BENCH_FAULT_SECONDS", "180")
+            .parse()
+            .context("BENCH_FAULT_SECONDS")?;
+        let window: u64 = env_or("BENCH_FAULT_WINDOW", "60")
+            .parse()
+            .context("BENCH_FAULT_WINDOW")?;
+        anyhow::ensure!(
+            window > 0 && seconds >= window,
+            "BENCH_FAULT_WINDOW must be in 1..=BENCH_FAULT_SECONDS"
+        );
+        let retries: Vec<String> = env_or("BENCH_FAULT_RETRIES", "fixed,backoff")
+            .split(',')
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect();
+        let mut rows = Vec::new();
+        for n in ns {
+            for retry in &retries {
+                let row = run_fault(&bin, n, routes, &mode, retry, seconds, window).await?;
+                eprintln!("{}", fault_row(&row));
+                rows.push(row);
+            }
+        }
+        let windows: Vec<String> = (0..seconds / window)
+            .map(|k| format!("{}-{} s", k * window, (k + 1) * window))
+            .collect();
+        println!(
+            "| fault | mode | N × routes | retries | failed Issuer/Certificate writes/s ({}) | failed writes | reconciles | other steps converged | controller CPU |",
+            windows.join(" / ")
+        );
+        println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        for r in &rows {
+            println!("{}", fault_row(r));
+        }
+        return Ok(());
+    }
     let mut rows = Vec::new();
     for n in ns {
         let row = run_one(&bin, n, routes, &mode).await?;
@@ -404,6 +458,29 @@ impl Drop for Controller {
     }
 }
 
+/// Starts the controller binary against `cluster` with `extra` flags; returns it and its
+/// metrics address.
+fn start_controller(
+    bin: &std::path::Path,
+    cluster: &TestCluster,
+    extra: &[&str],
+) -> anyhow::Result<(Controller, String)> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let addr = format!("127.0.0.1:{port}");
+    let log = cluster.state_dir().join("controller.log");
+    let log_file = std::fs::File::create(&log)?;
+    let child = Command::new(bin)
+        .env("KUBECONFIG", cluster.kubeconfig_path())
+        .env("RUST_LOG", env_or("BENCH_RUST_LOG", "info"))
+        .args(["--metrics-addr", &addr, "--log-format", "json"])
+        .args(extra)
+        .stdout(Stdio::from(log_file.try_clone()?))
+        .stderr(Stdio::from(log_file))
+        .spawn()
+        .with_context(|| format!("starting {}", bin.display()))?;
+    Ok((Controller { child, log }, addr))
+}
+
 async fn run_one(bin: &std::path::Path, n: usize, routes: usize, mode: &str) -> anyhow::Result<Row> {
     eprintln!("== {n} TenantGateways × {routes} routes");
     let cluster = TestCluster::start().await?;
@@ -414,20 +491,8 @@ async fn run_one(bin: &std::path::Path, n: usize, routes: usize, mode: &str) -> 
     eprintln!("  created in {:.1}s", t0.elapsed().as_secs_f64());
     let api_before = apiserver_writes(&admin).await?;
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let addr = format!("127.0.0.1:{port}");
-    let log = cluster.state_dir().join("controller.log");
-    let log_file = std::fs::File::create(&log)?;
     let started = Instant::now();
-    let child = Command::new(bin)
-        .env("KUBECONFIG", cluster.kubeconfig_path())
-        .env("RUST_LOG", env_or("BENCH_RUST_LOG", "info"))
-        .args(["--metrics-addr", &addr, "--log-format", "json"])
-        .stdout(Stdio::from(log_file.try_clone()?))
-        .stderr(Stdio::from(log_file))
-        .spawn()
-        .with_context(|| format!("starting {}", bin.display()))?;
-    let ctl = Controller { child, log };
+    let (ctl, addr) = start_controller(bin, &cluster, &[])?;
     let pid = ctl.child.id();
 
     let mut last_writes = -1.0;
@@ -488,6 +553,132 @@ async fn run_one(bin: &std::path::Path, n: usize, routes: usize, mode: &str) -> 
         quantile(&m2, QUEUE_WAIT, 0.99),
     );
     drop(ctl);
+    drop(cluster);
+    Ok(row)
+}
+
+/// One cert-manager outage measurement (`BENCH_FAULT`).
+#[derive(Debug, Default)]
+struct FaultRow {
+    mode: String,
+    tgws: usize,
+    routes: usize,
+    retry: String,
+    /// Failed writes per second in each window.
+    rates: Vec<f64>,
+    failed: usize,
+    reconciles: u64,
+    /// Seconds from the controller's start until everything but cert-manager's objects was in
+    /// place (`None`: not within the measurement).
+    others: Option<f64>,
+    cpu: f64,
+}
+
+fn fault_row(r: &FaultRow) -> String {
+    format!(
+        "| cert-manager webhook refusing | {} | {} × {} | {} | {} | {} | {} | {} | {:.1} s |",
+        r.mode,
+        r.tgws,
+        r.routes,
+        r.retry,
+        r.rates
+            .iter()
+            .map(|x| format!("{x:.1}"))
+            .collect::<Vec<_>>()
+            .join(" / "),
+        r.failed,
+        r.reconciles,
+        r.others
+            .map_or("not within the run".to_owned(), |s| format!("{s:.0} s")),
+        r.cpu,
+    )
+}
+
+/// The controller flags of a `BENCH_FAULT_RETRIES` entry.
+fn retry_flags(retry: &str) -> anyhow::Result<(&'static [&'static str], &'static str)> {
+    Ok(match retry {
+        "backoff" => (&[], "backoff (defaults: 1 s doubling to 5 min, 20 starts/s)"),
+        "fixed" => (
+            &[
+                "--retry-base",
+                "20s",
+                "--retry-max",
+                "20s",
+                "--reconciles-per-second",
+                "0",
+            ],
+            "fixed ~15 s, no cap (emulated: --retry-base 20s --retry-max 20s --reconciles-per-second 0)",
+        ),
+        other => anyhow::bail!("BENCH_FAULT_RETRIES entry {other:?} (fixed or backoff)"),
+    })
+}
+
+async fn run_fault(
+    bin: &std::path::Path,
+    n: usize,
+    routes: usize,
+    mode: &str,
+    retry: &str,
+    seconds: u64,
+    window: u64,
+) -> anyhow::Result<FaultRow> {
+    use tgw_e2e::fault_webhook::{FaultWebhook, Mode};
+    let (flags, label) = retry_flags(retry)?;
+    eprintln!("== cert-manager webhook refusing: {n} TenantGateways × {routes} routes, retries {label}");
+    let cluster = TestCluster::start().await?;
+    let admin = cluster.admin().await?;
+    install_crd(&admin).await?;
+    let hook = FaultWebhook::start(Mode::Refuse).await?;
+    hook.register(&admin, "cert-manager-webhook", 10).await?;
+    hook.await_active(&admin).await?;
+    let t0 = Instant::now();
+    create_workload(&admin, n, routes, mode).await?;
+    eprintln!("  created in {:.1}s", t0.elapsed().as_secs_f64());
+
+    let started = Instant::now();
+    let (ctl, addr) = start_controller(bin, &cluster, flags)?;
+    let pid = ctl.child.id();
+    let end = started + Duration::from_secs(seconds);
+    let poll = Duration::from_secs((n as u64 / 100).max(10));
+    let mut others = None;
+    while Instant::now() < end {
+        tokio::time::sleep(poll.min(end.saturating_duration_since(Instant::now()))).await;
+        let done = hook.failed_between(started, Instant::now());
+        eprintln!(
+            "  {:.0} s: {done} failed writes so far ({:.1}/s)",
+            started.elapsed().as_secs_f64(),
+            done as f64 / started.elapsed().as_secs_f64()
+        );
+        if others.is_none() && Instant::now() < end && state_converged(&admin, n, routes, mode).await? {
+            others = Some(started.elapsed().as_secs_f64());
+        }
+    }
+    let rates = (0..seconds / window)
+        .map(|k| {
+            let from = started + Duration::from_secs(k * window);
+            hook.failed_between(from, from + Duration::from_secs(window)) as f64 / window as f64
+        })
+        .collect();
+    let m = controller_metrics(&addr).await?;
+    let row = FaultRow {
+        mode: mode.to_owned(),
+        tgws: n,
+        routes,
+        retry: label.to_owned(),
+        rates,
+        failed: hook.failed_between(started, end),
+        reconciles: m.get("tgw_reconciles_total").copied().unwrap_or(0.0) as u64,
+        others,
+        cpu: proc_cpu(pid),
+    };
+    eprintln!(
+        "  objects in backoff at the end: {:?}",
+        m.iter()
+            .filter(|(k, _)| k.starts_with("tgw_backoff"))
+            .collect::<Vec<_>>()
+    );
+    drop(ctl);
+    drop(hook);
     drop(cluster);
     Ok(row)
 }
