@@ -216,5 +216,5 @@ done
 stray=${stray//customresourcedefinition.apiextensions.k8s.io\/$crd /}
 [[ -z "$stray" ]] || die "objects left after uninstall: $stray"
 [[ -z $(k -n "$ns" get secret -l owner=helm,name="$release" -o name) ]] || die "helm release secrets left"
-log "uninstalled at $(lap): CRD kept; RBAC, policies, Deployment, Service, ServiceAccount, release secrets gone"
+log "uninstalled (--no-hooks) at $(lap): CRD kept; RBAC, policies, Deployment, Service, ServiceAccount, release secrets gone; the image's release-finalizers: nothing to release"
 log "ok: image $size bytes compressed ($(du -sb "$bin" | cut -f1) bytes binary), total $(lap)"
