@@ -7,7 +7,8 @@ set -euo pipefail
 need_apt=()
 # umoci + skopeo: the controller image without a container engine (scripts/build-image.sh);
 # musl-tools: musl-gcc for ring's C in the static build; bc/curl: the image/chart test.
-for pkg in bats bc binaryen curl docker-registry jq musl-tools openssl skopeo umoci; do
+# bind9: the authoritative DNS server (named) of the issuance suite's DNS-01 case.
+for pkg in bats bc bind9 binaryen curl docker-registry jq musl-tools openssl skopeo umoci; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ "${#need_apt[@]}" -gt 0 ]; then

@@ -39,6 +39,7 @@ use issuance_support::*;
 use serde_json::{Value, json};
 use tgw_core::naming;
 use tgw_e2e::acme::https;
+use tgw_e2e::acme::pebble::{LONG_PROFILE, SHORT_PROFILE};
 use tgw_e2e::dataplane::{BACKEND_HEADER, netns};
 use tgw_e2e::report::Report;
 
@@ -79,7 +80,7 @@ async fn issuance_suite() -> Result<()> {
         }
         report
             .case(
-                "2 one ACME account per TenantGateway: root's and its child Carol's, keys in their own namespaces",
+                "2 one ACME account per TenantGateway: root's and its children Carol's, Frank's and Gina's, keys in their own namespaces",
                 one_account_per_tenantgateway(&world),
             )
             .await;
@@ -99,6 +100,18 @@ async fn issuance_suite() -> Result<()> {
             .case(
                 "5 a name moving to another tenant: Dave deletes his route, Erin's wins and is served with the name's certificate, no new order",
                 name_moves_to_the_other_claimant(&world),
+            )
+            .await;
+        report
+            .case(
+                "6 DNS-01: Frank's wildcard Certificate for his apex and his child's, validated through TSIG-signed rfc2136 updates to BIND, served for both",
+                dns01_wildcard_issued_and_served(&world),
+            )
+            .await;
+        report
+            .case(
+                "7 renewal: Gina's short-lived certificate is renewed and served without a gap (a bounded request loop sees only valid certificates)",
+                renewed_without_a_gap(&world),
             )
             .await;
     }
@@ -155,7 +168,7 @@ async fn issued_and_served(w: &World, owner: &str, name: &str, backend: &str) ->
         cert.data["spec"]
     );
     let chain = w.tls_chain(owner, &secret).await?;
-    verify_chain(&chain, name, w.pebble.roots()?).with_context(|| format!("Secret {owner}/{secret}"))?;
+    verify_chain(&chain, name, w.acme.pebble.roots()?).with_context(|| format!("Secret {owner}/{secret}"))?;
     eprintln!(
         "  Secret {owner}/{secret}: {} certificates, chains to Pebble's root for {name} (issuer {})",
         chain.len(),
@@ -177,7 +190,7 @@ async fn issued_and_served(w: &World, owner: &str, name: &str, backend: &str) ->
     .await?;
 
     let gateway = SocketAddr::from((netns::ADDRESS, 443));
-    let roots = w.pebble.roots()?;
+    let roots = w.acme.pebble.roots()?;
     cs::eventually(&format!("https://{name}/ served with Pebble's chain"), || async {
         let got = https::get(gateway, name, "/", &roots).await?;
         ensure!(got.status == 200, "status {}", got.status);
@@ -198,14 +211,15 @@ async fn issued_and_served(w: &World, owner: &str, name: &str, backend: &str) ->
 }
 
 /// Case 2: each TenantGateway's Issuer names Pebble's own directory with the CA of Pebble's TLS
-/// listener as `caBundle` and its account key Secret in its own namespace; cert-manager registered
+/// listener as `caBundle`, the profile of its issuer name and its account key Secret in its own
+/// namespace; cert-manager registered
 /// one account per Issuer; Pebble holds exactly those two, each answering to the key in that
 /// Secret.
 async fn one_account_per_tenantgateway(w: &World) -> Result<()> {
     let mut got = Vec::new();
     let mut want = Vec::new();
     let mut urls = Vec::new();
-    for ns in OWNERS {
+    for ns in ACCOUNT_HOLDERS {
         let issuer_name = naming::issuer(TGW);
         let issuer = cs::get(&w.admin, cs::CM, "Issuer", ns, &issuer_name)
             .await?
@@ -216,7 +230,7 @@ async fn one_account_per_tenantgateway(w: &World) -> Result<()> {
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_default();
         let key = w.account_key(ns).await?;
-        let account = w.pebble.account(&key).await?;
+        let account = w.acme.pebble.account(&key).await?;
         eprintln!(
             "  {ns}: Issuer {issuer_name} account {}: {}",
             key.url, account["status"]
@@ -225,25 +239,29 @@ async fn one_account_per_tenantgateway(w: &World) -> Result<()> {
         got.push(json!({
             "namespace": ns,
             "server": acme["server"],
-            "caBundle is the CA of Pebble's listener": ca_bundle == w.pebble_ca.pem(),
+            "caBundle is the CA of Pebble's listener": ca_bundle == w.acme.pebble_ca.pem(),
             "account key Secret": acme["privateKeySecretRef"]["name"],
+            "profile": acme["profile"],
             "account at Pebble": account["status"],
         }));
         want.push(json!({
             "namespace": ns,
-            "server": w.pebble.directory_url(),
+            "server": w.acme.pebble.directory_url(),
             "caBundle is the CA of Pebble's listener": true,
             "account key Secret": naming::acme_account_key(TGW),
+            // letsencrypt-stage -> classic, Gina's letsencrypt-prod -> shortlived (--acme-profiles).
+            "profile": if ns == GINA { SHORT_PROFILE } else { LONG_PROFILE },
             "account at Pebble": "valid",
         }));
     }
     ensure!(got == want, "Issuers and accounts {got:#?}, expected {want:#?}");
-    ensure!(urls[0] != urls[1], "both Issuers use one account {}", urls[0]);
+    let distinct: std::collections::BTreeSet<&String> = urls.iter().collect();
+    ensure!(distinct.len() == urls.len(), "Issuers share accounts: {urls:?}");
     ensure!(
-        w.pebble.accounts() == OWNERS.len(),
+        w.acme.pebble.accounts() == ACCOUNT_HOLDERS.len(),
         "Pebble holds {} accounts, expected one per TenantGateway ({})",
-        w.pebble.accounts(),
-        OWNERS.len()
+        w.acme.pebble.accounts(),
+        ACCOUNT_HOLDERS.len()
     );
     Ok(())
 }
@@ -255,11 +273,7 @@ async fn one_account_per_tenantgateway(w: &World) -> Result<()> {
 /// (rate-limit safety). No Certificate anywhere asks for a refused name, and a request for one reaches no
 /// backend of Bob's.
 async fn orders_per_claimed_name_only(w: &World) -> Result<()> {
-    let mut keys = Vec::new();
-    for ns in OWNERS {
-        keys.push(w.account_key(ns).await?);
-    }
-    let ledger = w.pebble.orders(&keys).await?;
+    let ledger = w.http01_orders().await?;
     for o in &ledger {
         eprintln!(
             "  order {} on {}'s account: {:?} {} {:?}",
@@ -306,7 +320,7 @@ async fn orders_per_claimed_name_only(w: &World) -> Result<()> {
     let gateway = SocketAddr::from((netns::ADDRESS, 443));
     for name in refused_names() {
         // No certificate is valid for the name: the handshake fails, or nothing of Bob's answers.
-        match https::get(gateway, &name, "/", &w.pebble.roots()?).await {
+        match https::get(gateway, &name, "/", &w.acme.pebble.roots()?).await {
             Err(e) => eprintln!("  https://{name}/ -> {e:#}"),
             Ok(got) if got.header(BACKEND_HEADER).is_some_and(|b| b.starts_with(BOB)) => {
                 problems.push(format!("https://{name}/ reached {:?}", got.header(BACKEND_HEADER)));
@@ -467,7 +481,7 @@ async fn name_moves_to_the_other_claimant(w: &World) -> Result<()> {
     let before = cs::get(&w.admin, cs::CM, "Certificate", ROOT, &cert_name)
         .await?
         .with_context(|| format!("no Certificate {ROOT}/{cert_name}"))?;
-    let orders_before = w.pebble.order_ids();
+    let orders_before = w.http01_orders().await?.into_iter().map(|o| o.id).collect::<Vec<_>>();
     let leaf = w.tls_chain(ROOT, &cert_name).await?.into_iter().next();
     let claims = json!([
         accepted_by_us(w, DAVE, "app").await?,
@@ -502,7 +516,7 @@ async fn name_moves_to_the_other_claimant(w: &World) -> Result<()> {
     )
     .await?;
     let gateway = SocketAddr::from((netns::ADDRESS, 443));
-    let roots = w.pebble.roots()?;
+    let roots = w.acme.pebble.roots()?;
     cs::eventually(&format!("https://{name}/ served by Erin"), || async {
         let got = https::get(gateway, &name, "/", &roots).await?;
         ensure!(
@@ -523,10 +537,10 @@ async fn name_moves_to_the_other_claimant(w: &World) -> Result<()> {
         "Certificate {ROOT}/{cert_name} replaced or not Ready: {:?}",
         condition(&after.data, "Ready")
     );
+    let orders_after = w.http01_orders().await?.into_iter().map(|o| o.id).collect::<Vec<_>>();
     ensure!(
-        w.pebble.order_ids() == orders_before,
-        "new orders after the move: {:?}, before {orders_before:?}",
-        w.pebble.order_ids()
+        orders_after == orders_before,
+        "new orders after the move: {orders_after:?}, before {orders_before:?}"
     );
     eprintln!(
         "  https://{name}/ -> 200 from tenant-erin/app with the same leaf; {} orders, unchanged",
@@ -555,4 +569,124 @@ async fn admitted(w: &World, listener: &str) -> Result<Value> {
         .find(|e| e["key"] == "kubernetes.io/metadata.name")
         .map_or(Value::Null, |e| e["values"].clone());
     Ok(values)
+}
+
+/// Case 6: Frank's dns01 TenantGateway has one Certificate, for his apex, its wildcard, his
+/// child's apex and its wildcard, issued by Pebble through his Issuer's rfc2136 solver: BIND
+/// logged cert-manager's TSIG-signed TXT updates for both `_acme-challenge` names (and their
+/// removal), and Traefik serves that certificate for a name of Frank's and one of his child's.
+async fn dns01_wildcard_issued_and_served(w: &World) -> Result<()> {
+    let cert_name = naming::wildcard_certificate(TGW);
+    w.await_ready(FRANK, &cert_name).await?;
+    let cert = cs::get(&w.admin, cs::CM, "Certificate", FRANK, &cert_name)
+        .await?
+        .with_context(|| format!("no Certificate {FRANK}/{cert_name}"))?;
+    ensure!(
+        dns_names(&cert) == wildcard_names(),
+        "Certificate {FRANK}/{cert_name} asks for {:?}, expected {:?}",
+        dns_names(&cert),
+        wildcard_names()
+    );
+    let issuer = cs::get(&w.admin, cs::CM, "Issuer", FRANK, &naming::issuer(TGW))
+        .await?
+        .context("no Issuer of Frank's")?;
+    let rfc2136 = &issuer.data["spec"]["acme"]["solvers"][0]["dns01"]["rfc2136"];
+    let want_solver = json!({
+        "nameserver": w.acme.public_dns.addr.to_string(),
+        "tsigKeyName": TSIG_KEY_NAME,
+        "tsigAlgorithm": tgw_e2e::acme::bind::TSIG_ALGORITHM,
+        "tsigSecretSecretRef": {"name": TSIG_SECRET.0, "key": TSIG_SECRET.1},
+    });
+    ensure!(*rfc2136 == want_solver, "Frank's solver {rfc2136}, expected {want_solver}");
+
+    let updates = w.acme.public_dns.updates();
+    for n in [host("frank"), host("kid.frank")] {
+        // As named logs them: the added record's name quoted, the deleted one's not.
+        for change in [
+            format!("adding an RR at '_acme-challenge.{n}' TXT"),
+            format!("deleting an RR at _acme-challenge.{n} TXT"),
+        ] {
+            ensure!(
+                updates.iter().any(|u| u.starts_with(&format!("{TSIG_KEY_NAME}: ")) && u.contains(&change)),
+                "BIND logged no update by key {TSIG_KEY_NAME} {change}: {updates:#?}"
+            );
+        }
+    }
+    ensure!(
+        updates.iter().all(|u| u.contains(" at '_acme-challenge.") || u.contains(" at _acme-challenge.")) && updates.iter().all(|u| u.contains(" TXT")),
+        "BIND applied updates other than challenge TXT records: {updates:#?}"
+    );
+    eprintln!("  BIND applied {} TSIG-signed TXT updates", updates.len());
+
+    let gateway = SocketAddr::from((netns::ADDRESS, 443));
+    let roots = w.acme.pebble.roots()?;
+    for (name, backend) in [
+        (host("app.frank"), "tenant-frank/app"),
+        (host("toy.kid.frank"), "tenant-frank-kid/toy"),
+    ] {
+        cs::eventually(&format!("https://{name}/ served with Frank's certificate"), || async {
+            let chain = w.tls_chain(FRANK, &cert_name).await?;
+            verify_chain(&chain, &name, w.acme.pebble.roots()?)?;
+            let got = https::get(gateway, &name, "/", &roots).await?;
+            ensure!(
+                (got.status, got.header(BACKEND_HEADER)) == (200, Some(backend)),
+                "{} from {:?}",
+                got.status,
+                got.header(BACKEND_HEADER)
+            );
+            ensure!(got.chain.first() == chain.first(), "Traefik served another leaf than Secret {FRANK}/{cert_name}'s");
+            Ok(true)
+        })
+        .await?;
+        eprintln!("  https://{name}/ -> 200 from {backend} with the wildcard leaf");
+    }
+    Ok(())
+}
+
+/// Case 7: Pebble's short-lived profile gives Gina's certificate [`SHORT_VALIDITY_SECS`] of
+/// validity, and cert-manager renews it at two thirds of that (HTTP-01 through her Gateway's
+/// `http` listener while its HTTPS listener serves the old one). Requests to Gina's name,
+/// one every 250 ms, at most 1,200 and for at most three validity periods, each verified against
+/// Pebble's root at the time it is made, go on until a renewed leaf has been served for 5 s:
+/// every one succeeds (a gap would be a failed handshake or an expired certificate).
+async fn renewed_without_a_gap(w: &World) -> Result<()> {
+    const MAX_REQUESTS: usize = 1_200;
+    let name = host("app.gina");
+    let gateway = SocketAddr::from((netns::ADDRESS, 443));
+    let roots = w.acme.pebble.roots()?;
+    let deadline = Instant::now() + std::time::Duration::from_secs(3 * SHORT_VALIDITY_SECS);
+    let started = Instant::now();
+    let mut leaves: Vec<(f64, Vec<u8>)> = Vec::new();
+    let mut requests = 0;
+    let renewed_and_served = |leaves: &[(f64, Vec<u8>)]| {
+        leaves.len() >= 2 && leaves.last().is_some_and(|(t, _)| started.elapsed().as_secs_f64() - t >= 5.0)
+    };
+    while !renewed_and_served(&leaves) && requests < MAX_REQUESTS && Instant::now() < deadline {
+        requests += 1;
+        let got = https::get(gateway, &name, "/", &roots)
+            .await
+            .with_context(|| format!("request {requests} after {:.1}s", started.elapsed().as_secs_f64()))?;
+        ensure!(
+            (got.status, got.header(BACKEND_HEADER)) == (200, Some("tenant-gina/app")),
+            "request {requests}: {} from {:?}",
+            got.status,
+            got.header(BACKEND_HEADER)
+        );
+        let leaf = got.chain.first().context("no leaf")?.to_vec();
+        if leaves.last().is_none_or(|(_, l)| *l != leaf) {
+            leaves.push((started.elapsed().as_secs_f64(), leaf));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    let changes: Vec<String> = leaves.iter().map(|(t, _)| format!("{t:.1}s")).collect();
+    eprintln!(
+        "  {requests} requests in {:.1}s, all valid; leaves served from {changes:?}",
+        started.elapsed().as_secs_f64()
+    );
+    ensure!(
+        renewed_and_served(&leaves),
+        "no renewal served for 5 s in {requests} requests over {:.1}s (leaves from {changes:?})",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }

@@ -1,6 +1,7 @@
 //! cert-manager's controller (our main over the root module's packages, built by
 //! `e2e/scripts/build-certmanager.sh`) against the test API server, with the Gateway API HTTP-01
-//! solver enabled and every self-check DNS lookup sent to the cluster's DNS ([`super::dns`]).
+//! solver enabled, its HTTP-01 self-check lookups sent to the cluster's DNS ([`super::dns`]) and
+//! its DNS-01 ones to the public authoritative server ([`super::bind`]).
 //! Its environment names no trust store and no proxy: it trusts the ACME server's TLS only
 //! through the Issuer's `spec.acme.caBundle` (cert-manager builds each ACME client's root pool
 //! from that field alone when it is set).
@@ -25,12 +26,24 @@ pub struct CertManager {
 }
 
 impl CertManager {
-    pub async fn start(bin_dir: &Path, kubeconfig: &Path, state_dir: &Path, dns: SocketAddr) -> Result<CertManager> {
+    /// Starts cert-manager resolving HTTP-01 self-check names through `http01_dns`, and checking
+    /// every 2 s through `dns01_dns` alone that a DNS-01 TXT record is there (cert-manager's
+    /// `--dns01-recursive-nameservers-only`: it would otherwise resolve the zone's NS names with
+    /// the host's resolver, which knows nothing of the suite's zone).
+    pub async fn start(
+        bin_dir: &Path,
+        kubeconfig: &Path,
+        state_dir: &Path,
+        http01_dns: SocketAddr,
+        dns01_dns: SocketAddr,
+    ) -> Result<CertManager> {
         let args = [
             format!("--kubeconfig={}", kubeconfig.display()),
             "--enable-gateway-api".to_owned(),
-            format!("--acme-http01-solver-nameservers={dns}"),
-            format!("--dns01-recursive-nameservers={dns}"),
+            format!("--acme-http01-solver-nameservers={http01_dns}"),
+            format!("--dns01-recursive-nameservers={dns01_dns}"),
+            "--dns01-recursive-nameservers-only".to_owned(),
+            "--dns01-check-retry-period=2s".to_owned(),
             "-v=2".to_owned(),
         ];
         let log = state_dir.join("cert-manager.log");

@@ -6,15 +6,19 @@
 //! namespace (see [`crate::dataplane::netns`]) next to Traefik.
 //! See e2e/CONTROL-PLANE.md ("cert-manager and Pebble").
 
+pub mod bind;
 pub mod certmanager;
 pub mod dns;
 pub mod https;
 pub mod kubelet;
 pub mod ledger;
 pub mod pebble;
+pub mod stack;
 
+pub use bind::{Bind, TsigKey, Zone};
 pub use certmanager::CertManager;
 pub use dns::Dns;
 pub use kubelet::SolverKubelet;
 pub use ledger::{AccountKey, LedgerOrder};
 pub use pebble::{Pebble, PebbleConfig};
+pub use stack::{AcmePaths, AcmeStack};

@@ -25,18 +25,30 @@ use crate::process::{ManagedProcess, Reaper};
 pub const TLS_NAME: &str = "pebble.tgw-e2e.test";
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Pebble's certificate profile with [`PebbleConfig::validity_secs`] (Let's Encrypt's default
+/// profile has this name). Pebble picks a profile at random for an order that names none, so
+/// every Issuer of the suites names one.
+pub const LONG_PROFILE: &str = "classic";
+/// Pebble's certificate profile with [`PebbleConfig::short_validity_secs`] (Let's Encrypt's
+/// short-lived profile has this name).
+pub const SHORT_PROFILE: &str = "shortlived";
+
 /// How Pebble is configured for one run.
 #[derive(Debug, Clone)]
 pub struct PebbleConfig {
-    /// Validity of issued certificates (Pebble's `validityPeriod`, seconds).
+    /// Validity of certificates of the [`LONG_PROFILE`] profile (Pebble's `validityPeriod`, seconds).
     pub validity_secs: u64,
+    /// Validity of certificates of the [`SHORT_PROFILE`] profile (seconds): what an Issuer with
+    /// `spec.acme.profile: shortlived` gets.
+    pub short_validity_secs: u64,
 }
 
 impl Default for PebbleConfig {
     fn default() -> Self {
-        // Let's Encrypt's 90 days.
+        // Let's Encrypt's 90 days, and its short-lived six days.
         PebbleConfig {
             validity_secs: 90 * 24 * 3600,
+            short_validity_secs: 6 * 24 * 3600,
         }
     }
 }
@@ -100,7 +112,10 @@ impl Pebble {
             "externalAccountBindingRequired": false,
             "retryAfter": {"authz": 1, "order": 1},
             "keyAlgorithm": "ecdsa",
-            "profiles": {"default": {"description": "tgw-e2e", "validityPeriod": config.validity_secs}},
+            "profiles": {
+                LONG_PROFILE: {"description": "tgw-e2e", "validityPeriod": config.validity_secs},
+                SHORT_PROFILE: {"description": "tgw-e2e short-lived", "validityPeriod": config.short_validity_secs},
+            },
         }});
         std::fs::write(&config_path, serde_json::to_vec_pretty(&cfg)?).context("writing Pebble's config")?;
         let log = state_dir.join("pebble.log");

@@ -19,7 +19,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use serde_json::{Value, json};
 use tgw_core::keys::{LABEL_GATEWAY, LABEL_HOST};
 use tgw_e2e::TestCluster;
-use tgw_e2e::acme::{AccountKey, CertManager, Dns, Pebble, PebbleConfig, SolverKubelet, https};
+use tgw_e2e::acme::{AccountKey, AcmePaths, AcmeStack, PebbleConfig, TsigKey, Zone, https};
 use tgw_e2e::dataplane::traefik::GATEWAY_CLASS;
 use tgw_e2e::dataplane::{Backend, Traefik, netns};
 
@@ -38,8 +38,28 @@ pub const DAVE: &str = "tenant-dave";
 pub const ERIN: &str = "tenant-erin";
 /// A child tenant (host label `carol.example.org`) with its own TenantGateway for that apex.
 pub const CAROL: &str = "tenant-carol";
-/// The TenantGateways with an Issuer of their own: root's and Carol's.
+/// A child tenant (host label `frank.example.org`) with a dns01 TenantGateway of its own
+/// (rfc2136 against the public DNS server, BIND, with a TSIG key). cert-manager waits a fixed
+/// 60 s after each DNS-01 self-check and runs the apex's and the wildcard's challenges one after
+/// the other, so its certificate takes two minutes.
+pub const FRANK: &str = "tenant-frank";
+/// Frank's inheriting child (host label `kid.frank.example.org`): its apex and wildcard are SANs
+/// of Frank's certificate.
+pub const FRANK_KID: &str = "tenant-frank-kid";
+/// The http01 TenantGateways, with a Certificate per claimed name: root's and Carol's.
 pub const OWNERS: [&str; 2] = [ROOT, CAROL];
+/// A child tenant (host label `gina.example.org`) with an http01 TenantGateway of its own on
+/// `letsencrypt-prod`, which the controller maps to Pebble's short-lived profile: her
+/// certificate is renewed every [`SHORT_VALIDITY_SECS`] * 2/3.
+pub const GINA: &str = "tenant-gina";
+/// Every TenantGateway with an Issuer (and so an ACME account) of its own.
+pub const ACCOUNT_HOLDERS: [&str; 4] = [ROOT, CAROL, FRANK, GINA];
+/// The validity of Pebble's short-lived profile: cert-manager renews at two thirds of it.
+pub const SHORT_VALIDITY_SECS: u64 = 60;
+/// The name of the TSIG key cert-manager signs its DNS updates with.
+pub const TSIG_KEY_NAME: &str = "tgw-e2e-acme";
+/// The Secret (and key in it) holding the TSIG key's secret in Frank's namespace.
+pub const TSIG_SECRET: (&str, &str) = ("rfc2136-tsig", "secret");
 /// The TenantGateway's name in every owner namespace.
 pub const TGW: &str = "cozystack";
 pub const ACME_GROUP: &str = "acme.cert-manager.io";
@@ -47,8 +67,9 @@ pub const ACME_GROUP: &str = "acme.cert-manager.io";
 /// there, so Pebble's HTTP-01 request is refused.
 pub const ELSEWHERE: Ipv4Addr = Ipv4Addr::LOCALHOST;
 /// Bound on issuance (order, challenge, validation, finalisation) from the Certificate's
-/// creation; Pebble validates at once and cert-manager's self-check passes within seconds here.
-pub const ISSUE_TIMEOUT: Duration = Duration::from_secs(180);
+/// creation; Pebble validates at once and cert-manager's HTTP-01 self-check passes within
+/// seconds here; its DNS-01 one waits 60 s per round, two rounds for a wildcard with its apex.
+pub const ISSUE_TIMEOUT: Duration = Duration::from_secs(240);
 
 pub fn host(sub: &str) -> String {
     format!("{sub}.{APEX}")
@@ -59,15 +80,8 @@ pub struct World {
     pub admin: Client,
     pub traefik: Traefik,
     pub controller: Option<Running>,
-    /// The CA of Pebble's TLS listener: the CA bundle the controller's directory setting carries.
-    pub pebble_ca: tgw_e2e::dataplane::TestCa,
-    pub pebble: Pebble,
-    /// What Pebble (the ACME server) resolves names with.
-    pub public_dns: Dns,
-    /// What cert-manager (inside the cluster) resolves names with.
-    pub cluster_dns: Dns,
-    pub cert_manager: CertManager,
-    pub kubelet: SolverKubelet,
+    /// BIND, the cluster DNS, Pebble, cert-manager and the solver kubelet.
+    pub acme: AcmeStack,
     pub backends: Vec<Backend>,
     /// cert-manager's solver HTTPRoutes as last seen while waiting for issuance (they are
     /// deleted once their challenge is done): `ns/name hostnames -> parent statuses`.
@@ -76,11 +90,16 @@ pub struct World {
 
 /// An HTTPRoute `ns/name` for `hostnames` to Service `backend`, on root's Gateway.
 pub fn route(ns: &str, name: &str, hostnames: &[String], backend: &str) -> Value {
+    route_on(ROOT, ns, name, hostnames, backend)
+}
+
+/// An HTTPRoute `ns/name` for `hostnames` to Service `backend`, on `gateway_ns`'s Gateway.
+pub fn route_on(gateway_ns: &str, ns: &str, name: &str, hostnames: &[String], backend: &str) -> Value {
     json!({
         "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
         "metadata": {"name": name, "namespace": ns},
         "spec": {
-            "parentRefs": [{"name": TGW, "namespace": ROOT}],
+            "parentRefs": [{"name": TGW, "namespace": gateway_ns}],
             "hostnames": hostnames,
             "rules": [{"backendRefs": [{"name": backend, "port": 80}]}],
         },
@@ -117,6 +136,12 @@ pub fn failing_names(owner: &str) -> Vec<String> {
     }
 }
 
+/// Frank's wildcard Certificate's names: his apex and its wildcard, then his child's.
+pub fn wildcard_names() -> Vec<String> {
+    let (frank, kid) = (host("frank"), host("kid.frank"));
+    vec![frank.clone(), format!("*.{frank}"), kid.clone(), format!("*.{kid}")]
+}
+
 /// Names routed past admission that the controller refuses: tenant-bob's route for Alice's
 /// claimed `shop` (a second claim, which loses) and for the unclaimed `pay` under Alice's apex
 /// (outside Bob's namespace apex).
@@ -147,6 +172,9 @@ impl World {
             (DAVE, json!({LABEL_HOST: host("team"), LABEL_GATEWAY: ROOT})),
             (ERIN, json!({LABEL_HOST: host("team"), LABEL_GATEWAY: ROOT})),
             (CAROL, json!({LABEL_HOST: host("carol")})),
+            (FRANK, json!({LABEL_HOST: host("frank")})),
+            (FRANK_KID, json!({LABEL_HOST: host("kid.frank"), LABEL_GATEWAY: FRANK})),
+            (GINA, json!({LABEL_HOST: host("gina")})),
         ] {
             let obj: Namespace = serde_json::from_value(json!({"metadata": {"name": ns, "labels": labels}}))?;
             Api::<Namespace>::all(admin.clone())
@@ -162,6 +190,9 @@ impl World {
             (DAVE, "app"),
             (ERIN, "app"),
             (CAROL, "app"),
+            (FRANK, "app"),
+            (FRANK_KID, "toy"),
+            (GINA, "app"),
         ] {
             let b = Backend::http(address, &format!("{ns}/{svc}")).await?;
             b.publish(&admin, ns, svc, 80, address).await?;
@@ -179,69 +210,83 @@ impl World {
             route(ERIN, "app", &[host("app.team")], "app"),
             owner_route(CAROL, "app", &[host("app.carol")], "app"),
             owner_route(CAROL, "elsewhere", &[host("elsewhere.carol")], "app"),
+            owner_route(FRANK, "app", &[host("app.frank")], "app"),
+            route_on(FRANK, FRANK_KID, "toy", &[host("toy.kid.frank")], "toy"),
+            owner_route(GINA, "app", &[host("app.gina")], "app"),
         ] {
             cs::apply(&admin, GW, r).await?;
         }
-        for (ns, apex) in [(ROOT, APEX.to_owned()), (CAROL, host("carol"))] {
+        let tsig = TsigKey::generate(TSIG_KEY_NAME)?;
+        let secret: Secret = serde_json::from_value(json!({
+            "metadata": {"name": TSIG_SECRET.0, "namespace": FRANK},
+            "stringData": {TSIG_SECRET.1: tsig.secret},
+        }))?;
+        Api::<Secret>::namespaced(admin.clone(), FRANK)
+            .patch(TSIG_SECRET.0, &PatchParams::apply(cs::MANAGER).force(), &Patch::Apply(&secret))
+            .await
+            .context("the TSIG Secret")?;
+        for (ns, apex, issuer) in [
+            (ROOT, APEX.to_owned(), "letsencrypt-stage"),
+            (CAROL, host("carol"), "letsencrypt-stage"),
+            (GINA, host("gina"), "letsencrypt-prod"),
+        ] {
             cs::apply_tgw(
                 &admin,
                 ns,
-                json!({"apex": apex, "gatewayClassName": GATEWAY_CLASS, "issuerName": "letsencrypt-stage"}),
+                json!({"apex": apex, "gatewayClassName": GATEWAY_CLASS, "issuerName": issuer}),
             )
             .await?;
         }
-
-        let state = cluster.state_dir().to_owned();
-        let public_dns = Dns::start(&paths.pebble, &state, "dns-public", address, address).await?;
-        let cluster_dns = Dns::start(&paths.pebble, &state, "dns-cluster", address, address).await?;
-        for owner in OWNERS {
-            for name in failing_names(owner) {
-                public_dns.add_a(&name, ELSEWHERE).await?;
-            }
-        }
-        let pebble_ca = tgw_e2e::dataplane::TestCa::new()?;
-        let pebble = Pebble::start(
-            &paths.pebble,
-            &state,
-            address,
-            public_dns.addr,
-            &pebble_ca,
-            &PebbleConfig::default(),
+        cs::apply_tgw(
+            &admin,
+            FRANK,
+            json!({"apex": host("frank"), "gatewayClassName": GATEWAY_CLASS, "issuerName": "letsencrypt-stage",
+                "certMode": "dns01", "dns01": {"provider": "rfc2136", "rfc2136": {
+                    "nameserver": format!("{address}:53"), "tsigKeyName": TSIG_KEY_NAME,
+                    "tsigAlgorithm": tgw_e2e::acme::bind::TSIG_ALGORITHM,
+                    "tsigSecretSecretRef": {"name": TSIG_SECRET.0, "key": TSIG_SECRET.1}}}}),
         )
         .await?;
+
+        let zone = Zone {
+            origin: APEX.to_owned(),
+            address,
+            delegated_looking: ["alice", "carol", "frank", "kid.frank"].map(host).to_vec(),
+            elsewhere: OWNERS
+                .iter()
+                .flat_map(|o| failing_names(o))
+                .map(|n| (n, ELSEWHERE))
+                .collect(),
+        };
+        let pebble_config = PebbleConfig {
+            short_validity_secs: SHORT_VALIDITY_SECS,
+            ..PebbleConfig::default()
+        };
+        let acme = AcmeStack::start(&paths.acme, &cluster, &admin, address, &zone, tsig, &pebble_config).await?;
         eprintln!(
-            "tgw-e2e: pebble at {} (log {}), public DNS {}, cluster DNS {}",
-            pebble.directory_url(),
-            pebble.log_path().display(),
-            public_dns.addr,
-            cluster_dns.addr
+            "tgw-e2e: pebble at {} (log {}), public DNS {}, cluster DNS {}, cert-manager log {}",
+            acme.pebble.directory_url(),
+            acme.pebble.log_path().display(),
+            acme.public_dns.addr,
+            acme.cluster_dns.addr,
+            acme.cert_manager.log_path().display()
         );
-        let traefik = Traefik::start(&paths.traefik, cluster.kubeconfig_path(), &admin, &state, address).await?;
+        let traefik =
+            Traefik::start(&paths.traefik, cluster.kubeconfig_path(), &admin, cluster.state_dir(), address).await?;
         eprintln!("tgw-e2e: traefik log {}", traefik.log_path().display());
-        // As `--acme-directories letsencrypt-stage=<Pebble's URL> --acme-ca-bundle-file <CA>`.
+        // As `--acme-directories letsencrypt-stage=<Pebble's URL>,letsencrypt-prod=<Pebble's URL>
+        // --acme-ca-bundle-file <CA> --acme-profiles letsencrypt-stage=classic,letsencrypt-prod=shortlived`.
         let settings = tgw_core::decide::Settings {
-            acme: tgw_core::acme::parse(
-                &[format!("letsencrypt-stage={}", pebble.directory_url())],
-                Some(&pebble_ca.pem()),
-            )?,
+            acme: acme.directories(true)?,
             ..Default::default()
         };
         let controller = cs::start_controller_with(admin.clone(), settings).await;
-        let cert_manager =
-            CertManager::start(&paths.cert_manager, cluster.kubeconfig_path(), &state, cluster_dns.addr).await?;
-        eprintln!("tgw-e2e: cert-manager log {}", cert_manager.log_path().display());
-        let kubelet = SolverKubelet::start(admin.clone(), &paths.cert_manager.join("acmesolver"), address, &state);
         Ok(World {
             cluster,
             admin,
             traefik,
             controller: Some(controller),
-            pebble_ca,
-            pebble,
-            public_dns,
-            cluster_dns,
-            cert_manager,
-            kubelet,
+            acme,
             backends,
             solver_routes: BTreeMap::new(),
         })
@@ -249,10 +294,7 @@ impl World {
 
     pub fn ensure_running(&mut self) -> Result<()> {
         self.traefik.ensure_running()?;
-        self.public_dns.ensure_running()?;
-        self.cluster_dns.ensure_running()?;
-        self.pebble.ensure_running()?;
-        self.cert_manager.ensure_running()
+        self.acme.ensure_running()
     }
 
     /// The Certificates in `ns`.
@@ -305,17 +347,49 @@ impl World {
             }
             if Instant::now() > deadline {
                 let mut state = Vec::new();
-                for ns in OWNERS {
+                for ns in ACCOUNT_HOLDERS {
                     state.push(self.acme_state(ns).await);
                 }
                 bail!(
                     "Certificates not settled within {ISSUE_TIMEOUT:?}: {pending:?}\n{}\n{}",
                     state.join("\n"),
-                    self.log_tails()
+                    self.acme.log_tails()
                 );
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
+    }
+
+    /// Waits until Certificate `ns/name` is Ready, bounded by [`ISSUE_TIMEOUT`]; fails with the
+    /// ACME state of `ns`.
+    pub async fn await_ready(&self, ns: &str, name: &str) -> Result<()> {
+        let deadline = Instant::now() + ISSUE_TIMEOUT;
+        loop {
+            if let Some(c) = cs::get(&self.admin, CM, "Certificate", ns, name).await? {
+                if condition(&c.data, "Ready").0 == "True" {
+                    return Ok(());
+                }
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "Certificate {ns}/{name} not Ready within {ISSUE_TIMEOUT:?}\n{}\n{}",
+                    self.acme_state(ns).await,
+                    self.acme.log_tails()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    /// Pebble's orders of [`OWNERS`]' TenantGateways, read back with every account's key: Frank's
+    /// and Gina's (renewed every 40 s) are left out.
+    pub async fn http01_orders(&self) -> Result<Vec<tgw_e2e::acme::LedgerOrder>> {
+        let mut keys = Vec::new();
+        for ns in ACCOUNT_HOLDERS {
+            keys.push(self.account_key(ns).await?);
+        }
+        let orders = self.acme.pebble.orders(&keys).await?;
+        Ok(orders.into_iter().filter(|o| OWNERS.contains(&o.account.as_str())).collect())
     }
 
     /// The ACME account of `ns`'s TenantGateway as its holder knows it: the URL from the
@@ -393,7 +467,7 @@ impl World {
     }
 
     /// Certificates, CertificateRequests, Orders and Challenges of `ns` with their state: the
-    /// failure report of a stuck issuance (with [`World::log_tails`]).
+    /// failure report of a stuck issuance (with [`AcmeStack::log_tails`]).
     pub async fn acme_state(&self, ns: &str) -> String {
         let mut out = Vec::new();
         for (group, kind) in [
@@ -415,17 +489,6 @@ impl World {
             }
         }
         out.join("\n")
-    }
-
-    /// What the kubelet did, Pebble's orders, and the tails of cert-manager's and Pebble's logs.
-    pub fn log_tails(&self) -> String {
-        [
-            format!("solver kubelet: {:?}", self.kubelet.log()),
-            format!("Pebble's orders: {:?}", self.pebble.order_ids()),
-            format!("--- cert-manager log tail\n{}", self.cert_manager.log_tail(40)),
-            format!("--- pebble log tail\n{}", self.pebble.log_tail(20)),
-        ]
-        .join("\n")
     }
 
     /// Copies every log of the run (the state directory goes away with the cluster) to `dir`.
@@ -459,16 +522,14 @@ impl World {
 /// Where the binaries come from (built outside the namespace).
 pub struct Paths {
     pub traefik: std::path::PathBuf,
-    pub pebble: std::path::PathBuf,
-    pub cert_manager: std::path::PathBuf,
+    pub acme: AcmePaths,
 }
 
 impl Paths {
     pub fn locate() -> Result<Paths> {
         Ok(Paths {
             traefik: tgw_e2e::versions::traefik()?,
-            pebble: tgw_e2e::versions::pebble()?,
-            cert_manager: tgw_e2e::versions::cert_manager()?,
+            acme: AcmePaths::locate()?,
         })
     }
 }

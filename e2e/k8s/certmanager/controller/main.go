@@ -64,7 +64,7 @@ var defaultControllers = []string{
 type flags struct {
 	kubeconfig, namespace, clusterResourceNamespace, featureGates string
 	controllers, http01Nameservers, dns01Nameservers              string
-	enableGatewayAPI, printVersion                                bool
+	enableGatewayAPI, printVersion, dns01RecursiveOnly            bool
 	workers                                                       int
 	minBackoff, maxBackoff, dns01RetryPeriod                      time.Duration
 }
@@ -84,6 +84,7 @@ func parseFlags() flags {
 	flag.DurationVar(&f.minBackoff, "certificate-request-minimum-backoff-duration", time.Hour, "first back-off after a failed issuance")
 	flag.DurationVar(&f.maxBackoff, "certificate-request-maximum-backoff-duration", 32*time.Hour, "longest back-off after failed issuances")
 	flag.DurationVar(&f.dns01RetryPeriod, "dns01-check-retry-period", 10*time.Second, "pause between DNS-01 self checks")
+	flag.BoolVar(&f.dns01RecursiveOnly, "dns01-recursive-nameservers-only", false, "DNS-01 self check through --dns01-recursive-nameservers only, not the zone's authoritative nameservers")
 	klog.InitFlags(flag.CommandLine)
 	flag.Parse()
 	return f
@@ -181,7 +182,7 @@ func options(f flags) controller.ContextOptions {
 			HTTP01SolverResourceLimitsMemory:  resource.MustParse("64Mi"),
 			ACMEHTTP01SolverRunAsNonRoot:      true,
 			HTTP01SolverNameservers:           split(f.http01Nameservers),
-			DNS01CheckAuthoritative:           true,
+			DNS01CheckAuthoritative:           !f.dns01RecursiveOnly,
 			DNS01Nameservers:                  split(f.dns01Nameservers),
 			DNS01CheckRetryPeriod:             f.dns01RetryPeriod,
 		},
