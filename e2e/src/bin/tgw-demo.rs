@@ -6,8 +6,12 @@
 //! tenant-bob-blog's route for its sibling's name written past admission (before the webhook is
 //! registered: what a cluster without the policy, or in monitor mode, stores). Exits non-zero when
 //! a hijack attempt's target is answered by the attacker's backend, or (with the data plane) when a
-//! TenantGateway does not end Ready=True. Everything stops and is cleaned up on exit. Needs
-//! `make control-plane policy crd` first.
+//! TenantGateway does not end Ready=True. With the data plane, certificates are really issued:
+//! Pebble (the ACME server) and cert-manager's controller run next to Traefik, tenant-root's
+//! Issuer answers HTTP-01 through its Gateway and tenant-bob's DNS-01 through TSIG-signed
+//! updates to BIND (the zone's nameserver), and every served name's certificate is reported with
+//! the Issuer it came through. Everything stops and is cleaned up on exit. Needs
+//! `make control-plane policy crd traefik pebble cert-manager` first.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -20,11 +24,15 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams};
 use kube::{Api, Client};
 use serde_json::{Value, json};
-use tgw_e2e::dataplane::{self, Backend, Probe, TestCa, Traefik, netns};
+use tgw_e2e::acme::{AcmePaths, AcmeStack, PebbleConfig, TsigKey, Zone};
+use tgw_e2e::dataplane::{self, Backend, Probe, Traefik, netns};
 use tgw_e2e::webhook::{PolicyWebhook, register};
 use tgw_e2e::{Identity, TestCluster};
 
 const MANAGER: &str = "tgw-demo";
+/// The TSIG key cert-manager signs tenant-bob's DNS updates with, and its Secret in tenant-bob.
+const TSIG_KEY_NAME: &str = "tgw-demo-acme";
+const TSIG_SECRET: (&str, &str) = ("rfc2136-tsig", "secret");
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -190,10 +198,15 @@ async fn sample_tree(admin: &Client, data_plane: bool) -> Result<()> {
         "spec": {"apex": "bob.example.org", "certMode": "dns01", "issuerName": "letsencrypt-stage",
                  "dns01": {"provider": "cloudflare", "cloudflare": {"apiTokenSecretRef": {"name": "cloudflare", "key": "token"}}}}});
     if data_plane {
-        // Served by the demo's Traefik (see the data-plane section); nothing else changes.
+        // Served by the demo's Traefik and issued by its Pebble (see the data-plane section):
+        // tenant-bob's DNS-01 goes to the zone's nameserver, BIND, with the demo's TSIG key.
         for t in [&mut root, &mut bob] {
             t["spec"]["gatewayClassName"] = json!(dataplane::traefik::GATEWAY_CLASS);
         }
+        bob["spec"]["dns01"] = json!({"provider": "rfc2136", "rfc2136": {
+            "nameserver": format!("{}:53", netns::ADDRESS), "tsigKeyName": TSIG_KEY_NAME,
+            "tsigAlgorithm": tgw_e2e::acme::bind::TSIG_ALGORITHM,
+            "tsigSecretSecretRef": {"name": TSIG_SECRET.0, "key": TSIG_SECRET.1}}});
     }
     for obj in [root, bob] {
         apply(admin, &tgw, obj).await?.map_err(anyhow::Error::msg)?;
@@ -370,10 +383,15 @@ fn s(v: &Value) -> String {
     }
 }
 
-async fn report(admin: &Client, attempts: &[Attempt]) -> Result<()> {
-    println!("\n(cert-manager does not run here: Issuers stay pending; with the data plane on, the demo issues each");
-    println!(" Certificate's Secret from a test CA and Traefik serves the Gateways. Everything below was written by");
-    println!(" the controller, Traefik, or refused by the policy.)");
+async fn report(admin: &Client, attempts: &[Attempt], data_plane: bool) -> Result<()> {
+    if data_plane {
+        println!("\n(cert-manager issued every certificate from Pebble, the ACME server, through each tenant's own");
+        println!(" Issuer; Traefik serves the Gateways. Everything below was written by the controller, cert-manager,");
+        println!(" Traefik, or refused by the policy.)");
+    } else {
+        println!("\n(Without the data plane neither cert-manager nor a Gateway implementation runs: Issuers stay");
+        println!(" pending. Everything below was written by the controller or refused by the policy.)");
+    }
     println!("\n--- TenantGateways");
     for t in list(admin, &ar("gateway.cozystack.io", "v1alpha1", "TenantGateway")).await? {
         let conds = t.data["status"]["conditions"].as_array().cloned().unwrap_or_default();
@@ -440,10 +458,15 @@ async fn report(admin: &Client, attempts: &[Attempt]) -> Result<()> {
     }
     println!("\n--- Certificates");
     for c in list(admin, &ar("cert-manager.io", "v1", "Certificate")).await? {
+        let ready = c.data["status"]["conditions"]
+            .as_array()
+            .and_then(|cs| cs.iter().find(|c| c["type"] == "Ready").cloned())
+            .unwrap_or(Value::Null);
         println!(
-            "{:<46} issuer={:<20} dnsNames={}",
+            "{:<46} issuer={:<20} Ready={:<5} dnsNames={}",
             id(&c),
             s(&c.data["spec"]["issuerRef"]["name"]),
+            s(&ready["status"]),
             c.data["spec"]["dnsNames"]
         );
     }
@@ -533,18 +556,22 @@ async fn main() -> Result<()> {
         .context("hijack written past admission")?;
     let _webhook = start_webhook(&admin).await.context("admission webhook")?;
     let data_plane = DataPlane::start(&cluster, &admin).await.context("data plane")?;
+    // With the data plane, both issuer names point at Pebble (`--acme-directories`,
+    // `--acme-ca-bundle-file`, `--acme-profiles`).
+    let settings = tgw_core::decide::Settings {
+        acme: match &data_plane {
+            Some(dp) => dp.acme.directories(false)?,
+            None => Default::default(),
+        },
+        ..Default::default()
+    };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let controller_client = admin.clone();
     let controller = tokio::spawn(async move {
         let shutdown = async move {
             let _ = stopped.await;
         };
-        tgw_controller::run::run(
-            controller_client,
-            Default::default(),
-            Arc::new(Default::default()),
-            shutdown,
-        )
+        tgw_controller::run::run(controller_client, settings, Arc::new(Default::default()), shutdown)
         .await
     });
     sample_tree(&admin, data_plane.is_some())
@@ -556,7 +583,7 @@ async fn main() -> Result<()> {
     if let Some(dp) = &data_plane {
         dp.settle(&admin).await?;
     }
-    report(&admin, &attempts).await?;
+    report(&admin, &attempts, data_plane.is_some()).await?;
     let hijacked = match &data_plane {
         Some(dp) => dp.report(&attempts).await,
         None => {
@@ -606,6 +633,8 @@ fn rerun_in_network_namespace() -> Result<Option<i32>> {
         eprintln!("demo: cannot create a network namespace (needs root or user namespaces, unshare and ip)");
         return Ok(None);
     }
+    // Built (or found cached) here: inside, nothing can be downloaded.
+    AcmePaths::locate()?;
     let exe = std::env::current_exe().context("locating tgw-demo")?;
     let status = netns::command(&exe, &[])?
         .status()
@@ -631,8 +660,9 @@ const DEMO_BACKENDS: [(&str, &str); 11] = [
 
 struct DataPlane {
     _traefik: Traefik,
-    ca: TestCa,
+    acme: AcmeStack,
     http: dataplane::client::Client,
+    book: dataplane::CertBook,
     _backends: Vec<Backend>,
 }
 
@@ -656,22 +686,56 @@ impl DataPlane {
             address,
         )
         .await?;
-        let ca = TestCa::new()?;
-        let http = dataplane::client::Client::new(address, ca.roots()?, ca.book());
+        let tsig = TsigKey::generate(TSIG_KEY_NAME)?;
+        let secret: k8s_openapi::api::core::v1::Secret = serde_json::from_value(json!({
+            "metadata": {"name": TSIG_SECRET.0, "namespace": "tenant-bob"},
+            "stringData": {TSIG_SECRET.1: tsig.secret},
+        }))?;
+        Api::<k8s_openapi::api::core::v1::Secret>::namespaced(admin.clone(), "tenant-bob")
+            .patch(TSIG_SECRET.0, &PatchParams::apply(MANAGER).force(), &Patch::Apply(&secret))
+            .await
+            .context("the TSIG Secret")?;
+        // Every name of example.org points at Traefik; `_acme-challenge` records under bob's and
+        // his children's apexes would otherwise hide the apex wildcard below them.
+        let zone = Zone {
+            origin: "example.org".to_owned(),
+            address,
+            delegated_looking: ["alice", "bob", "shop.bob", "blog.bob"]
+                .map(|l| format!("{l}.example.org"))
+                .to_vec(),
+            elsewhere: vec![],
+        };
+        let acme = AcmeStack::start(
+            &AcmePaths::locate()?,
+            cluster,
+            admin,
+            address,
+            &zone,
+            tsig,
+            &PebbleConfig::default(),
+        )
+        .await?;
+        let book = dataplane::CertBook::default();
+        let http = dataplane::client::Client::new(address, acme.pebble.roots()?, book.clone());
         Ok(Some(DataPlane {
             _traefik: traefik,
-            ca,
+            acme,
             http,
+            book,
             _backends: backends,
         }))
     }
 
-    /// Issues the Certificates' Secrets and waits (bounded) until the sample tenants' own names
-    /// answer and every TenantGateway is Ready, so the report shows the converged data plane.
+    /// Waits (bounded) until cert-manager has issued the Certificates, the sample tenants' own
+    /// names answer and every TenantGateway is Ready, so the report shows the converged data
+    /// plane; then names every issued leaf after its Secret and Issuer for the traffic report.
     async fn settle(&self, admin: &Client) -> Result<()> {
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        println!(
+            "== waiting for cert-manager and Pebble (DNS-01 waits 60 s per round, two rounds for a wildcard and its apex)"
+        );
+        let started = std::time::Instant::now();
+        let deadline = started + Duration::from_secs(300);
         loop {
-            dataplane::issuance::issue_certificates(admin, &self.ca, &["tenant-root", "tenant-bob"]).await?;
             let mut ready = true;
             for (host, backend) in [
                 ("www.example.org", "tenant-root/www"),
@@ -687,10 +751,40 @@ impl DataPlane {
                 .iter()
                 .all(|(_, status, _, _)| status == "True");
             if ready || std::time::Instant::now() > deadline {
-                return Ok(());
+                println!("   settled after {:.0}s", started.elapsed().as_secs_f64());
+                return self.name_issued_leaves(admin).await;
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
+    }
+
+    /// Records, for every certificate cert-manager stored, its leaf as "issued by Pebble through
+    /// Issuer ns/name for names, Secret ns/name", so the traffic report says where each served
+    /// certificate came from (its chain is also verified against Pebble's root there).
+    async fn name_issued_leaves(&self, admin: &Client) -> Result<()> {
+        let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::all(admin.clone());
+        for secret in secrets.list(&ListParams::default()).await? {
+            let annotations = secret.metadata.annotations.clone().unwrap_or_default();
+            let Some(issuer) = annotations.get("cert-manager.io/issuer-name") else {
+                continue;
+            };
+            let Some(crt) = secret.data.as_ref().and_then(|d| d.get("tls.crt")) else {
+                continue;
+            };
+            let Some(leaf) = tgw_e2e::acme::https::pem_certificates(&crt.0)?.into_iter().next() else {
+                continue;
+            };
+            let ns = secret.metadata.namespace.clone().unwrap_or_default();
+            self.book.record(
+                &leaf,
+                format!(
+                    "issued by Pebble (ACME) through Issuer {ns}/{issuer} for {}, Secret {ns}/{}",
+                    annotations.get("cert-manager.io/alt-names").map_or("?", String::as_str),
+                    secret.metadata.name.clone().unwrap_or_default()
+                ),
+            );
+        }
+        Ok(())
     }
 
     /// Prints the traffic; returns the hijack attempts whose target was answered by a backend of

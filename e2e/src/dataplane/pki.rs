@@ -47,7 +47,8 @@ impl CertBook {
             .unwrap_or_else(|| "a certificate the test did not issue (the gateway's default)".to_owned())
     }
 
-    fn record(&self, der: &[u8], what: String) {
+    /// From now on, [`CertBook::describe`] calls `der` `what`.
+    pub fn record(&self, der: &[u8], what: String) {
         if let Ok(mut m) = self.0.lock() {
             m.insert(der.to_vec(), what);
         }
