@@ -1,5 +1,7 @@
 //! A throw-away control plane: etcd and kube-apiserver on free loopback ports with state in a
-//! temporary directory, the Gateway API and cert-manager CRDs installed.
+//! temporary directory, the Gateway API and cert-manager CRDs installed. Fault tests kill and
+//! restart either process ([`TestCluster::kill_apiserver`], [`TestCluster::start_etcd`], ...) and
+//! compact etcd ([`TestCluster::compact_etcd`]).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -7,6 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::Api;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::identity::{self, Identity};
 use crate::kubeconfig;
@@ -34,6 +37,31 @@ pub struct TestCluster {
     kubeconfig: PathBuf,
     server_url: String,
     crds: Vec<String>,
+    /// How each process was started, to start it again the same way (same ports, data, certs).
+    apiserver_cmd: Launch,
+    etcd_cmd: Launch,
+    /// `http://127.0.0.1:<port>`: etcd's client URL (also its v3 HTTP/JSON gateway).
+    etcd_url: String,
+}
+
+/// A child's program, arguments and log file; restarts keep earlier logs as `<log>.<n>`.
+struct Launch {
+    name: &'static str,
+    program: PathBuf,
+    args: Vec<String>,
+    log: PathBuf,
+    starts: u32,
+}
+
+impl Launch {
+    fn spawn(&mut self) -> anyhow::Result<ManagedProcess> {
+        if self.starts > 0 && self.log.exists() {
+            let kept = self.log.with_extension(format!("log.{}", self.starts));
+            std::fs::rename(&self.log, &kept).with_context(|| format!("keeping {}", self.log.display()))?;
+        }
+        self.starts += 1;
+        ManagedProcess::spawn(self.name, &self.program, &self.args, self.log.clone())
+    }
 }
 
 impl TestCluster {
@@ -85,7 +113,14 @@ impl TestCluster {
             "--unsafe-no-fsync".to_owned(),
             "--log-level=warn".to_owned(),
         ];
-        let mut etcd = ManagedProcess::spawn("etcd", &artefacts.etcd, &etcd_args, dir.path().join("etcd.log"))?;
+        let mut etcd_cmd = Launch {
+            name: "etcd",
+            program: artefacts.etcd.clone(),
+            args: etcd_args,
+            log: dir.path().join("etcd.log"),
+            starts: 0,
+        };
+        let mut etcd = etcd_cmd.spawn()?;
         reaper.watch_pid(etcd.pid())?;
 
         let tokens = identity::new_tokens()?;
@@ -111,12 +146,14 @@ impl TestCluster {
             "--allow-privileged=true".to_owned(),
             "--profiling=false".to_owned(),
         ];
-        let mut apiserver = ManagedProcess::spawn(
-            "kube-apiserver",
-            &artefacts.kube_apiserver,
-            &api_args,
-            dir.path().join("kube-apiserver.log"),
-        )?;
+        let mut apiserver_cmd = Launch {
+            name: "kube-apiserver",
+            program: artefacts.kube_apiserver.clone(),
+            args: api_args,
+            log: dir.path().join("kube-apiserver.log"),
+            starts: 0,
+        };
+        let mut apiserver = apiserver_cmd.spawn()?;
         reaper.watch_pid(apiserver.pid())?;
 
         let deadline = Instant::now() + START_TIMEOUT;
@@ -154,6 +191,9 @@ impl TestCluster {
             kubeconfig,
             server_url,
             crds,
+            apiserver_cmd,
+            etcd_cmd,
+            etcd_url,
         })
     }
 
@@ -192,6 +232,148 @@ impl TestCluster {
         self.etcd.ensure_running()?;
         self.apiserver.ensure_running()
     }
+
+    /// etcd's client URL, `http://127.0.0.1:<port>` (it also serves the v3 HTTP/JSON gateway).
+    pub fn etcd_url(&self) -> &str {
+        &self.etcd_url
+    }
+
+    /// SIGKILLs kube-apiserver (as a crash or an OOM kill would) and waits until it is gone.
+    /// Clients keep working once [`TestCluster::start_apiserver`] has brought it back.
+    pub async fn kill_apiserver(&mut self) -> anyhow::Result<()> {
+        Self::kill(&mut self.apiserver, &mut self.reaper, &self.dir, &mut [&mut self.etcd]).await
+    }
+
+    /// Starts kube-apiserver again with the same arguments: same port, certificates (kept in the
+    /// cert dir), tokens and etcd, so the kubeconfig stays valid. Waits until `/readyz` is ok.
+    pub async fn start_apiserver(&mut self) -> anyhow::Result<()> {
+        anyhow::ensure!(self.apiserver.exited()?.is_some(), "kube-apiserver is still running");
+        self.apiserver = self.apiserver_cmd.spawn()?;
+        self.reaper.watch_pid(self.apiserver.pid())?;
+        self.wait_ready().await
+    }
+
+    /// SIGKILLs etcd and waits until it is gone (kube-apiserver keeps running, failing).
+    pub async fn kill_etcd(&mut self) -> anyhow::Result<()> {
+        Self::kill(&mut self.etcd, &mut self.reaper, &self.dir, &mut [&mut self.apiserver]).await
+    }
+
+    /// Starts etcd again with the same data directory and ports; waits until etcd is healthy
+    /// and, if kube-apiserver runs, until its `/readyz` is ok again.
+    pub async fn start_etcd(&mut self) -> anyhow::Result<()> {
+        anyhow::ensure!(self.etcd.exited()?.is_some(), "etcd is still running");
+        self.etcd = self.etcd_cmd.spawn()?;
+        self.reaper.watch_pid(self.etcd.pid())?;
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            self.etcd.ensure_running()?;
+            if let Ok((200, body)) = etcd_http(&self.etcd_url, "GET", "/health", None).await
+                && body.contains("\"health\":\"true\"")
+            {
+                break;
+            }
+            anyhow::ensure!(Instant::now() < deadline, "etcd not healthy in time after its restart");
+            tokio::time::sleep(POLL).await;
+        }
+        if self.apiserver.exited()?.is_none() {
+            self.wait_ready().await?;
+        }
+        Ok(())
+    }
+
+    /// Compacts etcd's history up to its current revision (through its v3 HTTP/JSON gateway),
+    /// as kube-apiserver's periodic compaction does: a watch or list from an older
+    /// resourceVersion that reaches etcd then fails with 410 Gone. Returns the revision.
+    pub async fn compact_etcd(&self) -> anyhow::Result<i64> {
+        // Any range read answers with the store's current revision in its header.
+        let (status, body) = etcd_http(&self.etcd_url, "POST", "/v3/kv/range", Some(r#"{"key":"AA=="}"#)).await?;
+        anyhow::ensure!(status == 200, "etcd range read answered {status}: {body}");
+        let v: serde_json::Value = serde_json::from_str(&body).with_context(|| format!("etcd range read: {body}"))?;
+        let revision: i64 = v["header"]["revision"]
+            .as_str()
+            .and_then(|r| r.parse().ok())
+            .with_context(|| format!("no revision in etcd's answer: {body}"))?;
+        let req = serde_json::json!({"revision": revision.to_string(), "physical": true}).to_string();
+        let (status, body) = etcd_http(&self.etcd_url, "POST", "/v3/kv/compaction", Some(&req)).await?;
+        anyhow::ensure!(status == 200, "etcd compaction at {revision} answered {status}: {body}");
+        Ok(revision)
+    }
+
+    /// Waits until kube-apiserver answers `/readyz` with ok (fails early if a process exited).
+    pub async fn wait_ready(&mut self) -> anyhow::Result<()> {
+        let admin = self.admin().await?;
+        wait_ready(
+            &admin,
+            &mut [&mut self.etcd, &mut self.apiserver],
+            Instant::now() + START_TIMEOUT,
+        )
+        .await
+    }
+
+    /// SIGKILLs `victim`, takes it off the watchdog's list, then reaps it. Until it is reaped
+    /// its pid cannot be reused, so the old watchdog never kills an unrelated process; the new
+    /// one watches the state directory and the processes still running (`others`).
+    async fn kill(
+        victim: &mut ManagedProcess,
+        reaper: &mut Reaper,
+        dir: &TempDir,
+        others: &mut [&mut ManagedProcess],
+    ) -> anyhow::Result<()> {
+        anyhow::ensure!(victim.exited()?.is_none(), "already stopped");
+        let out = std::process::Command::new("kill")
+            .args(["-KILL", &victim.pid().to_string()])
+            .output()
+            .context("running kill")?;
+        anyhow::ensure!(
+            out.status.success(),
+            "kill failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut fresh = Reaper::spawn()?;
+        fresh.watch_dir(dir.path())?;
+        for p in others.iter_mut() {
+            if p.exited()?.is_none() {
+                fresh.watch_pid(p.pid())?;
+            }
+        }
+        std::mem::replace(reaper, fresh).disarm();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while victim.exited()?.is_none() {
+            anyhow::ensure!(Instant::now() < deadline, "the killed process did not exit");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        Ok(())
+    }
+}
+
+/// One HTTP/1.0 request to etcd's plain-HTTP client port: (status, body).
+async fn etcd_http(base: &str, method: &str, path: &str, body: Option<&str>) -> anyhow::Result<(u16, String)> {
+    let authority = base.strip_prefix("http://").context("etcd URL is not http://")?;
+    let mut stream = tokio::time::timeout(Duration::from_secs(5), tokio::net::TcpStream::connect(authority))
+        .await
+        .context("connecting to etcd: timed out")?
+        .with_context(|| format!("connecting to etcd at {authority}"))?;
+    let body = body.unwrap_or("");
+    let req = format!(
+        "{method} {path} HTTP/1.0\r\nHost: {authority}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        stream.write_all(req.as_bytes()).await?;
+        stream.read_to_end(&mut answer).await
+    })
+    .await
+    .context("etcd request timed out")?
+    .context("talking to etcd")?;
+    let text = String::from_utf8_lossy(&answer);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .with_context(|| format!("no HTTP status in etcd's answer: {head}"))?;
+    Ok((status, body.to_owned()))
 }
 
 impl Drop for TestCluster {
