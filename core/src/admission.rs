@@ -27,6 +27,7 @@ pub mod match_conditions;
 pub(crate) mod objects;
 mod request;
 mod routes;
+pub mod settings;
 mod tenant_gateway;
 
 pub use denial::{ApexProblem, Denial, Rule};

@@ -5,39 +5,29 @@
 //!  admission request ──► policy/ (parse, fetch Namespace) ──► admission::decide ──► Verdict
 //!  cluster snapshot  ──► controller/ (reflectors)         ──► claims → conflict → render → status
 //! ```
+//!
+//! Two halves, one folder each: [`admission`] (the policy's verdicts and its settings) and
+//! [`reconcile`] (the controller's TenantGateway decisions). What both use sits at the top, below
+//! them: hostname rules ([`hostname`], [`dns`]), the stable strings ([`keys`], [`consts`]) and
+//! bounded messages ([`bounded`]). The policy settings and every module of [`reconcile`] are also
+//! re-exported at the top (`tgw_core::settings`, `tgw_core::decide`, `tgw_core::naming`, ...).
 
-// --- hostname rules and admission (policy side) ---
+// --- the policy's half ---
 pub mod admission;
-pub mod consts;
-pub mod hostname;
-pub mod settings;
+pub use admission::settings;
 
-// --- TenantGateway model, rendering and route status (controller side) ---
-// (`decide` and `render` build typed Gateway API objects: feature `controller`, native users only)
-pub mod acme;
-pub mod attach;
-pub mod attach_trust;
-pub mod backoff;
+// --- the controller's half: the TenantGateway model, its decisions, rendering and status ---
+pub mod reconcile;
+#[cfg(feature = "controller")]
+pub use reconcile::{decide, parents, render, tgw_status};
+pub use reconcile::{
+    acme, attach, attach_trust, backoff, budget, claims, conditions, conflict, listeners, naming, publishers,
+    route_status, scope, snapshot, takeover, tenantgateway,
+};
+
+// --- shared by both halves ---
 pub mod bounded;
-pub mod budget;
-pub mod claims;
-pub mod conditions;
-pub mod conflict;
-#[cfg(feature = "controller")]
-pub mod decide;
+pub mod consts;
 pub mod dns;
+pub mod hostname;
 pub mod keys;
-pub mod listeners;
-pub mod naming;
-#[cfg(feature = "controller")]
-pub mod parents;
-pub mod publishers;
-#[cfg(feature = "controller")]
-pub mod render;
-pub mod route_status;
-pub mod scope;
-pub mod snapshot;
-pub mod takeover;
-pub mod tenantgateway;
-#[cfg(feature = "controller")]
-pub mod tgw_status;
