@@ -18,12 +18,12 @@ pub use admission::settings;
 
 // --- the controller's half: the TenantGateway model, its decisions, rendering and status ---
 pub mod reconcile;
-#[cfg(feature = "controller")]
-pub use reconcile::{decide, parents, render, tgw_status};
 pub use reconcile::{
     acme, attach, attach_trust, backoff, budget, claims, conditions, conflict, listeners, naming, publishers,
     route_status, scope, snapshot, takeover, tenantgateway,
 };
+#[cfg(feature = "controller")]
+pub use reconcile::{decide, parents, render, tgw_status};
 
 // --- shared by both halves ---
 pub mod bounded;

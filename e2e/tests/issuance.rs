@@ -597,7 +597,10 @@ async fn dns01_wildcard_issued_and_served(w: &World) -> Result<()> {
         "tsigAlgorithm": tgw_e2e::acme::bind::TSIG_ALGORITHM,
         "tsigSecretSecretRef": {"name": TSIG_SECRET.0, "key": TSIG_SECRET.1},
     });
-    ensure!(*rfc2136 == want_solver, "Frank's solver {rfc2136}, expected {want_solver}");
+    ensure!(
+        *rfc2136 == want_solver,
+        "Frank's solver {rfc2136}, expected {want_solver}"
+    );
 
     let updates = w.acme.public_dns.updates();
     for n in [host("frank"), host("kid.frank")] {
@@ -607,13 +610,18 @@ async fn dns01_wildcard_issued_and_served(w: &World) -> Result<()> {
             format!("deleting an RR at _acme-challenge.{n} TXT"),
         ] {
             ensure!(
-                updates.iter().any(|u| u.starts_with(&format!("{TSIG_KEY_NAME}: ")) && u.contains(&change)),
+                updates
+                    .iter()
+                    .any(|u| u.starts_with(&format!("{TSIG_KEY_NAME}: ")) && u.contains(&change)),
                 "BIND logged no update by key {TSIG_KEY_NAME} {change}: {updates:#?}"
             );
         }
     }
     ensure!(
-        updates.iter().all(|u| u.contains(" at '_acme-challenge.") || u.contains(" at _acme-challenge.")) && updates.iter().all(|u| u.contains(" TXT")),
+        updates
+            .iter()
+            .all(|u| u.contains(" at '_acme-challenge.") || u.contains(" at _acme-challenge."))
+            && updates.iter().all(|u| u.contains(" TXT")),
         "BIND applied updates other than challenge TXT records: {updates:#?}"
     );
     eprintln!("  BIND applied {} TSIG-signed TXT updates", updates.len());
@@ -634,7 +642,10 @@ async fn dns01_wildcard_issued_and_served(w: &World) -> Result<()> {
                 got.status,
                 got.header(BACKEND_HEADER)
             );
-            ensure!(got.chain.first() == chain.first(), "Traefik served another leaf than Secret {FRANK}/{cert_name}'s");
+            ensure!(
+                got.chain.first() == chain.first(),
+                "Traefik served another leaf than Secret {FRANK}/{cert_name}'s"
+            );
             Ok(true)
         })
         .await?;
@@ -659,7 +670,10 @@ async fn renewed_without_a_gap(w: &World) -> Result<()> {
     let mut leaves: Vec<(f64, Vec<u8>)> = Vec::new();
     let mut requests = 0;
     let renewed_and_served = |leaves: &[(f64, Vec<u8>)]| {
-        leaves.len() >= 2 && leaves.last().is_some_and(|(t, _)| started.elapsed().as_secs_f64() - t >= 5.0)
+        leaves.len() >= 2
+            && leaves
+                .last()
+                .is_some_and(|(t, _)| started.elapsed().as_secs_f64() - t >= 5.0)
     };
     while !renewed_and_served(&leaves) && requests < MAX_REQUESTS && Instant::now() < deadline {
         requests += 1;

@@ -117,7 +117,12 @@ impl Bind {
         let mut process = ManagedProcess::spawn(
             "named",
             named,
-            &["-g".to_owned(), "-4".to_owned(), "-c".to_owned(), conf.display().to_string()],
+            &[
+                "-g".to_owned(),
+                "-4".to_owned(),
+                "-c".to_owned(),
+                conf.display().to_string(),
+            ],
             log.clone(),
         )?;
         reaper.watch_pid(process.pid())?;

@@ -73,9 +73,20 @@ impl AcmeStack {
             pebble_config,
         )
         .await?;
-        let cert_manager =
-            CertManager::start(&paths.cert_manager, kubeconfig, state_dir, cluster_dns.addr, public_dns.addr).await?;
-        let kubelet = SolverKubelet::start(admin.clone(), &paths.cert_manager.join("acmesolver"), address, state_dir);
+        let cert_manager = CertManager::start(
+            &paths.cert_manager,
+            kubeconfig,
+            state_dir,
+            cluster_dns.addr,
+            public_dns.addr,
+        )
+        .await?;
+        let kubelet = SolverKubelet::start(
+            admin.clone(),
+            &paths.cert_manager.join("acmesolver"),
+            address,
+            state_dir,
+        );
         Ok(AcmeStack {
             public_dns,
             cluster_dns,

@@ -571,8 +571,7 @@ async fn main() -> Result<()> {
         let shutdown = async move {
             let _ = stopped.await;
         };
-        tgw_controller::run::run(controller_client, settings, Arc::new(Default::default()), shutdown)
-        .await
+        tgw_controller::run::run(controller_client, settings, Arc::new(Default::default()), shutdown).await
     });
     sample_tree(&admin, data_plane.is_some())
         .await
@@ -692,7 +691,11 @@ impl DataPlane {
             "stringData": {TSIG_SECRET.1: tsig.secret},
         }))?;
         Api::<k8s_openapi::api::core::v1::Secret>::namespaced(admin.clone(), "tenant-bob")
-            .patch(TSIG_SECRET.0, &PatchParams::apply(MANAGER).force(), &Patch::Apply(&secret))
+            .patch(
+                TSIG_SECRET.0,
+                &PatchParams::apply(MANAGER).force(),
+                &Patch::Apply(&secret),
+            )
             .await
             .context("the TSIG Secret")?;
         // Every name of example.org points at Traefik; `_acme-challenge` records under bob's and

@@ -222,7 +222,11 @@ impl World {
             "stringData": {TSIG_SECRET.1: tsig.secret},
         }))?;
         Api::<Secret>::namespaced(admin.clone(), FRANK)
-            .patch(TSIG_SECRET.0, &PatchParams::apply(cs::MANAGER).force(), &Patch::Apply(&secret))
+            .patch(
+                TSIG_SECRET.0,
+                &PatchParams::apply(cs::MANAGER).force(),
+                &Patch::Apply(&secret),
+            )
             .await
             .context("the TSIG Secret")?;
         for (ns, apex, issuer) in [
@@ -271,8 +275,14 @@ impl World {
             acme.cluster_dns.addr,
             acme.cert_manager.log_path().display()
         );
-        let traefik =
-            Traefik::start(&paths.traefik, cluster.kubeconfig_path(), &admin, cluster.state_dir(), address).await?;
+        let traefik = Traefik::start(
+            &paths.traefik,
+            cluster.kubeconfig_path(),
+            &admin,
+            cluster.state_dir(),
+            address,
+        )
+        .await?;
         eprintln!("tgw-e2e: traefik log {}", traefik.log_path().display());
         // As `--acme-directories letsencrypt-stage=<Pebble's URL>,letsencrypt-prod=<Pebble's URL>
         // --acme-ca-bundle-file <CA> --acme-profiles letsencrypt-stage=classic,letsencrypt-prod=shortlived`.
@@ -365,10 +375,10 @@ impl World {
     pub async fn await_ready(&self, ns: &str, name: &str) -> Result<()> {
         let deadline = Instant::now() + ISSUE_TIMEOUT;
         loop {
-            if let Some(c) = cs::get(&self.admin, CM, "Certificate", ns, name).await? {
-                if condition(&c.data, "Ready").0 == "True" {
-                    return Ok(());
-                }
+            if let Some(c) = cs::get(&self.admin, CM, "Certificate", ns, name).await?
+                && condition(&c.data, "Ready").0 == "True"
+            {
+                return Ok(());
             }
             if Instant::now() > deadline {
                 bail!(
@@ -389,7 +399,10 @@ impl World {
             keys.push(self.account_key(ns).await?);
         }
         let orders = self.acme.pebble.orders(&keys).await?;
-        Ok(orders.into_iter().filter(|o| OWNERS.contains(&o.account.as_str())).collect())
+        Ok(orders
+            .into_iter()
+            .filter(|o| OWNERS.contains(&o.account.as_str()))
+            .collect())
     }
 
     /// The ACME account of `ns`'s TenantGateway as its holder knows it: the URL from the
