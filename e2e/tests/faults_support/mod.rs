@@ -155,4 +155,3 @@ pub async fn await_converged(admin: &Client, m: &tgw_controller::context::Metric
         anyhow::ensure!(Instant::now() < deadline, "no convergence in 60 s");
     }
 }
-
