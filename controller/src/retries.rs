@@ -56,6 +56,15 @@ impl Retries {
         self.state.lock().unwrap_or_else(PoisonError::into_inner).remove(key);
     }
 
+    /// Whether `key` at `generation` is in backoff: its last reconcile at this generation failed.
+    pub fn in_backoff(&self, key: &str, generation: Option<i64>) -> bool {
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(key)
+            .is_some_and(|e| e.generation == generation)
+    }
+
     /// Consecutive failures of `key` so far.
     pub fn failures(&self, key: &str) -> u32 {
         self.state
@@ -114,6 +123,7 @@ mod tests {
         let delays: Vec<Duration> = (0..4).map(|_| r.failed("a/b", Some(1))).collect();
         assert_eq!(r.failures("a/b"), 4);
         assert!(delays.windows(2).all(|w| w[1] > w[0]), "{delays:?}");
+        assert!(r.in_backoff("a/b", Some(1)) && !r.in_backoff("a/b", Some(2)));
         r.failed("a/b", Some(2));
         assert_eq!(r.failures("a/b"), 1, "a new generation starts over");
         r.succeeded("a/b");

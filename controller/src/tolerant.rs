@@ -77,12 +77,13 @@ pub fn invalid_status(obj: &DynamicObject, error: &str, now: &str) -> Option<Val
 
 /// Entry point for the Controller.
 pub async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action> {
+    let key = (obj.namespace().unwrap_or_default(), obj.name_any());
+    if let Some(delay) = retry_yields(&obj, &key, &ctx) {
+        return Ok(Action::requeue(delay));
+    }
     // One cap on reconcile starts per second, whatever triggered them.
     ctx.starts.acquire().await;
-    ctx.metrics
-        .obs
-        .queue
-        .started(&(obj.namespace().unwrap_or_default(), obj.name_any()), Instant::now());
+    ctx.metrics.obs.queue.started(&key, Instant::now());
     match parse(&obj) {
         Ok(tgw) => crate::reconcile::reconcile(Arc::new(tgw), ctx).await,
         Err(error) if obj.meta().deletion_timestamp.is_some() => {
@@ -98,6 +99,20 @@ pub async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Act
             Ok(Action::await_change())
         }
     }
+}
+
+/// A start that is only this object's timed retry (it is in backoff at this generation and no
+/// watch event asked for it) steps back while requests from watch events wait
+/// ([`tgw_core::backoff::retry_yield`]): nothing is read or written, its failure count stays.
+fn retry_yields(obj: &DynamicObject, key: &crate::index::TgwKey, ctx: &Context) -> Option<std::time::Duration> {
+    let object = format!("{}/{}", key.0, key.1);
+    if ctx.metrics.obs.queue.is_waiting(key) || !ctx.retries.in_backoff(&object, obj.metadata.generation) {
+        return None;
+    }
+    let waiting = usize::try_from(ctx.metrics.obs.queue.depth()).unwrap_or(0);
+    let delay = tgw_core::backoff::retry_yield(waiting, ctx.settings.reconciles_per_second, &object)?;
+    tracing::debug!(object, waiting, retry_in = ?delay, "retry yields to waiting requests");
+    Some(delay)
 }
 
 async fn report_invalid(obj: &DynamicObject, error: &str, ctx: &Context) -> Result<()> {

@@ -120,3 +120,86 @@ async fn a_controller_killed_mid_reconcile_converges_to_the_fault_free_state() -
     }
     Ok(())
 }
+
+/// TenantGateways that fail every reconcile (cert-manager's webhook down) do not take the starts a
+/// new TenantGateway's first reconcile needs: while requests from watch events wait, an object
+/// whose start is only its timed retry steps back (`tgw_core::backoff::retry_yield`). Forty
+/// failing TenantGateways retry every 0.1-1 s against a cap of 4 starts per second (ten times the
+/// cap); then six new ones are created. Counted: the reconciles that start until every new one
+/// has its Gateway. With the yield that is the new ones' own reconciles plus those already in
+/// flight (measured: 8 starts, 1.9 s). Without it the test fails before that: the forty's own
+/// first reconciles do not all finish within the 40 s the setup waits, their earlier members'
+/// retries taking the starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_tenantgateways_do_not_starve_a_new_ones_first_reconcile() -> anyhow::Result<()> {
+    const FAILING: usize = 40;
+    const NEW: usize = 6;
+    let (_cluster, admin) = cluster().await?;
+    break_cert_manager_webhook(&admin).await?;
+    let spec = |apex: &str| {
+        json!({"apex": apex, "certMode": "dns01", "dns01": {"provider": "cloudflare",
+            "cloudflare": {"apiTokenSecretRef": {"name": "cf", "key": "token"}}}})
+    };
+    let ns = |i: usize| format!("tenant-f{i}");
+    for i in 0..FAILING + NEW {
+        named_namespace(&admin, &ns(i), &[(LABEL_HOST, &format!("f{i}.example.org"))]).await?;
+    }
+    for i in 0..FAILING {
+        apply_tgw(&admin, &ns(i), spec(&format!("f{i}.example.org"))).await?;
+    }
+    let settings = tgw_core::decide::Settings {
+        retry: tgw_core::backoff::RetryPolicy {
+            base: Duration::from_millis(100),
+            max: Duration::from_secs(1),
+        },
+        reconciles_per_second: 4,
+        ..Default::default()
+    };
+    let controller = start_controller_with(admin.clone(), settings).await;
+    let m = controller.metrics.clone();
+    let gateway = tgw_core::naming::gateway("cozystack");
+    eventually("every failing TenantGateway has its Gateway and is in backoff", || {
+        let (admin, gateway, m) = (admin.clone(), gateway.clone(), m.clone());
+        async move {
+            for i in 0..FAILING {
+                if get_gateway(&admin, &ns(i), &gateway).await?.is_none() {
+                    return Ok(false);
+                }
+            }
+            let text = tgw_controller::metrics::render(&m)?;
+            Ok(text.lines().any(|l| l == format!("tgw_backoff_objects {FAILING}")))
+        }
+    })
+    .await?;
+    let before = m.reconciles();
+    let started = Instant::now();
+    for i in FAILING..FAILING + NEW {
+        apply_tgw(&admin, &ns(i), spec(&format!("f{i}.example.org"))).await?;
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut served = 0;
+    while served < NEW {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "only {served} of {NEW} new TenantGateways got a Gateway in 120 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        served = 0;
+        for i in FAILING..FAILING + NEW {
+            served += usize::from(get_gateway(&admin, &ns(i), &gateway).await?.is_some());
+        }
+    }
+    let starts = m.reconciles() - before;
+    eprintln!(
+        "{NEW} new TenantGateways served in {:.1} s after {starts} reconcile starts, next to {FAILING} failing ones",
+        started.elapsed().as_secs_f64()
+    );
+    // Each new one's first reconcile, a second one its own writes may cause, and the four that
+    // were in flight when they were created.
+    anyhow::ensure!(
+        starts <= (2 * NEW + 4) as u64,
+        "{starts} reconciles started before {NEW} new TenantGateways were served: retries took their starts"
+    );
+    controller.stop().await?;
+    Ok(())
+}

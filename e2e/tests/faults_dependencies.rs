@@ -620,9 +620,12 @@ impl Replica {
                     })
                     .await
                 });
-                // true: kill (drop every task now); false or the handle dropped: graceful stop.
+                // true: kill (drop every task at its next await, as a SIGKILL stops a process;
+                // waiting up to 1 s for the worker to leave the poll it is in, so nothing the
+                // killed replica does is counted after `kill` returns); false or the handle
+                // dropped: graceful stop.
                 if exit_rx.recv().unwrap_or(false) {
-                    rt.shutdown_background();
+                    rt.shutdown_timeout(Duration::from_secs(1));
                     return Ok(());
                 }
                 let _ = stop_tx.send(());

@@ -87,6 +87,14 @@ impl RequestQueue {
         self.update(HashMap::clear);
     }
 
+    /// Whether a request for `key` waits (a watch event asked for it since its last start).
+    pub fn is_waiting(&self, key: &TgwKey) -> bool {
+        self.waiting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains_key(key)
+    }
+
     /// Requests waiting now.
     pub fn depth(&self) -> i64 {
         self.depth.get()
