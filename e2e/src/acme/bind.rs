@@ -36,12 +36,12 @@ pub struct Zone {
     /// The zone apex, e.g. `example.org`.
     pub origin: String,
     /// Where every name of the zone points (wildcards at the apex and at each of
-    /// [`Zone::delegated_looking`]), and the address of the zone's nameserver `ns.<origin>`.
+    /// [`Zone::wildcards_under`]), and the address of the zone's nameserver `ns.<origin>`.
     pub address: Ipv4Addr,
     /// Names below which a wildcard A record is added too: every name with records of its own
     /// below it (e.g. `alice.example.org` once `elsewhere.alice.example.org` exists) would
     /// otherwise stop the apex wildcard from matching its other names.
-    pub delegated_looking: Vec<String>,
+    pub wildcards_under: Vec<String>,
     /// Names answered with another address (their A record only).
     pub elsewhere: Vec<(String, Ipv4Addr)>,
 }
@@ -54,7 +54,7 @@ impl Zone {
             "$ORIGIN {o}.\n$TTL 1\n@ IN SOA ns.{o}. hostmaster.{o}. 1 1 1 1 1\n@ IN NS ns.{o}.\nns IN A {a}\n@ IN A {a}\n* IN A {a}\n",
             a = self.address
         );
-        for name in &self.delegated_looking {
+        for name in &self.wildcards_under {
             let _ = writeln!(z, "*.{name}. IN A {}", self.address);
         }
         for (name, address) in &self.elsewhere {
@@ -217,7 +217,7 @@ mod tests {
         let zone = Zone {
             origin: "example.org".into(),
             address: Ipv4Addr::new(10, 89, 0, 1),
-            delegated_looking: vec!["alice.example.org".into()],
+            wildcards_under: vec!["alice.example.org".into()],
             elsewhere: vec![("elsewhere.alice.example.org".into(), Ipv4Addr::LOCALHOST)],
         };
         assert_eq!(

@@ -703,7 +703,7 @@ impl DataPlane {
         let zone = Zone {
             origin: "example.org".to_owned(),
             address,
-            delegated_looking: ["alice", "bob", "shop.bob", "blog.bob"]
+            wildcards_under: ["alice", "bob", "shop.bob", "blog.bob"]
                 .map(|l| format!("{l}.example.org"))
                 .to_vec(),
             elsewhere: vec![],

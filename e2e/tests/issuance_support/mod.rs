@@ -255,7 +255,7 @@ impl World {
         let zone = Zone {
             origin: APEX.to_owned(),
             address,
-            delegated_looking: ["alice", "carol", "frank", "kid.frank"].map(host).to_vec(),
+            wildcards_under: ["alice", "carol", "frank", "kid.frank"].map(host).to_vec(),
             elsewhere: OWNERS
                 .iter()
                 .flat_map(|o| failing_names(o))
