@@ -15,7 +15,6 @@ use anyhow::{Context, Result};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration;
 use kube::Client;
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams};
@@ -111,25 +110,7 @@ impl FaultWebhook {
             mode: AtomicU8::new(mode.code()),
             seen: Mutex::new(Vec::new()),
         });
-        let (stop, mut stopped) = oneshot::channel::<()>();
-        let served = Arc::clone(&shared);
-        tokio::spawn(async move {
-            loop {
-                let accepted = tokio::select! {
-                    _ = &mut stopped => return,
-                    accepted = listener.accept() => accepted,
-                };
-                let Ok((tcp, _)) = accepted else { continue };
-                let (acceptor, shared) = (acceptor.clone(), Arc::clone(&served));
-                tokio::spawn(async move {
-                    let Ok(stream) = acceptor.accept(tcp).await else { return };
-                    let service = hyper::service::service_fn(move |req| handle(Arc::clone(&shared), req));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
+        let stop = crate::tls_server::serve(listener, acceptor, Arc::clone(&shared), handle);
         Ok(FaultWebhook {
             url,
             ca_pem: ca.pem(),

@@ -14,6 +14,7 @@ mod namespace;
 mod ports;
 pub mod process;
 pub mod report;
+pub mod tls_server;
 pub mod versions;
 mod wait;
 pub mod webhook;

@@ -91,6 +91,54 @@ impl Drop for ManagedProcess {
     }
 }
 
+/// A [`ManagedProcess`] watched by a [`Reaper`] of its own: the suites' long-running helpers
+/// (Traefik, Pebble, DNS servers, cert-manager). Dropping it kills the process; if the test
+/// process dies without dropping it, the reaper does.
+pub struct Supervised {
+    // Drop order: the reaper is disarmed in Drop, then the process is killed.
+    reaper: Reaper,
+    process: ManagedProcess,
+}
+
+impl Supervised {
+    pub fn spawn(name: &'static str, program: &Path, args: &[String], log: PathBuf) -> anyhow::Result<Self> {
+        Self::spawn_with_env(name, program, args, &[], log)
+    }
+
+    /// Like [`Supervised::spawn`], with extra environment variables for the child.
+    pub fn spawn_with_env(
+        name: &'static str,
+        program: &Path,
+        args: &[String],
+        env: &[(&str, &std::ffi::OsStr)],
+        log: PathBuf,
+    ) -> anyhow::Result<Self> {
+        let mut reaper = Reaper::spawn()?;
+        let process = ManagedProcess::spawn_with_env(name, program, args, env, log)?;
+        reaper.watch_pid(process.pid())?;
+        Ok(Supervised { reaper, process })
+    }
+}
+
+impl std::ops::Deref for Supervised {
+    type Target = ManagedProcess;
+    fn deref(&self) -> &ManagedProcess {
+        &self.process
+    }
+}
+
+impl std::ops::DerefMut for Supervised {
+    fn deref_mut(&mut self) -> &mut ManagedProcess {
+        &mut self.process
+    }
+}
+
+impl Drop for Supervised {
+    fn drop(&mut self) {
+        self.reaper.disarm();
+    }
+}
+
 /// A `sh` in its own process group holding the read end of a pipe from this process. When the
 /// pipe closes without `disarm` (this process died), it SIGKILLs the registered pids and removes
 /// the registered directory. Pipes are close-on-exec, so no other child keeps it open.

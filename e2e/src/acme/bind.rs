@@ -22,7 +22,7 @@ use anyhow::{Context, Result, bail};
 use base64::Engine;
 use tokio::net::TcpStream;
 
-use crate::process::{ManagedProcess, Reaper};
+use crate::process::Supervised;
 
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// Debian's path of the BIND 9 server (package `bind9`, installed by scripts/setup.sh).
@@ -87,8 +87,7 @@ impl TsigKey {
 
 /// A running `named`; dropping it kills it.
 pub struct Bind {
-    reaper: Reaper,
-    process: ManagedProcess,
+    process: Supervised,
     /// Where it answers (UDP and TCP), port 53.
     pub addr: SocketAddr,
     pub key: TsigKey,
@@ -112,9 +111,8 @@ impl Bind {
         std::fs::write(&conf, config(&dir, address, zone, &key)).context("writing named.conf")?;
         let addr = SocketAddr::from((address, 53));
         let log = state_dir.join("named.log");
-        let mut reaper = Reaper::spawn()?;
         // -g: foreground, log to stderr (the log file); -4: IPv4 only.
-        let mut process = ManagedProcess::spawn(
+        let mut process = Supervised::spawn(
             "named",
             named,
             &[
@@ -125,7 +123,6 @@ impl Bind {
             ],
             log.clone(),
         )?;
-        reaper.watch_pid(process.pid())?;
         let deadline = Instant::now() + START_TIMEOUT;
         while TcpStream::connect(addr).await.is_err() || !process.log_contains("all zones loaded") {
             process.ensure_running()?;
@@ -135,7 +132,6 @@ impl Bind {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         Ok(Bind {
-            reaper,
             process,
             addr,
             key,
@@ -164,12 +160,6 @@ impl Bind {
 
     pub fn log_tail(&self, lines: usize) -> String {
         self.process.log_tail(lines)
-    }
-}
-
-impl Drop for Bind {
-    fn drop(&mut self) {
-        self.reaper.disarm();
     }
 }
 

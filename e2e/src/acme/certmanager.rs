@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 
-use crate::process::{ManagedProcess, Reaper};
+use crate::process::Supervised;
 
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// Logged by our main once every controller is constructed and the informers started.
@@ -20,8 +20,7 @@ const STARTED: &str = "starting controllers";
 
 /// A running cert-manager controller; dropping it kills it.
 pub struct CertManager {
-    reaper: Reaper,
-    process: ManagedProcess,
+    process: Supervised,
     log: PathBuf,
 }
 
@@ -47,14 +46,12 @@ impl CertManager {
             "-v=2".to_owned(),
         ];
         let log = state_dir.join("cert-manager.log");
-        let mut reaper = Reaper::spawn()?;
-        let mut process = ManagedProcess::spawn(
+        let mut process = Supervised::spawn(
             "cert-manager",
             &bin_dir.join("cert-manager-controller"),
             &args,
             log.clone(),
         )?;
-        reaper.watch_pid(process.pid())?;
         let deadline = Instant::now() + START_TIMEOUT;
         while !process.log_contains(STARTED) {
             process.ensure_running()?;
@@ -66,7 +63,7 @@ impl CertManager {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        Ok(CertManager { reaper, process, log })
+        Ok(CertManager { process, log })
     }
 
     pub fn log_path(&self) -> &Path {
@@ -79,11 +76,5 @@ impl CertManager {
 
     pub fn log_tail(&self, lines: usize) -> String {
         self.process.log_tail(lines)
-    }
-}
-
-impl Drop for CertManager {
-    fn drop(&mut self) {
-        self.reaper.disarm();
     }
 }

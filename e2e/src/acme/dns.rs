@@ -22,7 +22,7 @@ use serde_json::json;
 use tokio::net::TcpStream;
 
 use super::pebble::free_ports;
-use crate::process::{ManagedProcess, Reaper};
+use crate::process::Supervised;
 
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// Bound on one management request.
@@ -30,8 +30,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A running challtestsrv; dropping it kills it.
 pub struct Dns {
-    reaper: Reaper,
-    process: ManagedProcess,
+    process: Supervised,
     /// The DNS server (UDP and TCP).
     pub addr: SocketAddr,
     /// The management API (plain HTTP).
@@ -50,8 +49,7 @@ impl Dns {
     ) -> Result<Dns> {
         let ports = free_ports(address, 2)?;
         let [addr, management] = [0, 1].map(|i| SocketAddr::from((address, ports[i])));
-        let mut reaper = Reaper::spawn()?;
-        let mut process = ManagedProcess::spawn(
+        let mut process = Supervised::spawn(
             name,
             &bin_dir.join("pebble-challtestsrv"),
             &[
@@ -67,7 +65,6 @@ impl Dns {
             ],
             state_dir.join(format!("{name}.log")),
         )?;
-        reaper.watch_pid(process.pid())?;
         let deadline = Instant::now() + START_TIMEOUT;
         for a in [addr, management] {
             while TcpStream::connect(a).await.is_err() {
@@ -79,7 +76,6 @@ impl Dns {
             }
         }
         Ok(Dns {
-            reaper,
             process,
             addr,
             management,
@@ -122,11 +118,5 @@ impl Dns {
 
     pub fn ensure_running(&mut self) -> Result<()> {
         self.process.ensure_running()
-    }
-}
-
-impl Drop for Dns {
-    fn drop(&mut self) {
-        self.reaper.disarm();
     }
 }

@@ -19,7 +19,7 @@ use tokio::net::TcpStream;
 
 use super::https;
 use crate::dataplane::TestCa;
-use crate::process::{ManagedProcess, Reaper};
+use crate::process::Supervised;
 
 /// The name on Pebble's TLS listener certificate (besides the address itself).
 pub const TLS_NAME: &str = "pebble.tgw-e2e.test";
@@ -55,9 +55,7 @@ impl Default for PebbleConfig {
 
 /// A running Pebble; dropping it kills it.
 pub struct Pebble {
-    // Drop order: the reaper is disarmed in Drop, then the process is killed.
-    reaper: Reaper,
-    pebble: ManagedProcess,
+    pebble: Supervised,
     /// The ACME API (TLS): directory at `/dir`.
     pub acme: SocketAddr,
     /// The management API (TLS): `/roots/0`, `/intermediates/0`.
@@ -95,7 +93,6 @@ impl Pebble {
     ) -> Result<Pebble> {
         let ports = free_ports(address, 2)?;
         let [acme, management] = [0, 1].map(|i| SocketAddr::from((address, ports[i])));
-        let mut reaper = Reaper::spawn()?;
         let cert = ca.issue("Pebble's ACME listener", &[TLS_NAME.to_owned(), address.to_string()])?;
         let (cert_path, key_path) = (state_dir.join("pebble.crt"), state_dir.join("pebble.key"));
         std::fs::write(&cert_path, &cert.cert_pem).context("writing Pebble's certificate")?;
@@ -119,7 +116,7 @@ impl Pebble {
         }});
         std::fs::write(&config_path, serde_json::to_vec_pretty(&cfg)?).context("writing Pebble's config")?;
         let log = state_dir.join("pebble.log");
-        let pebble = ManagedProcess::spawn_with_env(
+        let pebble = Supervised::spawn_with_env(
             "pebble",
             &bin_dir.join("pebble"),
             &[
@@ -135,9 +132,7 @@ impl Pebble {
             ],
             log.clone(),
         )?;
-        reaper.watch_pid(pebble.pid())?;
         let mut p = Pebble {
-            reaper,
             pebble,
             acme,
             management,
@@ -228,11 +223,5 @@ impl Pebble {
 
     pub fn log_tail(&self, lines: usize) -> String {
         self.pebble.log_tail(lines)
-    }
-}
-
-impl Drop for Pebble {
-    fn drop(&mut self) {
-        self.reaper.disarm();
     }
 }

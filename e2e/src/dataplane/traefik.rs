@@ -12,7 +12,7 @@ use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchP
 use serde_json::json;
 use tokio::net::TcpStream;
 
-use crate::process::{ManagedProcess, Reaper};
+use crate::process::Supervised;
 
 /// The GatewayClass the data-plane TenantGateways name in `spec.gatewayClassName`.
 pub const GATEWAY_CLASS: &str = "traefik";
@@ -37,9 +37,7 @@ pub fn args(address: Ipv4Addr) -> Vec<String> {
 
 /// A running Traefik; dropping it kills it (a reaper does so if the test process dies).
 pub struct Traefik {
-    // Drop order: the reaper is disarmed in Drop, then the process is killed.
-    reaper: Reaper,
-    process: ManagedProcess,
+    process: Supervised,
     log: PathBuf,
 }
 
@@ -55,15 +53,13 @@ impl Traefik {
     ) -> Result<Traefik> {
         apply_gateway_class(admin).await?;
         let log = state_dir.join("traefik.log");
-        let mut reaper = Reaper::spawn()?;
-        let mut process = ManagedProcess::spawn_with_env(
+        let mut process = Supervised::spawn_with_env(
             "traefik",
             binary,
             &args(address),
             &[("KUBECONFIG", kubeconfig.as_os_str())],
             log.clone(),
         )?;
-        reaper.watch_pid(process.pid())?;
         let deadline = Instant::now() + START_TIMEOUT;
         for port in [80, 443] {
             loop {
@@ -100,7 +96,7 @@ impl Traefik {
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        Ok(Traefik { reaper, process, log })
+        Ok(Traefik { process, log })
     }
 
     pub fn log_path(&self) -> &Path {
@@ -115,12 +111,6 @@ impl Traefik {
     /// The last `lines` log lines, for failure messages.
     pub fn log_tail(&self, lines: usize) -> String {
         self.process.log_tail(lines)
-    }
-}
-
-impl Drop for Traefik {
-    fn drop(&mut self) {
-        self.reaper.disarm();
     }
 }
 

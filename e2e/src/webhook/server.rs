@@ -9,7 +9,6 @@ use anyhow::{Context, Result};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::{Api, Client};
 use serde_json::{Value, json};
@@ -70,26 +69,7 @@ impl PolicyWebhook {
             .await
             .context("binding the webhook port")?;
         let url = format!("https://{}", listener.local_addr()?);
-        let (stop, mut stopped) = oneshot::channel::<()>();
-        let served = Arc::clone(&shared);
-        tokio::spawn(async move {
-            let shared = served;
-            loop {
-                let accepted = tokio::select! {
-                    _ = &mut stopped => return,
-                    accepted = listener.accept() => accepted,
-                };
-                let Ok((tcp, _)) = accepted else { continue };
-                let (acceptor, shared) = (acceptor.clone(), Arc::clone(&shared));
-                tokio::spawn(async move {
-                    let Ok(stream) = acceptor.accept(tcp).await else { return };
-                    let service = hyper::service::service_fn(move |req| handle(Arc::clone(&shared), req));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
+        let stop = crate::tls_server::serve(listener, acceptor, Arc::clone(&shared), handle);
         Ok(PolicyWebhook {
             url,
             ca_pem: cert.ca_pem,
