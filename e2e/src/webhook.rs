@@ -13,4 +13,4 @@ pub use config::{
     Conditions, WebhookPolicy, load_match_conditions, load_policies, load_policy_rules, register, register_with,
     webhook_configuration,
 };
-pub use server::PolicyWebhook;
+pub use server::{PolicyWebhook, WRITE_ANNOTATION};

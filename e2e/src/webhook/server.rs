@@ -35,7 +35,15 @@ struct Shared {
     /// Calls by `<policy> <kind> <namespace> <username>` (policy: the path segment after
     /// `/validate/`; `-` for an empty field).
     calls: Mutex<BTreeMap<String, u64>>,
+    /// The distinct writes behind those calls, by the same key: the values of the
+    /// [`WRITE_ANNOTATION`] the admitted object carries (calls without it are not recorded).
+    writes: Mutex<BTreeMap<String, BTreeSet<String>>>,
 }
+
+/// A test that needs to tell writes from calls gives each write its own value of this annotation:
+/// kube-apiserver re-runs admission, with the same new object, when an update retries against a
+/// fresher copy (its watch cache lagging a write just made), so one write can mean two calls.
+pub const WRITE_ANNOTATION: &str = "e2e.tenant-gateway.io/write";
 
 impl PolicyWebhook {
     /// Compiles `wasm`, binds a free loopback port and serves until dropped. `client` answers the
@@ -55,6 +63,7 @@ impl PolicyWebhook {
             settings,
             namespaces: Api::all(client),
             calls: Mutex::new(BTreeMap::new()),
+            writes: Mutex::new(BTreeMap::new()),
         });
 
         let cert = tls::generate()?;
@@ -94,6 +103,16 @@ impl PolicyWebhook {
     pub fn calls(&self) -> BTreeMap<String, u64> {
         self.shared.calls.lock().map(|c| c.clone()).unwrap_or_default()
     }
+
+    /// How many distinct writes those calls were for, by the same key: the distinct values of
+    /// [`WRITE_ANNOTATION`] seen so far on admitted objects.
+    pub fn writes(&self) -> BTreeMap<String, u64> {
+        self.shared
+            .writes
+            .lock()
+            .map(|w| w.iter().map(|(k, v)| (k.clone(), v.len() as u64)).collect())
+            .unwrap_or_default()
+    }
 }
 
 async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
@@ -114,6 +133,11 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<
         field(&request["namespace"]),
         field(&request["userInfo"]["username"])
     );
+    if let Some(write) = request["object"]["metadata"]["annotations"][WRITE_ANNOTATION].as_str()
+        && let Ok(mut writes) = shared.writes.lock()
+    {
+        writes.entry(key.clone()).or_default().insert(write.to_string());
+    }
     if let Ok(mut calls) = shared.calls.lock() {
         *calls.entry(key).or_default() += 1;
     }
