@@ -76,6 +76,7 @@ impl Error {
         match self {
             Error::Foreign { .. } => "foreign_object",
             Error::Kube { .. } => "kube_api",
+            Error::Stopped { first, .. } => first.metric_label(),
             Error::Render(..) => "render",
             Error::Steps(_) => "steps",
             Error::Discovery(_) => "discovery",

@@ -414,7 +414,8 @@ async fn certificates(ctx: &Context, t: &TgwInput, d: &Decision) -> Result<BTree
     let existing = ctx.owned_by(&ctx.resources.certificate, &t.meta.uid);
     let mut ready = BTreeMap::new();
     let mut first_err = None;
-    for desired in &d.desired.certificates {
+    let wanted = d.desired.certificates.len();
+    for (i, desired) in d.desired.certificates.iter().enumerate() {
         let name = desired["metadata"]["name"].as_str().unwrap_or_default().to_owned();
         let observed = ctx.owned(&ctx.resources.certificate, ns, &name);
         let observed = observed.as_ref();
@@ -436,6 +437,17 @@ async fn certificates(ctx: &Context, t: &TgwInput, d: &Decision) -> Result<BTree
         match result {
             Ok(obj) => {
                 ready.insert(name, apply::ready(&obj));
+            }
+            // The rest would fail the same way: none written (nor any deleted) this pass.
+            Err(e) if e.is_outage() => {
+                return Err(match wanted - i - 1 {
+                    0 => e,
+                    left => Error::Stopped {
+                        first: Box::new(e),
+                        left,
+                        kind: "certificate",
+                    },
+                });
             }
             Err(e) => {
                 ready.insert(name, false);

@@ -2,7 +2,7 @@
 //! HTTPS server the test (or the controller bench) runs and registers as a
 //! `ValidatingWebhookConfiguration` for `cert-manager.io` Issuers and Certificates with
 //! `failurePolicy: Fail`, as cert-manager's own webhook is. It answers every AdmissionReview
-//! according to its [`Mode`] — refuse, hang past `timeoutSeconds`, or allow — and records each
+//! according to its [`Mode`] — refuse, hang past `timeoutSeconds`, fail, or allow — and records each
 //! request (when, kind, namespace/name, operation), so a test can count the failed writes per
 //! second the API server sent it and see how each object's retries are spaced.
 
@@ -38,6 +38,9 @@ pub enum Mode {
     /// Answers only after [`HANG`], well past the registration's `timeoutSeconds` (a webhook
     /// whose pod is up but stuck: the API server times out).
     Hang,
+    /// Answers HTTP 503 instead of an AdmissionReview (a webhook whose pod fails behind its
+    /// Service): the API server cannot call it and fails the write with a 500.
+    Fail,
     /// `allowed: true` (recovered).
     Allow,
 }
@@ -51,12 +54,14 @@ impl Mode {
             Mode::Refuse => 0,
             Mode::Hang => 1,
             Mode::Allow => 2,
+            Mode::Fail => 3,
         }
     }
     fn from_code(c: u8) -> Mode {
         match c {
             0 => Mode::Refuse,
             1 => Mode::Hang,
+            3 => Mode::Fail,
             _ => Mode::Allow,
         }
     }
@@ -242,6 +247,12 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<
     }
     let uid = request["uid"].clone();
     let response = match mode {
+        Mode::Fail => {
+            return Ok(reply(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &json!({"error": "e2e: cert-manager's webhook is failing"}),
+            ));
+        }
         Mode::Refuse => json!({"uid": uid, "allowed": false, "status": {"code": 403, "message": REFUSAL}}),
         Mode::Hang => {
             tokio::time::sleep(HANG).await;

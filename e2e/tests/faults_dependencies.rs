@@ -1,11 +1,12 @@
 //! Faults survived (issue 21, item 2): what the controller depends on misbehaves while it
 //! converges the fault tree (`faults_support::fault_tree`) on a real kube-apiserver + etcd.
 //!
-//! - cert-manager's admission webhook (a real HTTPS server, `tgw_e2e::fault_webhook`) refuses, or
-//!   hangs past `timeoutSeconds`, every Issuer/Certificate write: the other steps converge anyway,
-//!   the conditions name the failing step and object, the failed writes the webhook sees stay
-//!   within what the per-object backoff allows (printed per second), and once the webhook answers
-//!   again the tree converges to the fault-free state;
+//! - cert-manager's admission webhook (a real HTTPS server, `tgw_e2e::fault_webhook`) refuses,
+//!   hangs past `timeoutSeconds`, or fails (HTTP 503), every Issuer/Certificate write: the other
+//!   steps converge anyway, the conditions name the failing step and object, the failed writes
+//!   the webhook sees stay within what the per-object backoff allows (printed per second), an
+//!   outage (hanging, failing) stops each pass's Certificates at the first while a refusal tries
+//!   every one, and once the webhook answers again the tree converges to the fault-free state;
 //! - a Conflict storm: another writer bumps its own label on the same namespaces the controller
 //!   labels, tens of times per second, with updates carrying a resourceVersion and merge patches:
 //!   no label of either writer is lost;
@@ -318,6 +319,32 @@ async fn webhook_outage(mode: Mode, test: &str) -> anyhow::Result<()> {
         "{} failed writes in {secs:.0} s, more than backoff allows ({bound})",
         seen.len()
     );
+    // An outage (the webhook cannot be called) stops a pass's Certificates step at its first
+    // write: per TenantGateway no more Certificate writes than Issuer writes, one of each per
+    // pass. A refusal is about one object: every Certificate is still tried.
+    for ns in ["tenant-root", "tenant-d"] {
+        let count = |kind: &str| {
+            seen.iter()
+                .filter(|s| s.kind == kind && s.object.starts_with(&format!("{ns}/")))
+                .count()
+        };
+        let (issuers, certificates) = (count("Issuer"), count("Certificate"));
+        let wanted = objects.iter().filter(|o| o.starts_with(&format!("{ns}/"))).count() - 1;
+        eprintln!(
+            "{test}: {ns}: {issuers} Issuer and {certificates} Certificate writes ({wanted} Certificates wanted)"
+        );
+        if mode == Mode::Refuse {
+            anyhow::ensure!(
+                certificates + wanted >= issuers * wanted, // the last pass may end past the window
+                "{ns}: {certificates} Certificate writes for {issuers} passes: a refusal stopped the step"
+            );
+        } else {
+            anyhow::ensure!(
+                issuers > 0 && certificates <= issuers,
+                "{ns}: {certificates} Certificate writes for {issuers} passes: the outage did not stop the step"
+            );
+        }
+    }
     // The retries of one object spread out: the last gap is at least 2 s longer than the first
     // (equal gaps under a fixed requeue, of any length).
     let issuer_d = format!("Issuer tenant-d/{}", tgw_core::naming::issuer("cozystack"));
@@ -362,6 +389,15 @@ async fn cert_manager_webhook_timing_out_keeps_the_other_steps_converging() -> a
     webhook_outage(
         Mode::Hang,
         "cert_manager_webhook_timing_out_keeps_the_other_steps_converging",
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cert_manager_webhook_failing_stops_each_pass_at_the_first_certificate() -> anyhow::Result<()> {
+    webhook_outage(
+        Mode::Fail,
+        "cert_manager_webhook_failing_stops_each_pass_at_the_first_certificate",
     )
     .await
 }

@@ -22,7 +22,9 @@
 //! `BENCH_FAULT=cert-manager-webhook` measures a cert-manager outage instead (issue 21): before
 //! the controller starts, a webhook that refuses every write (`tgw_e2e::fault_webhook`, counting
 //! what it is sent) is registered for Issuers and Certificates, as cert-manager's own is, with
-//! `failurePolicy: Fail`. For `BENCH_FAULT_SECONDS` (default 180) from the controller's start the
+//! `failurePolicy: Fail`. `BENCH_FAULT=cert-manager-webhook-failing` registers one that answers
+//! HTTP 503 instead (the API server cannot call it: an outage, which stops a pass's Certificates
+//! at the first, where a refusal of one object lets the pass try the others). For `BENCH_FAULT_SECONDS` (default 180) from the controller's start the
 //! failed Issuer/Certificate writes per second are counted in windows of `BENCH_FAULT_WINDOW`
 //! seconds (default 60), once per retry policy in `BENCH_FAULT_RETRIES` (default
 //! `fixed,backoff`): `backoff` is the controller's defaults (1 s doubling to 5 min, per object,
@@ -99,10 +101,11 @@ async fn main() -> anyhow::Result<()> {
         bin.display()
     );
     if let Ok(fault) = std::env::var("BENCH_FAULT") {
-        anyhow::ensure!(
-            fault == "cert-manager-webhook",
-            "BENCH_FAULT={fault} (cert-manager-webhook)"
-        );
+        let fault = match fault.as_str() {
+            "cert-manager-webhook" => Fault::Refusing,
+            "cert-manager-webhook-failing" => Fault::Failing,
+            _ => anyhow::bail!("BENCH_FAULT={fault} (cert-manager-webhook or cert-manager-webhook-failing)"),
+        };
         let seconds: u64 = env_or("BENCH_FAULT_SECONDS", "180")
             .parse()
             .context("BENCH_FAULT_SECONDS")?;
@@ -121,7 +124,7 @@ async fn main() -> anyhow::Result<()> {
         let mut rows = Vec::new();
         for n in ns {
             for retry in &retries {
-                let row = run_fault(&bin, n, routes, &mode, retry, seconds, window).await?;
+                let row = run_fault(&bin, fault, n, routes, &mode, retry, seconds, window).await?;
                 eprintln!("{}", fault_row(&row));
                 rows.push(row);
             }
@@ -557,9 +560,29 @@ async fn run_one(bin: &std::path::Path, n: usize, routes: usize, mode: &str) -> 
     Ok(row)
 }
 
+/// How the cert-manager webhook misbehaves (`BENCH_FAULT`).
+#[derive(Clone, Copy, Debug, Default)]
+enum Fault {
+    /// Denies every write (`cert-manager-webhook`).
+    #[default]
+    Refusing,
+    /// Answers HTTP 503 (`cert-manager-webhook-failing`).
+    Failing,
+}
+
+impl Fault {
+    fn label(self) -> &'static str {
+        match self {
+            Fault::Refusing => "cert-manager webhook refusing",
+            Fault::Failing => "cert-manager webhook failing (503)",
+        }
+    }
+}
+
 /// One cert-manager outage measurement (`BENCH_FAULT`).
 #[derive(Debug, Default)]
 struct FaultRow {
+    fault: Fault,
     mode: String,
     tgws: usize,
     routes: usize,
@@ -576,7 +599,8 @@ struct FaultRow {
 
 fn fault_row(r: &FaultRow) -> String {
     format!(
-        "| cert-manager webhook refusing | {} | {} × {} | {} | {} | {} | {} | {} | {:.1} s |",
+        "| {} | {} | {} × {} | {} | {} | {} | {} | {} | {:.1} s |",
+        r.fault.label(),
         r.mode,
         r.tgws,
         r.routes,
@@ -613,8 +637,10 @@ fn retry_flags(retry: &str) -> anyhow::Result<(&'static [&'static str], &'static
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run_fault(
     bin: &std::path::Path,
+    fault: Fault,
     n: usize,
     routes: usize,
     mode: &str,
@@ -624,11 +650,18 @@ async fn run_fault(
 ) -> anyhow::Result<FaultRow> {
     use tgw_e2e::fault_webhook::{FaultWebhook, Mode};
     let (flags, label) = retry_flags(retry)?;
-    eprintln!("== cert-manager webhook refusing: {n} TenantGateways × {routes} routes, retries {label}");
+    eprintln!(
+        "== {}: {n} TenantGateways × {routes} routes, retries {label}",
+        fault.label()
+    );
     let cluster = TestCluster::start().await?;
     let admin = cluster.admin().await?;
     install_crd(&admin).await?;
-    let hook = FaultWebhook::start(Mode::Refuse).await?;
+    let hook = FaultWebhook::start(match fault {
+        Fault::Refusing => Mode::Refuse,
+        Fault::Failing => Mode::Fail,
+    })
+    .await?;
     hook.register(&admin, "cert-manager-webhook", 10).await?;
     hook.await_active(&admin).await?;
     let t0 = Instant::now();
@@ -661,6 +694,7 @@ async fn run_fault(
         .collect();
     let m = controller_metrics(&addr).await?;
     let row = FaultRow {
+        fault,
         mode: mode.to_owned(),
         tgws: n,
         routes,
