@@ -137,11 +137,7 @@ fn key(obj: &DynamicObject) -> String {
 
 /// The API server's message (`403 Forbidden: … cannot patch …`) rather than the whole response.
 fn api_error(e: &kube::Error) -> String {
-    let text = match e {
-        kube::Error::Api(s) => format!("{} {}: {}", s.code, s.reason, s.message),
-        other => other.to_string(),
-    };
-    bounded(&text, MAX_ERROR)
+    bounded(&crate::kube_message(e), MAX_ERROR)
 }
 
 /// Releases our finalizer from one TenantGateway, starting from `observed` (as listed). On a
