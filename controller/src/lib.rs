@@ -79,12 +79,7 @@ impl Error {
     /// an outage: the step goes on with the other objects.
     pub fn is_outage(&self) -> bool {
         match self {
-            Error::Kube { source, .. } => match source.as_ref() {
-                // etcd's "request is too large" (a 500 on some versions) is about this object.
-                kube::Error::Api(s) => matches!(s.code, 429 | 500 | 503 | 504) && !s.message.contains("too large"),
-                kube::Error::HyperError(_) | kube::Error::Service(_) => true,
-                _ => false,
-            },
+            Error::Kube { source, .. } => kube_outage(source),
             Error::Stopped { .. } => true,
             _ => false,
         }
@@ -102,6 +97,16 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// [`Error::is_outage`] of a kube error.
+pub fn kube_outage(e: &kube::Error) -> bool {
+    match e {
+        // etcd's "request is too large" (a 500 on some versions) is about this object.
+        kube::Error::Api(s) => matches!(s.code, 429 | 500 | 503 | 504) && !s.message.contains("too large"),
+        kube::Error::HyperError(_) | kube::Error::Service(_) => true,
+        _ => false,
+    }
+}
 
 /// A kube error as an operator reads it: for a response from the API server its code, reason and
 /// own message (`500 InternalError: Internal error occurred: failed calling webhook …`), where

@@ -585,6 +585,18 @@ async fn route_statuses(
                         route_event(ctx, ar, route, &error).await;
                     }
                     record(&mut out, not_written(&route.id, &error), false);
+                } else if crate::kube_outage(&e) {
+                    // The API server (or its storage) is failing: the rest of the pass's route
+                    // writes would fail the same way and only add load. Retried with backoff.
+                    record(
+                        &mut out,
+                        format!(
+                            "update status of {}: {error} (the pass's other route status writes left for the retry)",
+                            route.id
+                        ),
+                        true,
+                    );
+                    break;
                 } else {
                     record(&mut out, format!("update status of {}: {error}", route.id), true);
                 }

@@ -153,14 +153,21 @@ impl FaultWebhook {
     /// `cert-manager.io` issuers and certificates with `failurePolicy: Fail` and `timeout_seconds`
     /// (1-30; [`Mode::Hang`] answers after [`HANG`]).
     pub async fn register(&self, admin: &Client, name: &str, timeout_seconds: i32) -> Result<()> {
+        let rules = json!([{"apiGroups": ["cert-manager.io"], "apiVersions": ["*"], "operations": ["CREATE", "UPDATE"],
+                            "resources": ["issuers", "certificates"]}]);
+        self.register_for(admin, name, timeout_seconds, rules).await
+    }
+
+    /// Registers this server as `name` for `rules` (a webhook's `rules` list), otherwise as
+    /// [`FaultWebhook::register`] does.
+    pub async fn register_for(&self, admin: &Client, name: &str, timeout_seconds: i32, rules: Value) -> Result<()> {
         let hook: ValidatingWebhookConfiguration = serde_json::from_value(json!({
             "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
             "metadata": {"name": name},
             "webhooks": [{
                 "name": WEBHOOK_NAME,
                 "clientConfig": {"url": self.url, "caBundle": base64_encode(self.ca_pem.as_bytes())},
-                "rules": [{"apiGroups": ["cert-manager.io"], "apiVersions": ["*"], "operations": ["CREATE", "UPDATE"],
-                           "resources": ["issuers", "certificates"]}],
+                "rules": rules,
                 "failurePolicy": "Fail", "sideEffects": "None", "admissionReviewVersions": ["v1"],
                 "timeoutSeconds": timeout_seconds,
             }],
@@ -187,6 +194,23 @@ impl FaultWebhook {
             "metadata": {"name": "fault-webhook-probe", "namespace": "default"},
             "spec": {"selfSigned": {}},
         }))?;
+        let dry_run = PostParams {
+            dry_run: true,
+            ..Default::default()
+        };
+        self.await_called(|| async {
+            let _ = api.create(&dry_run, &probe).await;
+        })
+        .await
+    }
+
+    /// Waits until the API server calls this webhook: `probe` (a dry-run write the registration
+    /// covers) every 100 ms until one reaches it, for at most 30 s; then forgets what it saw.
+    pub async fn await_called<F, Fut>(&self, probe: F) -> Result<()>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
         let before = self.seen().len();
         let deadline = Instant::now() + Duration::from_secs(30);
         while self.seen().len() == before {
@@ -194,15 +218,7 @@ impl FaultWebhook {
                 Instant::now() < deadline,
                 "the API server never called the fault webhook"
             );
-            let _ = api
-                .create(
-                    &PostParams {
-                        dry_run: true,
-                        ..Default::default()
-                    },
-                    &probe,
-                )
-                .await;
+            probe().await;
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         // The probe's own (possibly hanging) request is not one of the controller's.

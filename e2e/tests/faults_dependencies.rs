@@ -7,6 +7,8 @@
 //!   the webhook sees stay within what the per-object backoff allows (printed per second), an
 //!   outage (hanging, failing) stops each pass's Certificates at the first while a refusal tries
 //!   every one, and once the webhook answers again the tree converges to the fault-free state;
+//! - every route-status write failing (a 503 webhook on `httproutes/status`): the rest converges,
+//!   each pass stops its route-status writes at the first route, the condition names it;
 //! - a Conflict storm: another writer bumps its own label on the same namespaces the controller
 //!   labels, tens of times per second, with updates carrying a resourceVersion and merge patches:
 //!   no label of either writer is lost;
@@ -400,6 +402,125 @@ async fn cert_manager_webhook_failing_stops_each_pass_at_the_first_certificate()
         "cert_manager_webhook_failing_stops_each_pass_at_the_first_certificate",
     )
     .await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Route status writes failing
+
+/// Route-status entries and the TenantGateways' conditions (which report them).
+fn route_status_or_conditions(key: &str) -> bool {
+    key.starts_with("HTTPRoute ") || key.starts_with("TenantGateway ")
+}
+
+/// The API server fails every route-status write (a webhook on `httproutes/status` answering 503):
+/// everything else converges, each pass stops its route-status writes at the first (so only the
+/// first route of each TenantGateway is ever tried), the condition names it, and the tree
+/// converges once writes succeed again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn route_status_writes_failing_stop_each_pass_at_the_first_route() -> anyhow::Result<()> {
+    let test = "route_status_writes_failing_stop_each_pass_at_the_first_route";
+    let mut rng = Rng::seeded(test);
+    let reference = reference().await?;
+    let (_cluster, admin) = cluster().await?;
+    fault_tree(&admin).await?;
+    let hook = FaultWebhook::start(Mode::Fail).await?;
+    let rules = json!([{"apiGroups": [GW], "apiVersions": ["*"], "operations": ["UPDATE"],
+                        "resources": ["httproutes/status"]}]);
+    hook.register_for(&admin, "route-status-failing", 1, rules).await?;
+    let probe_api = dynapi(&admin, GW, "HTTPRoute", "tenant-root").await?;
+    let probe = Patch::Merge(json!({"status": {"parents": [{
+        "parentRef": {"name": "probe"}, "controllerName": "e2e.example.com/probe",
+        "conditions": [{"type": "Accepted", "status": "True", "reason": "Accepted", "message": "probe",
+                        "lastTransitionTime": "2026-01-01T00:00:00Z", "observedGeneration": 1}],
+    }]}}));
+    let dry_run = PatchParams {
+        dry_run: true,
+        ..Default::default()
+    };
+    hook.await_called(|| async {
+        let _ = probe_api.patch_status("www", &dry_run, &probe).await;
+    })
+    .await?;
+
+    let outage = Duration::from_secs(rng.range(14, 20));
+    let c = start_controller(admin.clone()).await;
+    let started = Instant::now();
+    let others = await_state(
+        &admin,
+        &reference.state,
+        |s| without(&s, route_status_or_conditions),
+        outage,
+    )
+    .await
+    .context("the steps other than route status during the outage")?;
+    eprintln!(
+        "{test}: Gateways, cert-manager objects and namespace labels converged {:.1} s into the outage",
+        others.as_secs_f64()
+    );
+    eventually("tenant-root's RouteStatusUpdated names the failed write", || async {
+        let t = get_tgw(&admin, "tenant-root").await?;
+        let m = condition(&t, "RouteStatusUpdated")
+            .map(|c| (c.status.as_str().to_owned(), c.message.clone()))
+            .context("no RouteStatusUpdated")?;
+        anyhow::ensure!(
+            m.0 == "False"
+                && m.1.contains(
+                    "update status of HTTPRoute cozy-dash/dash: Internal error occurred: failed calling webhook"
+                )
+                && m.1.contains("left for the retry"),
+            "RouteStatusUpdated {m:?}"
+        );
+        Ok(true)
+    })
+    .await?;
+    if let Some(rest) = outage.checked_sub(started.elapsed()) {
+        tokio::time::sleep(rest).await;
+    }
+    let end = started + outage;
+    let seen: Vec<_> = hook
+        .seen()
+        .into_iter()
+        .filter(|s| s.at >= started && s.at < end)
+        .collect();
+    hook.set_mode(Mode::Allow);
+
+    // Each TenantGateway's routes (by namespace): only its first route was ever tried.
+    for (tgw, namespaces) in [
+        ("tenant-root", &["cozy-dash", "tenant-a", "tenant-root"][..]),
+        ("tenant-d", &["tenant-d", "tenant-d-kid"][..]),
+    ] {
+        let tried: Vec<&str> = seen
+            .iter()
+            .filter(|s| namespaces.iter().any(|ns| s.object.starts_with(&format!("{ns}/"))))
+            .map(|s| s.object.as_str())
+            .collect();
+        let distinct: std::collections::BTreeSet<&str> = tried.iter().copied().collect();
+        let routes = reference
+            .state
+            .keys()
+            .filter(|k| namespaces.iter().any(|ns| k.starts_with(&format!("HTTPRoute {ns}/"))))
+            .count();
+        eprintln!(
+            "{test}: {tgw}: {} failed route-status writes in {:.0} s, to {distinct:?} of its {routes} routes",
+            tried.len(),
+            outage.as_secs_f64()
+        );
+        anyhow::ensure!(
+            tried.len() >= 3 && distinct.len() == 1,
+            "{tgw}: route-status writes {tried:?}: each pass should stop at its first route"
+        );
+    }
+
+    let took = await_state(&admin, &reference.state, |s| s, Duration::from_secs(60))
+        .await
+        .context("after route-status writes succeed again")?;
+    eprintln!(
+        "{test}: re-converged to the fault-free state {:.1} s after the writes succeed again",
+        took.as_secs_f64()
+    );
+    fault_free_and_quiet(&admin, &c.metrics, &reference.state, |s| s).await?;
+    c.stop().await?;
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
