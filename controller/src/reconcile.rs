@@ -525,6 +525,11 @@ async fn route_statuses(
     let now = Time(Timestamp::now());
     let gw = naming::gateway(&t.meta.name);
     let mut out = RouteWrites::default();
+    // Consecutive outage failures (see `Error::is_outage`): the step stops at the second. Not at
+    // the first, as the Certificates step does: routes are the tenants' objects, and a failure on
+    // one may be about that route (a webhook failing on its content), which must not keep every
+    // other route's status from being written.
+    let mut outages = 0;
     for (route, parents, rv) in routes {
         let ours = d
             .and_then(|d| d.routes.iter().find(|(id, _)| *id == route.id))
@@ -565,10 +570,12 @@ async fn route_statuses(
             .await
         {
             Ok(written) => {
+                outages = 0;
                 ctx.forget_unwritable(&route.id);
                 ctx.wrote_route(route.id.kind, &written);
             }
             Err(e) => {
+                outages = if crate::kube_outage(&e) { outages + 1 } else { 0 };
                 ctx.write_failed(&echo_key::route(&route.id));
                 // The API server's own message (kube-client's Display adds the whole Status).
                 let error = match &e {
@@ -585,9 +592,9 @@ async fn route_statuses(
                         route_event(ctx, ar, route, &error).await;
                     }
                     record(&mut out, not_written(&route.id, &error), false);
-                } else if crate::kube_outage(&e) {
-                    // The API server (or its storage) is failing: the rest of the pass's route
-                    // writes would fail the same way and only add load. Retried with backoff.
+                } else if outages == 2 {
+                    // Two routes in a row: the API server (or a webhook it calls) is failing, and
+                    // the rest of the pass's writes would only add load. Retried with backoff.
                     record(
                         &mut out,
                         format!(
