@@ -155,17 +155,25 @@ impl FaultWebhook {
     pub async fn register(&self, admin: &Client, name: &str, timeout_seconds: i32) -> Result<()> {
         let rules = json!([{"apiGroups": ["cert-manager.io"], "apiVersions": ["*"], "operations": ["CREATE", "UPDATE"],
                             "resources": ["issuers", "certificates"]}]);
-        self.register_for(admin, name, timeout_seconds, rules).await
+        self.register_for(admin, name, WEBHOOK_NAME, timeout_seconds, rules)
+            .await
     }
 
-    /// Registers this server as `name` for `rules` (a webhook's `rules` list), otherwise as
-    /// [`FaultWebhook::register`] does.
-    pub async fn register_for(&self, admin: &Client, name: &str, timeout_seconds: i32, rules: Value) -> Result<()> {
+    /// Registers this server as `name`, a webhook named `webhook` for `rules` (a webhook's `rules`
+    /// list), otherwise as [`FaultWebhook::register`] does.
+    pub async fn register_for(
+        &self,
+        admin: &Client,
+        name: &str,
+        webhook: &str,
+        timeout_seconds: i32,
+        rules: Value,
+    ) -> Result<()> {
         let hook: ValidatingWebhookConfiguration = serde_json::from_value(json!({
             "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
             "metadata": {"name": name},
             "webhooks": [{
-                "name": WEBHOOK_NAME,
+                "name": webhook,
                 "clientConfig": {"url": self.url, "caBundle": base64_encode(self.ca_pem.as_bytes())},
                 "rules": rules,
                 "failurePolicy": "Fail", "sideEffects": "None", "admissionReviewVersions": ["v1"],

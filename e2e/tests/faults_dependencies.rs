@@ -39,7 +39,7 @@ use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
 use tgw_controller::context::Metrics;
 use tgw_controller::leader::LeaderState;
-use tgw_e2e::fault_webhook::{FaultWebhook, Mode, REFUSAL, WEBHOOK_NAME};
+use tgw_e2e::fault_webhook::{FaultWebhook, Mode, REFUSAL, Seen, WEBHOOK_NAME};
 
 type State = BTreeMap<String, Value>;
 
@@ -192,7 +192,73 @@ fn backoff_reconciles(window: Duration) -> u64 {
     n
 }
 
-async fn webhook_outage(mode: Mode, test: &str) -> anyhow::Result<()> {
+/// A dependency outage under way: the controller was started into it at `started`; it lasts
+/// `length`.
+struct Outage {
+    test: &'static str,
+    started: Instant,
+    length: Duration,
+    controller: Running,
+}
+
+impl Outage {
+    /// Starts the controller into an outage of `length` and waits until every entry `affected`
+    /// does not name has converged to the reference (`unaffected` says what those are).
+    async fn begin(
+        test: &'static str,
+        admin: &Client,
+        reference: &Reference,
+        length: Duration,
+        affected: fn(&str) -> bool,
+        unaffected: &str,
+    ) -> anyhow::Result<Outage> {
+        let controller = start_controller(admin.clone()).await;
+        let started = Instant::now();
+        let others = await_state(admin, &reference.state, |s| without(&s, affected), length)
+            .await
+            .with_context(|| format!("{unaffected} during the outage"))?;
+        eprintln!(
+            "{test}: {unaffected} converged {:.1} s into the outage",
+            others.as_secs_f64()
+        );
+        Ok(Outage {
+            test,
+            started,
+            length,
+            controller,
+        })
+    }
+
+    /// Waits until the outage is over; the requests `hook` saw during it.
+    async fn wait_out(&self, hook: &FaultWebhook) -> Vec<Seen> {
+        if let Some(rest) = self.length.checked_sub(self.started.elapsed()) {
+            tokio::time::sleep(rest).await;
+        }
+        let end = self.started + self.length;
+        hook.seen()
+            .into_iter()
+            .filter(|s| s.at >= self.started && s.at < end)
+            .collect()
+    }
+
+    /// Once the fault is gone: the tree converges to the fault-free state within 60 s and stays
+    /// quiet; the controller stops.
+    async fn recover(self, admin: &Client, reference: &Reference, after: &str) -> anyhow::Result<()> {
+        let took = await_state(admin, &reference.state, |s| s, Duration::from_secs(60))
+            .await
+            .with_context(|| format!("after {after}"))?;
+        eprintln!(
+            "{}: re-converged to the fault-free state {:.1} s after {after}",
+            self.test,
+            took.as_secs_f64()
+        );
+        fault_free_and_quiet(admin, &self.controller.metrics, &reference.state, |s| s).await?;
+        self.controller.stop().await?;
+        Ok(())
+    }
+}
+
+async fn webhook_outage(mode: Mode, test: &'static str) -> anyhow::Result<()> {
     let mut rng = Rng::seeded(test);
     let reference = reference().await?;
     let (_cluster, admin) = cluster().await?;
@@ -206,22 +272,16 @@ async fn webhook_outage(mode: Mode, test: &str) -> anyhow::Result<()> {
         Mode::Hang => rng.range(30, 36),
         _ => rng.range(22, 28),
     });
-    let c = start_controller(admin.clone()).await;
-    let started = Instant::now();
-
     // Everything but cert-manager's objects converges during the outage.
-    let others = await_state(
+    let run = Outage::begin(
+        test,
         &admin,
-        &reference.state,
-        |s| without(&s, cert_manager_or_conditions),
+        reference,
         outage,
+        cert_manager_or_conditions,
+        "Gateway, redirect, namespace labels and route status",
     )
-    .await
-    .context("the steps that do not need cert-manager during the outage")?;
-    eprintln!(
-        "{test}: Gateway, redirect, namespace labels and route status converged {:.1} s into the outage",
-        others.as_secs_f64()
-    );
+    .await?;
 
     // The conditions name the failing step (IssuerReady, CertificatesReady) and the object.
     let expected_cause = match mode {
@@ -264,15 +324,8 @@ async fn webhook_outage(mode: Mode, test: &str) -> anyhow::Result<()> {
             .unwrap_or_default()
     );
 
-    if let Some(rest) = outage.checked_sub(started.elapsed()) {
-        tokio::time::sleep(rest).await;
-    }
-    let end = started + outage;
-    let seen: Vec<_> = hook
-        .seen()
-        .into_iter()
-        .filter(|s| s.at >= started && s.at < end)
-        .collect();
+    let seen = run.wait_out(&hook).await;
+    let started = run.started;
     hook.set_mode(Mode::Allow);
     let recovered = Instant::now();
 
@@ -364,17 +417,9 @@ async fn webhook_outage(mode: Mode, test: &str) -> anyhow::Result<()> {
     );
 
     // Recovery: the webhook allows again, and the next retries complete the tree.
-    let took = await_state(&admin, &reference.state, |s| s, Duration::from_secs(60))
-        .await
-        .context("after the webhook recovered")?;
-    eprintln!(
-        "{test}: re-converged to the fault-free state {:.1} s after the webhook recovered",
-        took.as_secs_f64()
-    );
-    fault_free_and_quiet(&admin, &c.metrics, &reference.state, |s| s).await?;
+    run.recover(&admin, reference, "the webhook recovered").await?;
     let allowed = hook.seen().iter().filter(|s| s.at >= recovered).count();
     eprintln!("{test}: {allowed} writes allowed after recovery");
-    c.stop().await?;
     Ok(())
 }
 
@@ -427,7 +472,14 @@ async fn route_status_writes_failing_stop_each_pass_at_the_second_route() -> any
     let hook = FaultWebhook::start(Mode::Fail).await?;
     let rules = json!([{"apiGroups": [GW], "apiVersions": ["*"], "operations": ["UPDATE"],
                         "resources": ["httproutes/status"]}]);
-    hook.register_for(&admin, "route-status-failing", 1, rules).await?;
+    hook.register_for(
+        &admin,
+        "route-status-failing",
+        "route-status.e2e.tenant-gateway.io",
+        1,
+        rules,
+    )
+    .await?;
     let probe_api = dynapi(&admin, GW, "HTTPRoute", "tenant-root").await?;
     let probe = Patch::Merge(json!({"status": {"parents": [{
         "parentRef": {"name": "probe"}, "controllerName": "e2e.example.com/probe",
@@ -444,20 +496,15 @@ async fn route_status_writes_failing_stop_each_pass_at_the_second_route() -> any
     .await?;
 
     let outage = Duration::from_secs(rng.range(14, 20));
-    let c = start_controller(admin.clone()).await;
-    let started = Instant::now();
-    let others = await_state(
+    let run = Outage::begin(
+        test,
         &admin,
-        &reference.state,
-        |s| without(&s, route_status_or_conditions),
+        reference,
         outage,
+        route_status_or_conditions,
+        "Gateways, cert-manager objects and namespace labels",
     )
-    .await
-    .context("the steps other than route status during the outage")?;
-    eprintln!(
-        "{test}: Gateways, cert-manager objects and namespace labels converged {:.1} s into the outage",
-        others.as_secs_f64()
-    );
+    .await?;
     // Its own platform route's failure counts against the TenantGateway (RouteStatusUpdated).
     eventually("tenant-root's conditions name the failed writes", || async {
         let t = get_tgw(&admin, "tenant-root").await?;
@@ -477,15 +524,7 @@ async fn route_status_writes_failing_stop_each_pass_at_the_second_route() -> any
         Ok(true)
     })
     .await?;
-    if let Some(rest) = outage.checked_sub(started.elapsed()) {
-        tokio::time::sleep(rest).await;
-    }
-    let end = started + outage;
-    let seen: Vec<_> = hook
-        .seen()
-        .into_iter()
-        .filter(|s| s.at >= started && s.at < end)
-        .collect();
+    let seen = run.wait_out(&hook).await;
     hook.set_mode(Mode::Allow);
 
     // Each TenantGateway's routes (by namespace): only its first two routes were ever tried.
@@ -515,16 +554,7 @@ async fn route_status_writes_failing_stop_each_pass_at_the_second_route() -> any
         );
     }
 
-    let took = await_state(&admin, &reference.state, |s| s, Duration::from_secs(60))
-        .await
-        .context("after route-status writes succeed again")?;
-    eprintln!(
-        "{test}: re-converged to the fault-free state {:.1} s after the writes succeed again",
-        took.as_secs_f64()
-    );
-    fault_free_and_quiet(&admin, &c.metrics, &reference.state, |s| s).await?;
-    c.stop().await?;
-    Ok(())
+    run.recover(&admin, reference, "the writes succeed again").await
 }
 
 // ---------------------------------------------------------------------------------------------
