@@ -115,7 +115,7 @@ impl FaultWebhook {
             mode: AtomicU8::new(mode.code()),
             seen: Mutex::new(Vec::new()),
         });
-        let stop = crate::tls_server::serve(listener, acceptor, Arc::clone(&shared), handle);
+        let stop = crate::tls_server::serve(listener, Some(acceptor), Arc::clone(&shared), handle);
         Ok(FaultWebhook {
             url,
             ca_pem: ca.pem(),

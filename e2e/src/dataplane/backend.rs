@@ -10,7 +10,6 @@ use anyhow::{Context, Result};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Api, Patch, PatchParams};
@@ -50,32 +49,7 @@ impl Backend {
             .await
             .with_context(|| format!("binding a port on {address} for backend {identity}"))?;
         let port = listener.local_addr()?.port();
-        let (stop, mut stopped) = oneshot::channel::<()>();
-        let id: Arc<str> = Arc::from(identity);
-        tokio::spawn(async move {
-            loop {
-                let accepted = tokio::select! {
-                    _ = &mut stopped => return,
-                    accepted = listener.accept() => accepted,
-                };
-                let Ok((tcp, _)) = accepted else { continue };
-                let (id, tls) = (Arc::clone(&id), tls.clone());
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req| answer(Arc::clone(&id), req));
-                    let http = hyper::server::conn::http1::Builder::new();
-                    match tls {
-                        None => {
-                            let _ = http.serve_connection(TokioIo::new(tcp), service).await;
-                        }
-                        Some(acceptor) => {
-                            if let Ok(stream) = acceptor.accept(tcp).await {
-                                let _ = http.serve_connection(TokioIo::new(stream), service).await;
-                            }
-                        }
-                    }
-                });
-            }
-        });
+        let stop = crate::tls_server::serve(listener, tls, Arc::<str>::from(identity), answer);
         Ok(Backend {
             identity: identity.to_owned(),
             port,

@@ -78,7 +78,7 @@ impl PolicyWebhook {
             .await
             .context("binding the webhook port")?;
         let url = format!("https://{}", listener.local_addr()?);
-        let stop = crate::tls_server::serve(listener, acceptor, Arc::clone(&shared), handle);
+        let stop = crate::tls_server::serve(listener, Some(acceptor), Arc::clone(&shared), handle);
         Ok(PolicyWebhook {
             url,
             ca_pem: cert.ca_pem,
